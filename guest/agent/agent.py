@@ -1,0 +1,308 @@
+"""CodeCell guest agent: PID 1 inside the microVM (see guest/SPEC.md).
+
+Speaks length-prefixed frames with the host over a virtio-serial port (QEMU)
+or a vsock listener (Firecracker), and runs each program as an unprivileged
+user in /workspace inside its own cgroup, streaming stdout/stderr as produced.
+
+Written in Python because Python is the one runtime the guest already has:
+no second interpreter in the image. Runs are forked from this pre-initialised
+interpreter (then reset to a clean state) because a fresh python3 costs ~90 ms
+under TCG, a fork ~15 ms.
+"""
+import sys
+
+# Modules a plain `python3 main.py` would have loaded by now: a run keeps these
+# and re-imports anything else fresh (so a user's random.py shadows the stdlib's).
+STARTUP_MODULES = frozenset(sys.modules)
+
+import base64  # noqa: E402
+import errno  # noqa: E402
+import fcntl  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import selectors  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import struct  # noqa: E402
+import time  # noqa: E402
+
+PROTOCOL_VERSION = 1
+T_READY, T_EXEC, T_STDIN, T_SIGNAL, T_STDOUT, T_STDERR, T_EXIT, T_RESEED, T_ERROR, T_PING, T_PONG = range(1, 12)
+MAX_HOST_FRAME = 64 * 1024 * 1024
+CHUNK = 64 * 1024
+VSOCK_PORT = 1024
+USER_UID = USER_GID = 1000
+CGROUP_ROOT = "/sys/fs/cgroup"
+DRAIN_AFTER_EXIT_S = 0.2
+RNDADDENTROPY = 0x40085203
+RNDRESEEDCRNG = 0x5207
+DEFAULT_LIMITS = {"memoryBytes": 128 << 20, "pids": 128}
+
+
+def log(msg):
+    try:
+        os.write(2, ("agent: %s\n" % msg).encode())
+    except OSError:
+        pass
+
+
+def write_file(path, data):
+    try:
+        with open(path, "w") as f:
+            f.write(data)
+        return True
+    except OSError:
+        return False
+
+
+def read_file(path, default=""):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return default
+
+
+class Channel:
+    """Frames over one byte-stream fd. Writes block (with poll) so output has backpressure."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.buf = bytearray()
+        os.set_blocking(fd, False)
+
+    def send(self, ftype, body):
+        data = struct.pack(">IB", len(body) + 1, ftype) + body
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self.fd, view)
+                view = view[n:]
+            except BlockingIOError:
+                sel = selectors.DefaultSelector()
+                sel.register(self.fd, selectors.EVENT_WRITE)
+                sel.select(1.0)
+                sel.close()
+
+    def send_json(self, ftype, obj):
+        self.send(ftype, json.dumps(obj, separators=(",", ":")).encode())
+
+    def read_frames(self):
+        """Returns decoded frames, [] if none complete yet, or None when the host is gone."""
+        try:
+            data = os.read(self.fd, CHUNK)
+        except BlockingIOError:
+            return []
+        if not data:
+            return None
+        self.buf += data
+        frames = []
+        while len(self.buf) >= 5:
+            (length,) = struct.unpack_from(">I", self.buf, 0)
+            if length < 1 or length > MAX_HOST_FRAME:
+                raise ValueError("bad frame length %d" % length)
+            if len(self.buf) < 4 + length:
+                break
+            frames.append((self.buf[4], bytes(self.buf[5 : 4 + length])))
+            del self.buf[: 4 + length]
+        return frames
+
+
+def open_channel():
+    """Virtio-serial port named 'agent' if present, else a vsock listener (Firecracker)."""
+    mode = os.environ.get("ccchannel", "auto")
+    if mode != "vsock":
+        for _ in range(200):
+            for port in sorted(os.listdir("/sys/class/virtio-ports")) if os.path.isdir("/sys/class/virtio-ports") else []:
+                if read_file("/sys/class/virtio-ports/%s/name" % port).strip() == "agent":
+                    return "serial", os.open("/dev/" + port, os.O_RDWR | os.O_CLOEXEC), None
+            if mode == "serial":
+                time.sleep(0.01)
+            else:
+                break
+    lsock = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    lsock.bind((socket.VMADDR_CID_ANY, VSOCK_PORT))
+    lsock.listen(4)
+    return "vsock", None, lsock
+
+
+from runner import Run, discard, prepare, reap_children, setup_cgroups  # noqa: E402  (guest/agent/runner.py)
+
+
+class Agent:
+    def __init__(self):
+        self.sel = selectors.DefaultSelector()
+        self.run = None
+        self.next = None
+        self.seq = 0
+        self.channel = None
+        self.kind, fd, self.listener = open_channel()
+        rfd, wfd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wfd)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.sel.register(rfd, selectors.EVENT_READ, ("signal", None))
+        self.prepare_next()
+        if fd is not None:
+            self.attach(fd)
+        else:
+            self.sel.register(self.listener, selectors.EVENT_READ, ("accept", None))
+
+    def attach(self, fd):
+        self.channel = Channel(fd)
+        self.sel.register(fd, selectors.EVENT_READ, ("channel", None))
+        self.send_ready(T_READY)
+
+    def detach(self):
+        fd = self.channel.fd
+        self.sel.unregister(fd)
+        self.channel = None
+        if self.kind == "vsock":
+            os.close(fd)
+        else:
+            # virtio-serial: the host side is not connected (e.g. between snapshot
+            # and restore). Poll until it is back instead of spinning on EOF.
+            self.reopen_at = time.monotonic() + 0.02
+            self.serial_fd = fd
+
+    def send(self, ftype, body):
+        """Sends a frame if the host is connected; output of a run whose host left is dropped."""
+        if self.channel is not None:
+            self.channel.send(ftype, body)
+
+    def send_json(self, ftype, obj):
+        self.send(ftype, json.dumps(obj, separators=(",", ":")).encode())
+
+    def send_ready(self, ftype, extra=None):
+        info = {"version": PROTOCOL_VERSION, "python": sys.version.split()[0], "uptimeMs": time.monotonic() * 1000}
+        if extra:
+            info.update(extra)
+        self.send_json(ftype, info)
+
+    def handle_frame(self, ftype, body):
+        if ftype == T_PING:
+            self.send_ready(T_PONG, json.loads(body or b"{}"))
+        elif ftype == T_EXEC:
+            req = json.loads(body)
+            if self.run is not None:
+                self.send_json(T_ERROR, {"runId": req.get("runId"), "message": "a run is already active"})
+                return
+            pre = self.take_prepared()
+            try:
+                self.run = Run(req, self, self.sel, pre)
+            except Exception as e:
+                self.send_json(T_ERROR, {"runId": req.get("runId"), "message": "could not start the run: %r" % (e,)})
+                self.prepare_next()
+        elif ftype == T_STDIN:
+            (run_id,) = struct.unpack_from(">I", body, 0)
+            if self.run is not None and self.run.run_id == run_id:
+                self.run.feed_stdin(body[4:])
+        elif ftype == T_SIGNAL:
+            req = json.loads(body)
+            if self.run is not None and self.run.run_id == req.get("runId"):
+                self.run.signal(req.get("signal", "SIGKILL"))
+        elif ftype == T_RESEED:
+            self.reseed(json.loads(body))
+            self.send_ready(T_READY)
+        else:
+            self.send_json(T_ERROR, {"runId": None, "message": "unknown frame type %d" % ftype})
+
+    def prepare_next(self):
+        """Forks the next run's process ahead of time (see child.py)."""
+        if self.next is None:
+            self.seq += 1
+            self.next = prepare(self.seq, DEFAULT_LIMITS)
+
+    def take_prepared(self):
+        self.prepare_next()
+        pre, self.next = self.next, None
+        return pre
+
+    def on_other_exit(self, pid):
+        if self.next is not None and pid == self.next.pid:  # should not happen; recover
+            log("prepared process %d died" % pid)
+            discard(self.next)
+            self.next = None
+            self.prepare_next()
+
+    def reseed(self, req):
+        entropy = base64.b64decode(req.get("entropyB64", ""))
+        try:
+            fd = os.open("/dev/urandom", os.O_WRONLY)
+            try:
+                fcntl.ioctl(fd, RNDADDENTROPY, struct.pack("ii", len(entropy) * 8, len(entropy)) + entropy)
+                fcntl.ioctl(fd, RNDRESEEDCRNG)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            log("reseed failed: %s" % e)
+        now = req.get("nowMs")
+        if isinstance(now, (int, float)):
+            try:
+                time.clock_settime(time.CLOCK_REALTIME, now / 1000.0)
+            except OSError as e:
+                log("clock_settime failed: %s" % e)
+
+    def loop(self):
+        self.serial_fd = None
+        self.reopen_at = None
+        while True:
+            timeout = None
+            if self.reopen_at is not None:
+                timeout = max(0.0, self.reopen_at - time.monotonic())
+            if self.run is not None and self.run.deadline is not None:
+                t = max(0.0, self.run.deadline - time.monotonic())
+                timeout = t if timeout is None else min(timeout, t)
+            for key, _ in self.sel.select(timeout):
+                kind, _obj = key.data
+                if kind == "signal":
+                    try:
+                        os.read(key.fd, 4096)
+                    except BlockingIOError:
+                        pass
+                    reap_children(self.run, self.on_other_exit)
+                elif kind == "accept":
+                    conn, _addr = self.listener.accept()
+                    if self.channel is not None:
+                        self.detach()
+                    self.attach(os.dup(conn.fileno()))
+                    conn.close()
+                elif kind == "channel" and self.channel is not None:
+                    frames = self.channel.read_frames()
+                    if frames is None:
+                        self.detach()
+                        continue
+                    for ftype, body in frames:
+                        try:
+                            self.handle_frame(ftype, body)
+                        except Exception as e:  # a bad frame must never take the agent down
+                            self.send_json(T_ERROR, {"runId": None, "message": "bad frame: %r" % (e,)})
+                elif kind == "run" and self.run is not None:
+                    self.run.on_io(key)
+            if self.run is not None:
+                self.run.tick()
+                if self.run.finished:
+                    self.run = None
+                    self.prepare_next()
+            if self.reopen_at is not None and time.monotonic() >= self.reopen_at:
+                self.reopen_at = None
+                fd, self.serial_fd = self.serial_fd, None
+                self.channel = Channel(fd)
+                self.sel.register(fd, selectors.EVENT_READ, ("channel", None))
+
+
+def main():
+    # The OOM killer must pick the program, never the agent.
+    write_file("/proc/self/oom_score_adj", "-1000")
+    setup_cgroups()
+    try:
+        Agent().loop()
+    except BaseException as e:  # PID 1 must not exit: that panics the guest
+        log("fatal: %r" % (e,))
+        import traceback
+
+        traceback.print_exc()
+        os.execv(sys.executable, [sys.executable] + sys.argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+/**
+ * The sandbox's HTTP API: `POST /run` request, the NDJSON run events it streams,
+ * interactive stdin / kill bodies and `GET /healthz`.
+ * @module
+ */
+import { z } from 'zod';
+import { errorCodeSchema } from './errors.js';
+
+/** Languages the sandbox can run. Python first; more later. */
+export const LANGUAGES = ['py'] as const;
+export const languageSchema = z.enum(LANGUAGES);
+export type Language = z.infer<typeof languageSchema>;
+
+/** Maximum length of one workspace path, in bytes of UTF-16 code units. */
+export const MAX_PATH_LENGTH = 255;
+
+/**
+ * A path inside `/workspace`: relative, `/`-separated, no `.` or `..` segments,
+ * no empty segments, no NUL or backslash. Checked again inside the guest.
+ */
+export const workspacePathSchema = z
+  .string()
+  .min(1, 'path is empty')
+  .max(MAX_PATH_LENGTH, `path is longer than ${MAX_PATH_LENGTH} characters`)
+  .refine((p) => !p.startsWith('/'), 'path must be relative to /workspace (no leading "/")')
+  .refine((p) => !/[\0\\]/.test(p), 'path may not contain NUL or backslash')
+  .refine(
+    (p) => p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..'),
+    'path may not contain empty, "." or ".." segments',
+  );
+
+export const workspaceFileSchema = z.strictObject({
+  path: workspacePathSchema,
+  content: z.string(),
+});
+export type WorkspaceFile = z.infer<typeof workspaceFileSchema>;
+
+/** Per-run limits; each is capped by the sandbox's configuration. */
+export const runLimitsSchema = z.strictObject({
+  /** Wall-clock limit in ms, enforced by the host. */
+  timeoutMs: z.int().positive().optional(),
+  /** Memory for the program (guest cgroup `memory.max`), in MiB. */
+  memoryMb: z.int().positive().optional(),
+  /** Virtual CPUs of the VM. */
+  vcpus: z.int().positive().optional(),
+  /** Bytes of stdout + stderr before the run is cut with `output_limit`. */
+  outputBytes: z.int().positive().optional(),
+});
+export type RunLimits = z.infer<typeof runLimitsSchema>;
+
+/** Body of `POST /run`. */
+export const runRequestSchema = z.strictObject({
+  language: languageSchema,
+  /** The entry program; written to `entry` (default `main.py`). */
+  source: z.string(),
+  /** Other files placed in `/workspace` before the run. */
+  files: z.array(workspaceFileSchema).optional(),
+  /** Name of the entry file in `/workspace`. Default `main.py`. */
+  entry: workspacePathSchema.optional(),
+  /** Initial stdin. */
+  stdin: z.string().optional(),
+  /**
+   * Keep stdin open after `stdin` for `POST /run/<jobId>/stdin`.
+   * Default: open when `stdin` is absent, closed (EOF after `stdin`) when given.
+   */
+  stdinOpen: z.boolean().optional(),
+  limits: runLimitsSchema.optional(),
+  /** Runs with the same sessionId share one VM and its `/workspace`. */
+  sessionId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'sessionId must be 1-64 of [A-Za-z0-9_-]')
+    .optional(),
+});
+export type RunRequest = z.infer<typeof runRequestSchema>;
+
+/** How a run ended. */
+export const RUN_STATUSES = [
+  'ok',
+  'runtime_error',
+  'timeout',
+  'memory_limit',
+  'output_limit',
+  'killed',
+  'internal_error',
+] as const;
+export const runStatusSchema = z.enum(RUN_STATUSES);
+export type RunStatus = z.infer<typeof runStatusSchema>;
+
+export const startEventSchema = z.strictObject({
+  type: z.literal('start'),
+  jobId: z.string(),
+  vmId: z.string(),
+  /** Epoch milliseconds. */
+  at: z.number(),
+});
+export const stdoutEventSchema = z.strictObject({ type: z.literal('stdout'), data: z.string() });
+export const stderrEventSchema = z.strictObject({ type: z.literal('stderr'), data: z.string() });
+export const exitEventSchema = z.strictObject({
+  type: z.literal('exit'),
+  /** Exit code, or null when killed by a signal. */
+  code: z.int().nullable(),
+  /** Signal name (`SIGKILL`…) or null. */
+  signal: z.string().nullable(),
+  status: runStatusSchema,
+  cpuMs: z.number(),
+  wallMs: z.number(),
+  maxRssKb: z.number(),
+});
+export const errorEventSchema = z.strictObject({
+  type: z.literal('error'),
+  code: errorCodeSchema,
+  message: z.string(),
+});
+
+/** One line of the `POST /run` NDJSON response. The stream ends with `exit` or `error`. */
+export const runEventSchema = z.discriminatedUnion('type', [
+  startEventSchema,
+  stdoutEventSchema,
+  stderrEventSchema,
+  exitEventSchema,
+  errorEventSchema,
+]);
+export type RunEvent = z.infer<typeof runEventSchema>;
+export type StartEvent = z.infer<typeof startEventSchema>;
+export type ExitEvent = z.infer<typeof exitEventSchema>;
+export type ErrorEvent = z.infer<typeof errorEventSchema>;
+
+/** Body of `POST /run/<jobId>/stdin`. `eof: true` closes the program's stdin. */
+export const stdinRequestSchema = z.strictObject({
+  data: z.string().default(''),
+  eof: z.boolean().optional(),
+});
+export type StdinRequest = z.infer<typeof stdinRequestSchema>;
+
+/** Body of `GET /healthz`. */
+export const healthSchema = z.strictObject({
+  ok: z.boolean(),
+  driver: z.enum(['qemu', 'firecracker', 'fake']),
+  acceleration: z.enum(['kvm', 'tcg', 'none']),
+  /** Why this acceleration was chosen (e.g. the KVM probe's failure). */
+  accelerationReason: z.string(),
+  ready: z.boolean(),
+  pool: z.strictObject({
+    /** VMs booted and idle, ready to hand out. */
+    idle: z.int(),
+    /** VMs being booted or restored. */
+    starting: z.int(),
+    /** VMs attached to sessions. */
+    attached: z.int(),
+    /** Target number of idle VMs. */
+    target: z.int(),
+    /** `snapshot` when clones restore from a template, else `boot`. */
+    mode: z.enum(['snapshot', 'boot']),
+  }),
+  runs: z.strictObject({ active: z.int(), queued: z.int(), total: z.int() }),
+  limits: z.strictObject({
+    timeoutMs: z.int(),
+    maxTimeoutMs: z.int(),
+    memoryMb: z.int(),
+    maxMemoryMb: z.int(),
+    vcpus: z.int(),
+    maxVcpus: z.int(),
+    outputBytes: z.int(),
+  }),
+  version: z.string(),
+});
+export type Health = z.infer<typeof healthSchema>;

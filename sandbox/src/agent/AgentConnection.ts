@@ -1,0 +1,213 @@
+/**
+ * Host side of one guest agent: frames over the VM's channel, readiness,
+ * reseeding after a snapshot restore, and one run at a time.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import {
+  CodeCellError,
+  FrameType,
+  MAX_GUEST_FRAME_BYTES,
+  agentErrorFrameSchema,
+  exitFrameSchema,
+  readyFrameSchema,
+} from '@codecell/protocol';
+import type { ExecFrame, ExitFrame, ReadyFrame } from '@codecell/protocol';
+import { FrameDecoder, encodeDataFrame, encodeJsonFrame } from './codec.js';
+import type { Frame } from './codec.js';
+import { AsyncQueue } from '../util/AsyncQueue.js';
+
+/** How often `waitReady` pings an agent that has not answered yet. */
+export const READY_PING_INTERVAL_MS = 50;
+/** Queued output above which the channel is paused (the guest then blocks on write). */
+export const OUTPUT_HIGH_WATER_BYTES = 1024 * 1024;
+
+/** What a run yields, in guest order; always ends with exactly one `exit`. */
+export type AgentRunEvent =
+  | { readonly type: 'stdout' | 'stderr'; readonly data: Buffer }
+  | { readonly type: 'exit'; readonly exit: ExitFrame };
+
+/** One program running in the guest. */
+export interface AgentRun {
+  readonly runId: number;
+  readonly events: AsyncQueue<AgentRunEvent>;
+  sendStdin(data: Buffer): void;
+  closeStdin(): void;
+  signal(signal: 'SIGINT' | 'SIGTERM' | 'SIGKILL'): void;
+}
+
+type Waiter = { resolve: (f: ReadyFrame) => void; reject: (e: unknown) => void };
+
+export class AgentConnection {
+  private readonly decoder = new FrameDecoder(MAX_GUEST_FRAME_BYTES);
+  private readyWaiters: Waiter[] = [];
+  private current: { runId: number; queue: AsyncQueue<AgentRunEvent> } | undefined;
+  private nextRunId = 1;
+  private closedError: Error | undefined;
+  /** Last `ready`/`pong` the agent sent. */
+  lastReady: ReadyFrame | undefined;
+
+  constructor(private readonly channel: Duplex) {
+    channel.on('data', (chunk: Buffer) => this.handleData(chunk));
+    channel.on('error', (err) => this.handleClose(err));
+    channel.on('close', () => this.handleClose(new Error('channel closed')));
+  }
+
+  /** True once the channel has closed or broken. */
+  get closed(): boolean {
+    return this.closedError !== undefined;
+  }
+
+  /** Resolves at the agent's first `ready`/`pong`; pings until then. */
+  async waitReady(opts: { timeoutMs: number; signal?: AbortSignal }): Promise<ReadyFrame> {
+    const ping = setInterval(() => this.write(encodeJsonFrame(FrameType.ping, { seq: 0 })), READY_PING_INTERVAL_MS);
+    try {
+      this.write(encodeJsonFrame(FrameType.ping, { seq: 0 }));
+      return await this.nextReady(opts);
+    } finally {
+      clearInterval(ping);
+    }
+  }
+
+  /** After a snapshot restore: fresh entropy and wall clock, then `ready`. */
+  async reseed(opts: { timeoutMs: number; signal?: AbortSignal }): Promise<ReadyFrame> {
+    const ready = this.nextReady(opts);
+    this.write(encodeJsonFrame(FrameType.reseed, { entropyB64: randomBytes(64).toString('base64'), nowMs: Date.now() }));
+    return ready;
+  }
+
+  /** Starts a program; the previous run must have ended. */
+  exec(req: Omit<ExecFrame, 'runId'>): AgentRun {
+    if (this.closedError) throw new CodeCellError('vm_crashed', `the VM's agent channel is closed: ${this.closedError.message}`);
+    if (this.current) throw new CodeCellError('internal_error', 'a run is already active on this VM');
+    const runId = this.nextRunId++;
+    const queue = new AsyncQueue<AgentRunEvent>(
+      (e) => (e.type === 'exit' ? 0 : e.data.length),
+      (size) => {
+        if (size < OUTPUT_HIGH_WATER_BYTES / 2 && this.channel.isPaused()) this.channel.resume();
+      },
+    );
+    this.current = { runId, queue };
+    this.write(encodeJsonFrame(FrameType.exec, { ...req, runId }));
+    return {
+      runId,
+      events: queue,
+      sendStdin: (data) => {
+        if (data.length > 0) this.write(encodeDataFrame(FrameType.stdin, runId, data));
+      },
+      closeStdin: () => this.write(encodeDataFrame(FrameType.stdin, runId, Buffer.alloc(0))),
+      signal: (signal) => this.write(encodeJsonFrame(FrameType.signal, { runId, signal })),
+    };
+  }
+
+  /** Stops listening; the channel itself belongs to the VM handle. */
+  dispose(): void {
+    this.handleClose(new Error('agent connection disposed'));
+    this.channel.removeAllListeners('data');
+  }
+
+  private nextReady(opts: { timeoutMs: number; signal?: AbortSignal }): Promise<ReadyFrame> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return new Promise<ReadyFrame>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: (f) => {
+          cleanup();
+          resolve(f);
+        },
+        reject: (e) => {
+          cleanup();
+          reject(e);
+        },
+      };
+      const timer = setTimeout(
+        () => waiter.reject(new CodeCellError('vm_boot_failed', `guest agent not ready after ${opts.timeoutMs} ms`)),
+        opts.timeoutMs,
+      );
+      const onAbort = (): void => waiter.reject(opts.signal?.reason ?? new Error('aborted'));
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        this.readyWaiters = this.readyWaiters.filter((w) => w !== waiter);
+      };
+      if (opts.signal?.aborted) return onAbort();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      this.readyWaiters.push(waiter);
+    });
+  }
+
+  private write(buf: Buffer): void {
+    if (!this.closedError && this.channel.writable) this.channel.write(buf);
+  }
+
+  private handleData(chunk: Buffer): void {
+    let frames: Frame[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      this.handleClose(err instanceof Error ? err : new Error(String(err)));
+      this.channel.destroy();
+      return;
+    }
+    for (const frame of frames) this.handleFrame(frame);
+  }
+
+  private handleFrame(frame: Frame): void {
+    if (frame.kind === 'data') {
+      const cur = this.current;
+      if (!cur || cur.runId !== frame.runId) return; // late output of an ended run
+      cur.queue.push({ type: frame.type === FrameType.stdout ? 'stdout' : 'stderr', data: frame.data });
+      if (cur.queue.queuedSize > OUTPUT_HIGH_WATER_BYTES) this.channel.pause();
+      return;
+    }
+    const body = safeJson(frame.body);
+    switch (frame.type) {
+      case FrameType.ready:
+      case FrameType.pong: {
+        const ready = readyFrameSchema.safeParse(body);
+        if (!ready.success) return;
+        this.lastReady = ready.data;
+        for (const w of [...this.readyWaiters]) w.resolve(ready.data);
+        return;
+      }
+      case FrameType.exit: {
+        const exit = exitFrameSchema.safeParse(body);
+        const cur = this.current;
+        if (!exit.success || !cur || cur.runId !== exit.data.runId) return;
+        this.current = undefined;
+        cur.queue.push({ type: 'exit', exit: exit.data });
+        cur.queue.end();
+        return;
+      }
+      case FrameType.error: {
+        const err = agentErrorFrameSchema.safeParse(body);
+        const cur = this.current;
+        if (!err.success) return;
+        if (cur && (err.data.runId === cur.runId || err.data.runId === null)) {
+          this.current = undefined;
+          cur.queue.fail(new CodeCellError('internal_error', `guest agent: ${err.data.message}`));
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private handleClose(err: Error): void {
+    if (this.closedError) return;
+    this.closedError = err;
+    for (const w of [...this.readyWaiters]) w.reject(new CodeCellError('vm_crashed', `the VM went away: ${err.message}`));
+    const cur = this.current;
+    this.current = undefined;
+    cur?.queue.fail(new CodeCellError('vm_crashed', `the VM went away during the run: ${err.message}`));
+  }
+}
+
+function safeJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}

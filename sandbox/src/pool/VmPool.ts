@@ -1,0 +1,260 @@
+/**
+ * The warm pool: VMs booted (or cloned from a snapshot template) ahead of
+ * demand and kept idle with the agent ready. A VM leaves the pool once and is
+ * never returned: whoever acquires it destroys it.
+ * @module
+ */
+import { CodeCellError } from '@codecell/protocol';
+import { AgentConnection } from '../agent/AgentConnection.js';
+import type { VmHandle, VmmDriver, VmShape, VmTemplate } from '../vmm/VmmDriver.js';
+import type { Logger } from '../util/logger.js';
+import { warmUp } from './warmUp.js';
+
+/** A VM whose agent answered `ready` (and was reseeded, if restored). */
+export interface ReadyVm {
+  readonly vm: VmHandle;
+  readonly agent: AgentConnection;
+  /** Milliseconds from start of boot/restore to ready. */
+  readonly startMs: number;
+}
+
+export type PoolMode = 'snapshot' | 'boot';
+
+export interface VmPoolOptions {
+  readonly driver: VmmDriver;
+  /** Shape of pooled VMs; other shapes are booted on demand. */
+  readonly shape: VmShape;
+  /** Idle VMs to keep ready. 0 disables pre-warming. */
+  readonly target: number;
+  /** `snapshot` clones a booted template when the driver supports it. */
+  readonly mode: PoolMode;
+  /** Deadline for a cold boot to reach `ready`. */
+  readonly bootTimeoutMs: number;
+  /** Deadline for a restore to reach `ready`. */
+  readonly restoreTimeoutMs: number;
+  /** At most this many VMs start at once (each start is CPU-heavy under TCG). */
+  readonly maxStarting: number;
+  /** Run a tiny program in each new VM before pooling it (primes TCG's code cache). */
+  readonly warmUp: boolean;
+  readonly logger: Logger;
+}
+
+type Waiter = { resolve: (vm: ReadyVm) => void; reject: (err: unknown) => void };
+
+/** Pause before retrying after a failed start, doubled per consecutive failure. */
+const RETRY_BASE_MS = 200;
+const RETRY_MAX_MS = 10_000;
+
+export class VmPool {
+  private readonly idle: ReadyVm[] = [];
+  private readonly waiters: Waiter[] = [];
+  private starting = 0;
+  private template: VmTemplate | undefined;
+  private templating: Promise<VmTemplate> | undefined;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private disposed = false;
+  private readonly outstanding = new Set<ReadyVm>();
+  /** Last start duration per kind, for /healthz and benchmarks. */
+  readonly lastStartMs: { boot?: number; restore?: number } = {};
+
+  constructor(private readonly o: VmPoolOptions) {}
+
+  get mode(): PoolMode {
+    return this.o.mode === 'snapshot' && this.o.driver.supportsSnapshots ? 'snapshot' : 'boot';
+  }
+
+  stats(): { idle: number; starting: number; target: number; mode: PoolMode } {
+    return { idle: this.idle.length, starting: this.starting, target: this.o.target, mode: this.mode };
+  }
+
+  /** Begins filling the pool. */
+  start(): void {
+    this.fill();
+  }
+
+  /** True once at least one VM is idle (or the pool is configured empty). */
+  get ready(): boolean {
+    return this.o.target === 0 || this.idle.length > 0;
+  }
+
+  /**
+   * Hands out a ready VM of `shape`, waiting for one if none is idle. The
+   * caller owns it from then on and must destroy it.
+   */
+  async acquire(shape: VmShape, signal?: AbortSignal): Promise<ReadyVm> {
+    if (this.disposed) throw new CodeCellError('sandbox_unavailable', 'the sandbox is shutting down');
+    if (!sameShape(shape, this.o.shape)) return this.startOne(shape, false, signal);
+    const vm = this.takeIdle();
+    if (vm) {
+      this.fill();
+      return vm;
+    }
+    const p = new Promise<ReadyVm>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: (v) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      };
+      const onAbort = (): void => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(signal?.reason ?? new Error('aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+    this.fill();
+    return p;
+  }
+
+  /** Destroys a VM that came from {@link VmPool.acquire}. */
+  async release(vm: ReadyVm): Promise<void> {
+    this.outstanding.delete(vm);
+    vm.agent.dispose();
+    await vm.vm.destroy();
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    clearTimeout(this.retryTimer);
+    for (const w of this.waiters.splice(0)) w.reject(new CodeCellError('sandbox_unavailable', 'the sandbox is shutting down'));
+    const all = [...this.idle.splice(0), ...this.outstanding];
+    await Promise.all(all.map((v) => this.release(v)));
+    await this.templating?.catch(() => undefined);
+    await this.template?.dispose();
+  }
+
+  private takeIdle(): ReadyVm | undefined {
+    for (;;) {
+      const vm = this.idle.shift();
+      if (!vm) return undefined;
+      if (!vm.agent.closed) {
+        this.outstanding.add(vm);
+        return vm;
+      }
+      void vm.vm.destroy(); // died while idle
+    }
+  }
+
+  /** Starts VMs until idle + starting covers the target and every waiter. */
+  private fill(): void {
+    if (this.disposed || this.retryTimer) return;
+    while (this.starting < this.o.maxStarting && this.idle.length + this.starting < this.o.target + this.waiters.length) {
+      this.starting++;
+      this.startOne(this.o.shape, true)
+        .then((vm) => {
+          this.failures = 0;
+          this.handOut(vm);
+        })
+        .catch((err: unknown) => this.handleStartFailure(err))
+        .finally(() => {
+          this.starting--;
+          this.fill();
+        });
+    }
+  }
+
+  private handOut(vm: ReadyVm): void {
+    if (this.disposed) {
+      void this.release(vm);
+      return;
+    }
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.outstanding.add(vm);
+      waiter.resolve(vm);
+      return;
+    }
+    this.idle.push(vm);
+    void vm.vm.exited.then(() => {
+      const i = this.idle.indexOf(vm);
+      if (i >= 0) {
+        this.idle.splice(i, 1);
+        this.o.logger.warn('an idle VM exited; replacing it', { vmId: vm.vm.id });
+        this.fill();
+      }
+    });
+  }
+
+  private handleStartFailure(err: unknown): void {
+    this.failures++;
+    const message = err instanceof Error ? err.message : String(err);
+    this.o.logger.error('VM start failed', { failures: this.failures, error: message.slice(0, 2000) });
+    if (this.failures >= 3 && this.template) {
+      // Clones keep failing: the template itself may be bad. Make a new one.
+      void this.template.dispose();
+      this.template = undefined;
+    }
+    if (this.failures >= 3) {
+      const failure = err instanceof CodeCellError ? err : new CodeCellError('vm_boot_failed', `could not start a VM: ${message}`);
+      for (const w of this.waiters.splice(0)) w.reject(failure);
+    }
+    const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (this.failures - 1));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.fill();
+    }, delay);
+  }
+
+  /** Boots (or restores) one VM and waits until its agent is ready. */
+  private async startOne(shape: VmShape, pooled: boolean, signal?: AbortSignal): Promise<ReadyVm> {
+    const started = performance.now();
+    const useSnapshot = pooled && this.mode === 'snapshot';
+    const template = useSnapshot ? await this.ensureTemplate(signal) : undefined;
+    const vm = template ? await this.o.driver.restore({ template, signal }) : await this.o.driver.boot({ shape, signal });
+    const agent = new AgentConnection(vm.channel);
+    try {
+      const died = vm.exited.then((e) => {
+        throw new CodeCellError('vm_boot_failed', `VM ${vm.id} exited while starting (code ${e.code}, signal ${e.signal})`);
+      });
+      const ready = template
+        ? agent.reseed({ timeoutMs: this.o.restoreTimeoutMs, signal })
+        : agent.waitReady({ timeoutMs: this.o.bootTimeoutMs, signal });
+      await Promise.race([ready, died]);
+      if (this.o.warmUp) await Promise.race([warmUp(agent), died]);
+      const startMs = performance.now() - started;
+      this.lastStartMs[template ? 'restore' : 'boot'] = startMs;
+      const ready_ = { vm, agent, startMs };
+      if (!pooled) this.outstanding.add(ready_);
+      return ready_;
+    } catch (err) {
+      agent.dispose();
+      await vm.destroy();
+      throw err;
+    }
+  }
+
+  private ensureTemplate(signal?: AbortSignal): Promise<VmTemplate> {
+    if (this.template) return Promise.resolve(this.template);
+    this.templating ??= (async () => {
+      const started = performance.now();
+      const vm = await this.o.driver.boot({ shape: this.o.shape, asTemplate: true, signal });
+      const agent = new AgentConnection(vm.channel);
+      try {
+        await agent.waitReady({ timeoutMs: this.o.bootTimeoutMs, signal });
+      } catch (err) {
+        await vm.destroy();
+        throw err;
+      } finally {
+        agent.dispose();
+      }
+      const tpl = await this.o.driver.createTemplate(vm, signal);
+      this.o.logger.info('snapshot template ready', { ms: Math.round(performance.now() - started) });
+      this.template = tpl;
+      return tpl;
+    })().finally(() => {
+      this.templating = undefined;
+    });
+    return this.templating;
+  }
+}
+
+function sameShape(a: VmShape, b: VmShape): boolean {
+  return a.memMb === b.memMb && a.vcpus === b.vcpus;
+}

@@ -1,0 +1,116 @@
+/**
+ * Accepts runs, queues them behind a concurrency limit (FIFO, so one busy
+ * user cannot starve the rest), and keeps finished jobs for a while so late
+ * stdin / kill calls get `run_finished` rather than `not_found`.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { CodeCellError } from '@codecell/protocol';
+import type { RunRequest } from '@codecell/protocol';
+import type { SandboxConfig } from '../config.js';
+import type { SessionManager } from '../pool/SessionManager.js';
+import type { Logger } from '../util/logger.js';
+import { RunJob } from './RunJob.js';
+import { planRun } from './runPlan.js';
+
+/** How long a finished job stays addressable. */
+export const FINISHED_JOB_RETENTION_MS = 60_000;
+
+export class RunService {
+  private readonly jobs = new Map<string, RunJob>();
+  private running = 0;
+  private readonly queue: Array<() => void> = [];
+  private total = 0;
+  private disposed = false;
+
+  constructor(
+    private readonly o: { config: SandboxConfig; sessions: SessionManager; logger: Logger },
+  ) {}
+
+  stats(): { active: number; queued: number; total: number } {
+    return { active: this.running, queued: this.queue.length, total: this.total };
+  }
+
+  get(jobId: string): RunJob {
+    const job = this.jobs.get(jobId);
+    if (!job) throw new CodeCellError('not_found', `no run with jobId "${jobId}" (unknown, or finished more than ${FINISHED_JOB_RETENTION_MS / 1000} s ago)`);
+    return job;
+  }
+
+  /** Validates and enqueues a run; its events stream from `job.events`. */
+  start(req: RunRequest): RunJob {
+    if (this.disposed) throw new CodeCellError('sandbox_unavailable', 'the sandbox is shutting down');
+    const plan = planRun(req, this.o.config);
+    if (this.running >= this.o.config.MAX_CONCURRENT_RUNS && this.queue.length >= this.o.config.MAX_QUEUED_RUNS) {
+      throw new CodeCellError(
+        'capacity_exceeded',
+        `the sandbox is at capacity (${this.running} running, ${this.queue.length} queued); retry shortly or raise MAX_QUEUED_RUNS`,
+      );
+    }
+    const jobId = `j${randomBytes(9).toString('base64url')}`;
+    const job = new RunJob(jobId, plan, () => {
+      const t = setTimeout(() => this.jobs.delete(jobId), FINISHED_JOB_RETENTION_MS);
+      t.unref();
+    });
+    this.jobs.set(jobId, job);
+    this.total++;
+    void this.execute(job);
+    return job;
+  }
+
+  /** Stops every run and refuses new ones. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    for (const job of this.jobs.values()) {
+      if (job.state === 'queued') job.abort.abort(new CodeCellError('sandbox_unavailable', 'the sandbox is shutting down'));
+      else if (job.state === 'running') job.kill();
+    }
+    for (const wake of this.queue.splice(0)) wake();
+  }
+
+  private async execute(job: RunJob): Promise<void> {
+    try {
+      await this.acquireSlot(job.abort.signal);
+    } catch (err) {
+      job.failBeforeStart(err);
+      return;
+    }
+    try {
+      await this.o.sessions.withVm({ sessionId: job.plan.sessionId, shape: job.plan.shape, signal: job.abort.signal }, (lease) =>
+        job.execute(lease),
+      );
+    } catch (err) {
+      if (job.state !== 'finished') job.failBeforeStart(err);
+      else this.o.logger.error('error after a run finished', { jobId: job.jobId, error: String(err) });
+    } finally {
+      this.releaseSlot();
+    }
+  }
+
+  private acquireSlot(signal: AbortSignal): Promise<void> {
+    if (this.running < this.o.config.MAX_CONCURRENT_RUNS) {
+      this.running++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const wake = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        if (this.disposed) return reject(new CodeCellError('sandbox_unavailable', 'the sandbox is shutting down'));
+        this.running++;
+        resolve();
+      };
+      const onAbort = (): void => {
+        const i = this.queue.indexOf(wake);
+        if (i >= 0) this.queue.splice(i, 1);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(wake);
+    });
+  }
+
+  private releaseSlot(): void {
+    this.running--;
+    this.queue.shift()?.();
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Turns a parsed `POST /run` body into a plan the sandbox can execute, or a
+ * CodeCellError that says what to change. Every limit is checked against the
+ * configuration here, before any VM is touched.
+ * @module
+ */
+import { CodeCellError } from '@codecell/protocol';
+import type { RunRequest } from '@codecell/protocol';
+import type { SandboxConfig } from '../config.js';
+import { GUEST_OVERHEAD_MB } from '../config.js';
+import type { VmShape } from '../vmm/VmmDriver.js';
+
+export interface RunPlan {
+  readonly shape: VmShape;
+  readonly timeoutMs: number;
+  readonly memoryMb: number;
+  readonly outputBytes: number;
+  readonly entry: string;
+  readonly files: ReadonlyArray<{ path: string; content: Buffer }>;
+  readonly stdin: Buffer;
+  readonly stdinOpen: boolean;
+  readonly sessionId: string | undefined;
+}
+
+const MIB = 1024 * 1024;
+
+function fmtBytes(n: number): string {
+  return n >= MIB ? `${(n / MIB).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} bytes`;
+}
+
+function cap(name: string, value: number | undefined, def: number, max: number, envName: string, unit = ''): number {
+  const v = value ?? def;
+  if (v > max) throw new CodeCellError('limit_exceeded', `limits.${name} is ${v}${unit}; the most allowed is ${max}${unit} (${envName})`);
+  return v;
+}
+
+/** The VM shape that gives a program `memoryMb` MiB. */
+export function shapeFor(memoryMb: number, vcpus: number): VmShape {
+  return { memMb: memoryMb + GUEST_OVERHEAD_MB, vcpus };
+}
+
+export function planRun(req: RunRequest, c: SandboxConfig): RunPlan {
+  const sourceBytes = Buffer.byteLength(req.source, 'utf8');
+  if (sourceBytes > c.MAX_SOURCE_BYTES) {
+    throw new CodeCellError('source_too_large', `source is ${fmtBytes(sourceBytes)}; the limit is ${fmtBytes(c.MAX_SOURCE_BYTES)} (MAX_SOURCE_BYTES)`);
+  }
+  const files = req.files ?? [];
+  if (files.length > c.MAX_FILES) {
+    throw new CodeCellError('too_many_files', `${files.length} files sent; the limit is ${c.MAX_FILES} (MAX_FILES)`);
+  }
+  const entry = req.entry ?? 'main.py';
+  const seen = new Set<string>([entry]);
+  let total = 0;
+  const out: { path: string; content: Buffer }[] = [{ path: entry, content: Buffer.from(req.source, 'utf8') }];
+  for (const f of files) {
+    if (seen.has(f.path)) {
+      throw new CodeCellError('invalid_path', `file "${f.path}" is given twice${f.path === entry ? ' (it is also the entry file, whose content is `source`)' : ''}`);
+    }
+    // A file and a directory of the same name cannot both exist.
+    for (const other of seen) {
+      if (other.startsWith(`${f.path}/`) || f.path.startsWith(`${other}/`)) {
+        throw new CodeCellError('invalid_path', `"${f.path}" and "${other}" cannot both exist: one is a directory of the other`);
+      }
+    }
+    seen.add(f.path);
+    const content = Buffer.from(f.content, 'utf8');
+    total += content.length;
+    out.push({ path: f.path, content });
+  }
+  if (total > c.MAX_FILES_BYTES) {
+    throw new CodeCellError('files_too_large', `files total ${fmtBytes(total)}; the limit is ${fmtBytes(c.MAX_FILES_BYTES)} (MAX_FILES_BYTES)`);
+  }
+  const stdin = Buffer.from(req.stdin ?? '', 'utf8');
+  if (stdin.length > c.MAX_STDIN_BYTES) {
+    throw new CodeCellError('payload_too_large', `stdin is ${fmtBytes(stdin.length)}; the limit is ${fmtBytes(c.MAX_STDIN_BYTES)} (MAX_STDIN_BYTES)`);
+  }
+  const l = req.limits ?? {};
+  const timeoutMs = cap('timeoutMs', l.timeoutMs, c.RUN_TIMEOUT_MS, c.MAX_RUN_TIMEOUT_MS, 'MAX_RUN_TIMEOUT_MS', ' ms');
+  const memoryMb = cap('memoryMb', l.memoryMb, c.DEFAULT_MEM_MB, c.MAX_MEM_MB, 'MAX_MEM_MB', ' MiB');
+  const vcpus = cap('vcpus', l.vcpus, 1, c.MAX_VCPUS, 'MAX_VCPUS');
+  const outputBytes = cap('outputBytes', l.outputBytes, c.OUTPUT_BYTES, c.MAX_OUTPUT_BYTES, 'MAX_OUTPUT_BYTES', ' bytes');
+  return {
+    shape: shapeFor(memoryMb, vcpus),
+    timeoutMs,
+    memoryMb,
+    outputBytes,
+    entry,
+    files: out,
+    stdin,
+    stdinOpen: req.stdinOpen ?? req.stdin === undefined,
+    sessionId: req.sessionId,
+  };
+}

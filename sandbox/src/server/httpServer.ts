@@ -1,0 +1,134 @@
+/**
+ * The sandbox's HTTP adapter (node:http): `POST /run` streams NDJSON run
+ * events; `POST /run/<jobId>/stdin`, `POST /run/<jobId>/kill`, `GET /healthz`.
+ * The only module here that knows about HTTP.
+ * @module
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { CodeCellError, runRequestSchema, stdinRequestSchema, toCodeCellError } from '@codecell/protocol';
+import type { Health, RunEvent } from '@codecell/protocol';
+import type { RunService } from '../runs/RunService.js';
+import type { RunJob } from '../runs/RunJob.js';
+import type { Logger } from '../util/logger.js';
+import { parseJsonBody, readBody } from './body.js';
+
+/** Largest body of `POST /run/<jobId>/stdin`. */
+export const MAX_STDIN_BODY_BYTES = 1024 * 1024 + 1024;
+
+export interface SandboxHttpOptions {
+  readonly runs: RunService;
+  readonly health: () => Health;
+  readonly logger: Logger;
+  /** Largest `POST /run` body, in bytes. */
+  readonly maxRunBodyBytes: number;
+}
+
+/** Creates (but does not listen) the sandbox HTTP server. */
+export function createSandboxServer(o: SandboxHttpOptions): Server {
+  const server = createServer((req, res) => {
+    handle(o, req, res).catch((err: unknown) => sendError(o.logger, res, err));
+  });
+  server.keepAliveTimeout = 5_000;
+  return server;
+}
+
+const JOB_ROUTE = /^\/run\/([A-Za-z0-9_-]{1,64})\/(stdin|kill)$/;
+
+async function handle(o: SandboxHttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://sandbox');
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  if (path === '/healthz') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(req, 'GET');
+    const h = o.health();
+    return sendJson(res, h.ok ? 200 : 503, h);
+  }
+  if (path === '/run') {
+    if (req.method !== 'POST') throw methodNotAllowed(req, 'POST');
+    const body = parseJsonBody(await readBody(req, o.maxRunBodyBytes), runRequestSchema);
+    const job = o.runs.start(body);
+    return streamRun(job, res);
+  }
+  const m = JOB_ROUTE.exec(path);
+  if (m) {
+    if (req.method !== 'POST') throw methodNotAllowed(req, 'POST');
+    const job = o.runs.get(m[1] as string);
+    if (m[2] === 'kill') {
+      await readBody(req, 64 * 1024);
+      job.kill();
+      return sendJson(res, 202, { jobId: job.jobId, state: 'killing' });
+    }
+    const input = parseJsonBody(await readBody(req, MAX_STDIN_BODY_BYTES), stdinRequestSchema, true);
+    job.sendStdin(input.data, input.eof ?? false);
+    return sendJson(res, 202, { jobId: job.jobId, bytes: Buffer.byteLength(input.data), eof: input.eof ?? false });
+  }
+  throw new CodeCellError('not_found', `no route ${req.method ?? ''} ${path}; routes are POST /run, POST /run/<jobId>/stdin, POST /run/<jobId>/kill, GET /healthz`);
+}
+
+function methodNotAllowed(req: IncomingMessage, allowed: string): CodeCellError {
+  return new CodeCellError('method_not_allowed', `${req.method ?? ''} is not allowed here; use ${allowed}`);
+}
+
+/** Writes run events as NDJSON, merging adjacent output chunks, with backpressure. */
+async function streamRun(job: RunJob, res: ServerResponse): Promise<void> {
+  res.writeHead(200, {
+    'Content-Type': 'application/x-ndjson; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'X-Job-Id': job.jobId,
+    'X-Content-Type-Options': 'nosniff',
+  });
+  res.flushHeaders();
+  let clientGone = false;
+  res.on('close', () => {
+    if (job.state !== 'finished') {
+      clientGone = true;
+      try {
+        job.kill(); // nobody is listening any more: free the VM
+      } catch {
+        // already finished
+      }
+    }
+  });
+  for (;;) {
+    const first = await job.events.next();
+    if (first.done) break;
+    const batch: RunEvent[] = [first.value];
+    for (let ev = job.events.tryShift(); ev; ev = job.events.tryShift()) batch.push(ev);
+    if (clientGone) continue;
+    const ok = res.write(mergeOutput(batch).map((e) => `${JSON.stringify(e)}\n`).join(''));
+    if (!ok) await new Promise<void>((r) => (res.once('drain', r), res.once('close', r)));
+  }
+  if (!clientGone) res.end();
+}
+
+/** Joins consecutive stdout (or stderr) events into one. */
+export function mergeOutput(events: readonly RunEvent[]): RunEvent[] {
+  const out: RunEvent[] = [];
+  for (const ev of events) {
+    const last = out[out.length - 1];
+    if (last && (ev.type === 'stdout' || ev.type === 'stderr') && last.type === ev.type) {
+      out[out.length - 1] = { type: ev.type, data: last.data + ev.data };
+    } else {
+      out.push(ev);
+    }
+  }
+  return out;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(logger: Logger, res: ServerResponse, err: unknown): void {
+  const e = toCodeCellError(err);
+  if (e.code === 'internal_error') logger.error('request failed', { error: String(e.cause ?? e) });
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  // The body may not have been read (e.g. too large): close rather than reuse the connection.
+  res.setHeader('Connection', 'close');
+  sendJson(res, e.httpStatus, e.toBody());
+}

@@ -1,0 +1,48 @@
+/**
+ * The sandbox service's entry point: `POST /run` on :5000 (SANDBOX_PORT).
+ * The only composition root; stops cleanly on SIGINT/SIGTERM.
+ * @module
+ */
+import { loadConfig } from '../config.js';
+import { createLogger } from '../util/logger.js';
+import { createSandbox } from './createSandbox.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger('sandbox', config.LOG_LEVEL);
+  const sandbox = await createSandbox(config, logger);
+  let stopping = false;
+  const stop = (sig: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${sig}: stopping, destroying every VM`);
+    sandbox.dispose().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { error: String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  try {
+    await sandbox.listen(config.SANDBOX_PORT, config.SANDBOX_HOST);
+  } catch (err) {
+    logger.error(`cannot listen on ${config.SANDBOX_HOST}:${config.SANDBOX_PORT}: ${(err as Error).message}`);
+    await sandbox.dispose();
+    process.exit(1);
+  }
+  logger.info(`sandbox listening on ${sandbox.url()}`, { pool: sandbox.pool.stats() });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`sandbox failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,129 @@
+/**
+ * Host cgroups for VMM processes: cpu, memory and pids limits per VM, so a
+ * runaway VMM (or a guest that found a VMM bug) cannot starve the host.
+ * Uses cgroup v2 where its controllers are available, else the v1
+ * hierarchies, else runs without one and says so.
+ * @module
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rmdir, writeFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** CPU period used for `cpu.max` / `cfs_period_us`, in microseconds. */
+export const CPU_PERIOD_US = 100_000;
+
+export interface CgroupLimits {
+  readonly memoryBytes: number;
+  readonly pids: number;
+  /** CPU quota in whole CPUs (1 = one core). */
+  readonly cpus: number;
+}
+
+/** One VM's cgroup: the files a process writes its PID into, and cleanup. */
+export interface VmCgroup {
+  /** `cgroup.procs` files to write the VMM's PID into, before it execs. */
+  readonly procsFiles: readonly string[];
+  /** Removes the cgroup (its processes must have exited). Safe to call twice. */
+  remove(): Promise<void>;
+}
+
+export type CgroupMode = 'v2' | 'v1' | 'none';
+
+const V2_ROOT = '/sys/fs/cgroup';
+const V1_CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
+
+/** Which cgroup layout this host offers for VMM processes. */
+export function detectCgroupMode(): CgroupMode {
+  try {
+    const controllers = readFileSync(join(V2_ROOT, 'cgroup.controllers'), 'utf8').split(/\s+/);
+    if (['memory', 'pids', 'cpu'].every((c) => controllers.includes(c))) return 'v2';
+  } catch {
+    // not a v2 root
+  }
+  if (V1_CONTROLLERS.every((c) => existsSync(join(V2_ROOT, c, 'cgroup.procs')))) return 'v1';
+  return 'none';
+}
+
+/** Creates and removes per-VM cgroups under one parent named after this service. */
+export class HostCgroups {
+  readonly mode: CgroupMode;
+  private readonly parent: string;
+
+  constructor(opts: { name: string; mode?: CgroupMode }) {
+    this.mode = opts.mode ?? detectCgroupMode();
+    this.parent = opts.name;
+  }
+
+  /** Creates a cgroup for one VM. Returns undefined when cgroups are unavailable. */
+  async create(vmId: string, limits: CgroupLimits): Promise<VmCgroup | undefined> {
+    try {
+      return this.mode === 'v2' ? await this.createV2(vmId, limits) : this.mode === 'v1' ? await this.createV1(vmId, limits) : undefined;
+    } catch {
+      return undefined; // e.g. a read-only cgroupfs in a container: run without
+    }
+  }
+
+  /** Removes the parent groups (after every VM's group is gone). */
+  async dispose(): Promise<void> {
+    const dirs = this.mode === 'v2' ? [join(V2_ROOT, this.parent)] : this.mode === 'v1' ? V1_CONTROLLERS.map((c) => join(V2_ROOT, c, this.parent)) : [];
+    for (const d of dirs) await rmdir(d).catch(() => undefined);
+  }
+
+  private async createV2(vmId: string, l: CgroupLimits): Promise<VmCgroup> {
+    const parent = join(V2_ROOT, this.parent);
+    await mkdir(parent, { recursive: true });
+    await writeFile(join(V2_ROOT, 'cgroup.subtree_control'), '+memory +pids +cpu').catch(() => undefined);
+    await writeFile(join(parent, 'cgroup.subtree_control'), '+memory +pids +cpu');
+    const dir = join(parent, vmId);
+    await mkdir(dir);
+    await writeFile(join(dir, 'memory.max'), String(l.memoryBytes));
+    await writeFile(join(dir, 'memory.swap.max'), '0').catch(() => undefined);
+    await writeFile(join(dir, 'pids.max'), String(l.pids));
+    await writeFile(join(dir, 'cpu.max'), `${Math.round(l.cpus * CPU_PERIOD_US)} ${CPU_PERIOD_US}`);
+    return { procsFiles: [join(dir, 'cgroup.procs')], remove: once(() => removeDir(dir)) };
+  }
+
+  private async createV1(vmId: string, l: CgroupLimits): Promise<VmCgroup> {
+    const dirs = V1_CONTROLLERS.map((c) => join(V2_ROOT, c, this.parent, vmId));
+    for (const d of dirs) await mkdir(d, { recursive: true });
+    const [mem, pids, cpu] = dirs as [string, string, string];
+    await writeFile(join(mem, 'memory.limit_in_bytes'), String(l.memoryBytes));
+    await writeFile(join(pids, 'pids.max'), String(l.pids));
+    await writeFile(join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+    await writeFile(join(cpu, 'cpu.cfs_quota_us'), String(Math.round(l.cpus * CPU_PERIOD_US)));
+    return {
+      procsFiles: dirs.map((d) => join(d, 'cgroup.procs')),
+      remove: once(async () => {
+        for (const d of dirs) await removeDir(d);
+      }),
+    };
+  }
+}
+
+/** Reads the memory a VM's cgroup has charged, in bytes (for diagnostics and benchmarks). */
+export async function cgroupMemoryBytes(procsFile: string): Promise<number | undefined> {
+  const dir = procsFile.replace(/\/cgroup\.procs$/, '');
+  for (const f of ['memory.current', 'memory.usage_in_bytes']) {
+    const text = await readFile(join(dir, f), 'utf8').catch(() => undefined);
+    if (text) return Number(text.trim());
+  }
+  return undefined;
+}
+
+async function removeDir(dir: string): Promise<void> {
+  // rmdir fails while the kernel still tears down the last process: retry briefly.
+  for (let i = 0; i < 50; i++) {
+    try {
+      await rmdir(dir);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | undefined;
+  return () => (p ??= fn());
+}
