@@ -66,3 +66,16 @@ export type {
   AgentErrorFrame,
   PingFrame,
 } from './agentFrames.js';
+export {
+  GATEWAY_PROTOCOL_VERSION,
+  roomIdSchema,
+  jobIdSchema,
+  runCodeInputSchema,
+  runCodeOutputSchema,
+  sendStdinInputSchema,
+  stopRunInputSchema,
+  runtimeSchema,
+  streamMessageSchema,
+  StreamCloseCode,
+} from './gatewayApi.js';
+export type { RunCodeInput, RunCodeOutput, SendStdinInput, StopRunInput, Runtime, StreamMessage } from './gatewayApi.js';

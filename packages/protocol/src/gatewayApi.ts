@@ -1,0 +1,83 @@
+/**
+ * The gateway's public API (tRPC on :4000 and `ws /stream/<jobId>`): procedure
+ * inputs/outputs and stream messages. The frontend and the gateway both use these.
+ * @module
+ */
+import { z } from 'zod';
+import { languageSchema, runEventSchema, runLimitsSchema, workspaceFileSchema, workspacePathSchema } from './sandboxApi.js';
+
+/** Bumped on any incompatible change of the gateway API or stream messages. */
+export const GATEWAY_PROTOCOL_VERSION = 1;
+
+export const roomIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'roomId must be 1-64 of [A-Za-z0-9_-]');
+export const jobIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'jobId must be 1-64 of [A-Za-z0-9_-]');
+
+/** Input of `runCode`: the room's files and which one to run. */
+export const runCodeInputSchema = z.strictObject({
+  /** Runs of one room share a VM and its /workspace. */
+  roomId: roomIdSchema.optional(),
+  language: languageSchema.default('py'),
+  /** Every file of the room; `entry` must be one of them. */
+  files: z.array(workspaceFileSchema).min(1, 'files must contain at least the entry file'),
+  entry: workspacePathSchema.default('main.py'),
+  /** Initial stdin; more can be sent with `sendStdin` while the program runs. */
+  stdin: z.string().optional(),
+  limits: runLimitsSchema.optional(),
+  /** Display name of whoever pressed Run (shown to the room). */
+  startedBy: z.string().max(64).optional(),
+});
+export type RunCodeInput = z.input<typeof runCodeInputSchema>;
+
+export const runCodeOutputSchema = z.object({
+  jobId: jobIdSchema,
+  /** Place in the gateway's queue: 0 = starting now. */
+  position: z.int().nonnegative(),
+});
+export type RunCodeOutput = z.infer<typeof runCodeOutputSchema>;
+
+export const sendStdinInputSchema = z.strictObject({
+  jobId: jobIdSchema,
+  data: z.string().max(64 * 1024, 'send at most 64 KiB of stdin at a time'),
+  eof: z.boolean().optional(),
+});
+export type SendStdinInput = z.infer<typeof sendStdinInputSchema>;
+
+export const stopRunInputSchema = z.strictObject({ jobId: jobIdSchema });
+export type StopRunInput = z.infer<typeof stopRunInputSchema>;
+
+export const runtimeSchema = z.object({
+  language: languageSchema,
+  name: z.string(),
+  version: z.string(),
+  entry: z.string(),
+});
+export type Runtime = z.infer<typeof runtimeSchema>;
+
+/** Messages on `ws /stream/<jobId>`, in order; `seq` counts from 0 per job. */
+export const streamMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('hello'),
+    protocolVersion: z.int(),
+    jobId: jobIdSchema,
+    startedBy: z.string().nullable(),
+    /** True when earlier messages were dropped from the replay buffer. */
+    truncated: z.boolean(),
+  }),
+  z.strictObject({ type: z.literal('queued'), position: z.int().nonnegative() }),
+  z.strictObject({ type: z.literal('event'), seq: z.int().nonnegative(), event: runEventSchema }),
+  /** Last message: how the run ended (`exit` status, or an error code). */
+  z.strictObject({
+    type: z.literal('end'),
+    status: z.string(),
+    code: z.int().nullable(),
+    message: z.string().nullable(),
+  }),
+]);
+export type StreamMessage = z.infer<typeof streamMessageSchema>;
+
+/** Close codes of `ws /stream/<jobId>` (besides 1000 after `end`). */
+export const StreamCloseCode = {
+  unknownJob: 4404,
+  slowConsumer: 4429,
+  shuttingDown: 4503,
+} as const;
