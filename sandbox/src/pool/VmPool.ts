@@ -44,6 +44,8 @@ type Waiter = { resolve: (vm: ReadyVm) => void; reject: (err: unknown) => void }
 /** Pause before retrying after a failed start, doubled per consecutive failure. */
 const RETRY_BASE_MS = 200;
 const RETRY_MAX_MS = 10_000;
+/** How long an idle VM may take to answer the ping before it is handed out. */
+export const IDLE_PING_TIMEOUT_MS = 2_000;
 
 export class VmPool {
   private readonly idle: ReadyVm[] = [];
@@ -85,7 +87,7 @@ export class VmPool {
   async acquire(shape: VmShape, signal?: AbortSignal): Promise<ReadyVm> {
     if (this.disposed) throw new CodeCellError('sandbox_unavailable', 'the sandbox is shutting down');
     if (!sameShape(shape, this.o.shape)) return this.startOne(shape, false, signal);
-    const vm = this.takeIdle();
+    const vm = await this.takeIdle();
     if (vm) {
       this.fill();
       return vm;
@@ -130,15 +132,25 @@ export class VmPool {
     await this.template?.dispose();
   }
 
-  private takeIdle(): ReadyVm | undefined {
+  /**
+   * Takes an idle VM that answers a ping: a VM can die while idle, and its
+   * exit may not have been noticed yet. A ping costs well under a millisecond.
+   */
+  private async takeIdle(): Promise<ReadyVm | undefined> {
     for (;;) {
       const vm = this.idle.shift();
       if (!vm) return undefined;
+      this.outstanding.add(vm);
       if (!vm.agent.closed) {
-        this.outstanding.add(vm);
-        return vm;
+        try {
+          await vm.agent.waitReady({ timeoutMs: IDLE_PING_TIMEOUT_MS });
+          return vm;
+        } catch {
+          // fall through: replace it
+        }
       }
-      void vm.vm.destroy(); // died while idle
+      this.o.logger.warn('an idle VM did not answer; replacing it', { vmId: vm.vm.id });
+      void this.release(vm);
     }
   }
 
