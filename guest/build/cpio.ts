@@ -37,7 +37,7 @@ class CpioWriter {
     const nameBuf = Buffer.from(`${name}\0`);
     const nlink = (mode & 0o170000) === 0o040000 ? 2 : 1;
     const head = Buffer.from(header({ ino: this.ino++, mode, nlink, size: data.length, nameSize: nameBuf.length }));
-    const parts = [head, nameBuf];
+    const parts: Buffer[] = [head, nameBuf];
     parts.push(pad4(head.length + nameBuf.length));
     parts.push(data, pad4(data.length));
     const chunk = Buffer.concat(parts);

@@ -24,8 +24,8 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.stdout?.on('data', (d: Buffer) => out.push(d));
+    child.stderr?.on('data', (d: Buffer) => err.push(d));
     child.on('error', (e) => reject(new Error(`${cmd} could not start: ${e.message}`, { cause: e })));
     child.on('close', (code, sig) => {
       if (code === 0 || opts.ignoreExitCode) return resolve(Buffer.concat(out));

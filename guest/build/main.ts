@@ -4,7 +4,7 @@
  * a no-op when current. Needs apt-get, dpkg-deb, ldconfig, readelf and lz4.
  * @module
  */
-import { mkdir, rm, rename, writeFile, stat, mkdtemp, readdir } from 'node:fs/promises';
+import { mkdir, rm, rename, writeFile, readFile, stat, mkdtemp, readdir } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetchPackages, extractDeb } from './apt.js';
@@ -13,7 +13,7 @@ import { stageRoot, compileStdlib, missingLibraries } from './rootfs.js';
 import { writeCpio } from './cpio.js';
 import { run, progress } from './exec.js';
 import { defaultCacheDir, guestImage, guestImageReady } from './image.js';
-import type { GuestManifest } from './image.js';
+import type { GuestImage, GuestManifest } from './image.js';
 
 const AGENT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'agent');
 
@@ -24,8 +24,50 @@ async function build(force: boolean): Promise<void> {
     progress('up to date', image.dir);
     return;
   }
-  const started = Date.now();
   await mkdir(cacheDir, { recursive: true });
+  const release = await lock(cacheDir);
+  try {
+    if (!force && guestImageReady(image)) return progress('built meanwhile by another process', image.dir);
+    await buildLocked(cacheDir, image);
+  } finally {
+    await release();
+  }
+}
+
+/** Serialises builds (two `npm test`s, or a test and `npm start`) with a lock directory. */
+async function lock(cacheDir: string): Promise<() => Promise<void>> {
+  const dir = join(cacheDir, '.build-lock');
+  for (let waited = 0; ; waited += 500) {
+    try {
+      await mkdir(dir);
+      await writeFile(join(dir, 'pid'), String(process.pid));
+      return () => rm(dir, { recursive: true, force: true });
+    } catch {
+      const owner = Number(await readFile(join(dir, 'pid'), 'utf8').catch(() => '0'));
+      if (!owner || !alive(owner)) {
+        await rm(dir, { recursive: true, force: true }); // left by a build that died
+        continue;
+      }
+      if (waited % 10_000 === 0) progress('waiting for another build to finish', `pid ${owner}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function buildLocked(cacheDir: string, image: GuestImage): Promise<void> {
+  const started = Date.now();
+  for (const name of await readdir(cacheDir)) {
+    if (name.startsWith('build-')) await rm(join(cacheDir, name), { recursive: true, force: true }); // from a build that died
+  }
   const work = await mkdtemp(join(cacheDir, 'build-'));
   try {
     const { debs, kernelPackage } = await fetchPackages(join(cacheDir, 'debs'));
@@ -72,12 +114,18 @@ async function build(force: boolean): Promise<void> {
   }
 }
 
-/** Keeps the cache from growing without bound: only the current image stays. */
+/**
+ * Keeps the cache from growing without bound: the current image and the one
+ * before it stay (a sandbox started before this build may still boot from it).
+ */
 async function pruneOldImages(cacheDir: string, keep: string): Promise<void> {
+  const old: { path: string; mtime: number }[] = [];
   for (const name of await readdir(cacheDir)) {
     const p = join(cacheDir, name);
-    if (name.startsWith('guest-') && p !== keep) await rm(p, { recursive: true, force: true });
+    if (name.startsWith('guest-') && p !== keep) old.push({ path: p, mtime: (await stat(p)).mtimeMs });
   }
+  old.sort((a, b) => b.mtime - a.mtime);
+  for (const { path } of old.slice(1)) await rm(path, { recursive: true, force: true });
 }
 
 build(process.argv.includes('--force')).catch((err: unknown) => {

@@ -28,9 +28,19 @@ function fmtBytes(n: number): string {
   return n >= MIB ? `${(n / MIB).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} bytes`;
 }
 
-function cap(name: string, value: number | undefined, def: number, max: number, envName: string, unit = ''): number {
-  const v = value ?? def;
-  if (v > max) throw new CodeCellError('limit_exceeded', `limits.${name} is ${v}${unit}; the most allowed is ${max}${unit} (${envName})`);
+interface Cap {
+  readonly name: string;
+  readonly value: number | undefined;
+  readonly def: number;
+  readonly max: number;
+  readonly envName: string;
+  readonly unit?: string;
+}
+
+function cap(c: Cap): number {
+  const v = c.value ?? c.def;
+  const unit = c.unit ?? '';
+  if (v > c.max) throw new CodeCellError('limit_exceeded', `limits.${c.name} is ${v}${unit}; the most allowed is ${c.max}${unit} (${c.envName})`);
   return v;
 }
 
@@ -75,10 +85,10 @@ export function planRun(req: RunRequest, c: SandboxConfig): RunPlan {
     throw new CodeCellError('payload_too_large', `stdin is ${fmtBytes(stdin.length)}; the limit is ${fmtBytes(c.MAX_STDIN_BYTES)} (MAX_STDIN_BYTES)`);
   }
   const l = req.limits ?? {};
-  const timeoutMs = cap('timeoutMs', l.timeoutMs, c.RUN_TIMEOUT_MS, c.MAX_RUN_TIMEOUT_MS, 'MAX_RUN_TIMEOUT_MS', ' ms');
-  const memoryMb = cap('memoryMb', l.memoryMb, c.DEFAULT_MEM_MB, c.MAX_MEM_MB, 'MAX_MEM_MB', ' MiB');
-  const vcpus = cap('vcpus', l.vcpus, 1, c.MAX_VCPUS, 'MAX_VCPUS');
-  const outputBytes = cap('outputBytes', l.outputBytes, c.OUTPUT_BYTES, c.MAX_OUTPUT_BYTES, 'MAX_OUTPUT_BYTES', ' bytes');
+  const timeoutMs = cap({ name: 'timeoutMs', value: l.timeoutMs, def: c.RUN_TIMEOUT_MS, max: c.MAX_RUN_TIMEOUT_MS, envName: 'MAX_RUN_TIMEOUT_MS', unit: ' ms' });
+  const memoryMb = cap({ name: 'memoryMb', value: l.memoryMb, def: c.DEFAULT_MEM_MB, max: c.MAX_MEM_MB, envName: 'MAX_MEM_MB', unit: ' MiB' });
+  const vcpus = cap({ name: 'vcpus', value: l.vcpus, def: 1, max: c.MAX_VCPUS, envName: 'MAX_VCPUS' });
+  const outputBytes = cap({ name: 'outputBytes', value: l.outputBytes, def: c.OUTPUT_BYTES, max: c.MAX_OUTPUT_BYTES, envName: 'MAX_OUTPUT_BYTES', unit: ' bytes' });
   return {
     shape: shapeFor(memoryMb, vcpus),
     timeoutMs,

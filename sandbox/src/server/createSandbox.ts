@@ -66,7 +66,8 @@ function removeStaleRunDirs(base: string): void {
   }
 }
 
-function createDriver(config: SandboxConfig, runDir: string, logger: Logger, cgroups: HostCgroups): VmmDriver {
+function createDriver(o: { config: SandboxConfig; runDir: string; logger: Logger; cgroups: HostCgroups }): VmmDriver {
+  const { config, runDir, logger, cgroups } = o;
   const image = guestImage(config.CODECELL_CACHE_DIR ?? defaultCacheDir());
   if (!guestImageReady(image)) {
     throw new CodeCellError('vm_boot_failed', `the guest image is not built (expected ${image.dir}): run \`npm run setup\` (or \`npm start\`), which builds it from Debian packages`);
@@ -97,7 +98,7 @@ function createDriver(config: SandboxConfig, runDir: string, logger: Logger, cgr
 export async function createSandbox(config: SandboxConfig, logger: Logger): Promise<Sandbox> {
   const runDir = runDirFor(config);
   const cgroups = new HostCgroups({ name: `codecell-sandbox-${process.pid}` });
-  const driver = createDriver(config, runDir, logger, cgroups);
+  const driver = createDriver({ config, runDir, logger, cgroups });
   await driver.init();
   logger.info('VMM driver ready', {
     driver: driver.name,

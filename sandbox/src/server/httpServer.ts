@@ -123,7 +123,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 function sendError(logger: Logger, res: ServerResponse, err: unknown): void {
   const e = toCodeCellError(err);
-  if (e.code === 'internal_error') logger.error('request failed', { error: String(e.cause ?? e) });
+  if (e.code === 'internal_error') logger.error('request failed', { error: e.cause instanceof Error ? e.cause.stack : e.message });
   if (res.headersSent) {
     res.destroy();
     return;

@@ -87,8 +87,7 @@ async function main(): Promise<void> {
   const portsEnv = env['FAKE_FC_GUEST_PORTS'];
   const ports = portsEnv === undefined ? [1024] : portsEnv.split(',').filter(Boolean).map(Number);
   const log = (line: string): void => void process.stdout.write(`${line}\n`);
-  let fake: FakeFirecracker | undefined;
-  fake = await startFakeFirecracker({
+  const fake: FakeFirecracker = await startFakeFirecracker({
     apiSockPath,
     id,
     version,

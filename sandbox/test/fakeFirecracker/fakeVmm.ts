@@ -316,7 +316,7 @@ export class FakeVmm {
     this.#muxer?.setRunning(true);
     const guest = this.#opts.guest ?? {};
     this.#opts.console?.(`[    0.000000] Linux version 6.1.0-fake (fake-firecracker ${this.#opts.version})`);
-    this.#opts.console?.(`[    0.000000] Command line: ${String(this.bootSource?.['boot_args'] ?? '')}`);
+    this.#opts.console?.(`[    0.000000] Command line: ${JSON.stringify(this.bootSource?.['boot_args'] ?? '')}`);
     this.#bootTimer = setTimeout(() => {
       if (guest.panicAfterBoot) {
         this.#opts.console?.(

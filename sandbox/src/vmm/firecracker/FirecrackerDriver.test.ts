@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FirecrackerDriver, type FirecrackerDriverOptions } from './FirecrackerDriver.js';
 import { FirecrackerApi } from './FirecrackerApi.js';
-import { FirecrackerTemplate, FirecrackerVm } from './FirecrackerVm.js';
+import { FirecrackerTemplate, type FirecrackerVm } from './FirecrackerVm.js';
 import type { VmHandle } from '../VmmDriver.js';
 import { FAULTS } from '../../../test/fakeFirecracker/fakeApiSchemas.js';
 import { connectUnix, rawRequest, readResponse } from '../../../test/fakeFirecracker/rawHttp.js';

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { CodeCellError } from '@codecell/protocol';
-import type { FirecrackerDriver, FirecrackerDriverOptions } from './FirecrackerDriver.js';
+import type { FirecrackerDriverOptions } from './FirecrackerDriver.js';
 import { versionAtLeast } from './FirecrackerApi.js';
 
 const VERSION_PROBE_TIMEOUT_MS = 5_000;

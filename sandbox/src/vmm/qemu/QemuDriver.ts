@@ -4,8 +4,8 @@
  * Acceleration is KVM where a probe boot works, else TCG (still a VM, slower).
  * @module
  */
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, rename } from 'node:fs/promises';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, rename } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -47,6 +47,8 @@ interface QemuTemplate extends VmTemplate {
   readonly dir: string;
   readonly memPath: string;
   readonly statePath: string;
+  /** The device state (tens of KiB: RAM is in the shared file), read once. */
+  state?: Buffer;
 }
 
 let vmCounter = 0;
@@ -200,7 +202,17 @@ export class QemuDriver implements VmmDriver {
       const sockPath = join(vm.vmDir, 'mig.sock');
       await qmp.execute('migrate-incoming', { uri: `unix:${sockPath}` });
       const sock = await connectWithRetry({ path: sockPath, timeoutMs: QEMU_SOCKET_TIMEOUT_MS, signal });
-      await pipeline(createReadStream(tpl.statePath), sock);
+      // QEMU may close its end as soon as it has read the stream, so a write
+      // that ends in 'close' rather than 'finish' is normal; query-status below
+      // says whether the restore worked.
+      const state = (tpl.state ??= await readFile(tpl.statePath));
+      await new Promise<void>((resolve) => {
+        sock.once('finish', () => resolve());
+        sock.once('close', () => resolve());
+        sock.once('error', () => resolve());
+        sock.end(state);
+      });
+      sock.destroySoon();
       const deadline = Date.now() + MIGRATION_TIMEOUT_MS;
       for (;;) {
         const st = await qmp.execute<{ status: string }>('query-status');

@@ -56,7 +56,8 @@ export class QemuVm implements VmHandle {
     this.child = spawn('/bin/sh', ['-c', script, 'qemu', o.qemuBin, ...o.args], {
       cwd: o.vmDir,
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', CODECELL_CGROUP_PROCS: (o.cgroup?.procsFiles ?? []).join(' ') },
+      // QEMU gets no environment of ours: only a PATH and the cgroup files for the shell.
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', CODECELL_CGROUP_PROCS: (o.cgroup?.procsFiles ?? []).join(' ') },
     });
     this.child.stderr?.setEncoding('utf8');
     this.child.stderr?.on('data', (d: string) => {

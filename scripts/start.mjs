@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// Starts sandbox (:5000), gateway (:4000) and frontend (:5173) together, waits
+// until each answers, prints the URL to open, and stops them all on Ctrl+C (or
+// when one of them dies). `npm start` runs scripts/setup.mjs first.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const env = process.env;
+const sandboxPort = env.SANDBOX_PORT ?? '5000';
+const gatewayPort = env.PORT ?? '4000';
+const frontendPort = '5173';
+
+const services = [
+  {
+    name: 'sandbox',
+    cmd: process.execPath,
+    args: ['--import', 'tsx', 'sandbox/src/server/main.ts'],
+    cwd: root,
+    env: {},
+    health: `http://127.0.0.1:${sandboxPort}/healthz`,
+    timeoutMs: 120_000,
+  },
+  {
+    name: 'gateway',
+    cmd: process.execPath,
+    args: ['--import', 'tsx', 'gateway/src/main.ts'],
+    cwd: root,
+    env: { SANDBOX_ADDR: env.SANDBOX_ADDR ?? `127.0.0.1:${sandboxPort}` },
+    health: `http://127.0.0.1:${gatewayPort}/healthz`,
+    timeoutMs: 60_000,
+    optional: !existsSync(join(root, 'gateway/src/main.ts')),
+  },
+  {
+    name: 'frontend',
+    cmd: process.execPath,
+    args: [join(root, 'node_modules/vite/bin/vite.js'), '--host', '127.0.0.1', '--port', frontendPort, '--strictPort'],
+    cwd: join(root, 'frontend'),
+    env: { VITE_API_URL: env.VITE_API_URL ?? `http://localhost:${gatewayPort}` },
+    health: `http://127.0.0.1:${frontendPort}/`,
+    timeoutMs: 60_000,
+    optional: !existsSync(join(root, 'frontend/index.html')),
+  },
+].filter((s) => !s.optional);
+
+const children = new Map();
+let stopping = false;
+
+function prefix(name, stream, out) {
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (d) => {
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      out.write(`[${name}] ${buf.slice(0, nl)}\n`);
+      buf = buf.slice(nl + 1);
+    }
+  });
+}
+
+async function waitHealthy(svc) {
+  const end = Date.now() + svc.timeoutMs;
+  while (Date.now() < end) {
+    if (!children.has(svc.name)) throw new Error(`${svc.name} exited during start-up`);
+    try {
+      const res = await fetch(svc.health, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${svc.name} did not answer ${svc.health} within ${svc.timeoutMs / 1000} s`);
+}
+
+function start(svc) {
+  const child = spawn(svc.cmd, svc.args, { cwd: svc.cwd, env: { ...env, ...svc.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.set(svc.name, child);
+  prefix(svc.name, child.stdout, process.stdout);
+  prefix(svc.name, child.stderr, process.stderr);
+  child.on('exit', (code, signal) => {
+    children.delete(svc.name);
+    if (!stopping) {
+      process.stderr.write(`[start] ${svc.name} exited (code ${code}, signal ${signal}); stopping the others\n`);
+      void stopAll(1);
+    }
+  });
+}
+
+async function stopAll(exitCode) {
+  if (stopping) return;
+  stopping = true;
+  const waits = [...children.values()].map(
+    (c) =>
+      new Promise((resolve) => {
+        const t = setTimeout(() => c.kill('SIGKILL'), 15_000);
+        c.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        c.kill('SIGTERM');
+      }),
+  );
+  await Promise.all(waits);
+  process.exit(exitCode);
+}
+
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+try {
+  for (const svc of services) {
+    process.stderr.write(`[start] starting ${svc.name}\n`);
+    start(svc);
+    await waitHealthy(svc);
+    process.stderr.write(`[start] ${svc.name} is up (${svc.health})\n`);
+  }
+  const url = services.some((s) => s.name === 'frontend') ? `http://localhost:${frontendPort}` : `http://localhost:${sandboxPort}/healthz`;
+  process.stdout.write(`\n  CodeCell Live is running. Open ${url}\n  (sandbox :${sandboxPort}, gateway :${gatewayPort}, frontend :${frontendPort}; Ctrl+C stops everything)\n\n`);
+} catch (err) {
+  process.stderr.write(`[start] ${err.message}\n`);
+  await stopAll(1);
+}
