@@ -36,7 +36,10 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 DRAIN_AFTER_EXIT_S = 0.2
 RNDADDENTROPY = 0x40085203
 RNDRESEEDCRNG = 0x5207
-DEFAULT_LIMITS = {"memoryBytes": 128 << 20, "pids": 128}
+# What the host asks for by default (sandbox DEFAULT_MEM_MB, RUN_PIDS_MAX): a
+# prepared cgroup that already has them needs no cgroup writes at launch.
+DEFAULT_LIMITS = {"memoryBytes": 128 << 20, "pids": 256}
+PREFORK_DEPTH = 2
 
 
 def log(msg):
@@ -108,9 +111,8 @@ class Channel:
         return frames
 
 
-def open_channel():
+def open_channel(mode):
     """Virtio-serial port named 'agent' if present, else a vsock listener (Firecracker)."""
-    mode = os.environ.get("ccchannel", "auto")
     if mode != "vsock":
         for _ in range(200):
             for port in sorted(os.listdir("/sys/class/virtio-ports")) if os.path.isdir("/sys/class/virtio-ports") else []:
@@ -126,17 +128,18 @@ def open_channel():
     return "vsock", None, lsock
 
 
+from child import ENV as RUN_ENV  # noqa: E402  (guest/agent/child.py)
 from runner import Run, discard, prepare, reap_children, setup_cgroups  # noqa: E402  (guest/agent/runner.py)
 
 
 class Agent:
-    def __init__(self):
+    def __init__(self, channel_mode):
         self.sel = selectors.DefaultSelector()
         self.run = None
-        self.next = None
+        self.prepared = []
         self.seq = 0
         self.channel = None
-        self.kind, fd, self.listener = open_channel()
+        self.kind, fd, self.listener = open_channel(channel_mode)
         rfd, wfd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         signal.set_wakeup_fd(wfd)
         signal.signal(signal.SIGCHLD, lambda *_: None)
@@ -207,22 +210,27 @@ class Agent:
             self.send_json(T_ERROR, {"runId": None, "message": "unknown frame type %d" % ftype})
 
     def prepare_next(self):
-        """Forks the next run's process ahead of time (see child.py)."""
-        if self.next is None:
+        """Keeps PREFORK_DEPTH run processes forked ahead of time (see child.py).
+
+        Two, so a run that follows another at once gets a process whose
+        preparation finished long ago while its replacement prepares at nice 19.
+        """
+        while len(self.prepared) < PREFORK_DEPTH:
             self.seq += 1
-            self.next = prepare(self.seq, DEFAULT_LIMITS)
+            self.prepared.append(prepare(self.seq, DEFAULT_LIMITS))
 
     def take_prepared(self):
-        self.prepare_next()
-        pre, self.next = self.next, None
-        return pre
+        if not self.prepared:
+            self.prepare_next()
+        return self.prepared.pop(0)
 
     def on_other_exit(self, pid):
-        if self.next is not None and pid == self.next.pid:  # should not happen; recover
-            log("prepared process %d died" % pid)
-            discard(self.next)
-            self.next = None
-            self.prepare_next()
+        for pre in list(self.prepared):
+            if pre.pid == pid:  # should not happen; recover
+                log("prepared process %d died" % pid)
+                discard(pre)
+                self.prepared.remove(pre)
+        self.prepare_next()
 
     def reseed(self, req):
         entropy = base64.b64decode(req.get("entropyB64", ""))
@@ -294,8 +302,13 @@ def main():
     # The OOM killer must pick the program, never the agent.
     write_file("/proc/self/oom_score_adj", "-1000")
     setup_cgroups()
+    # Unknown kernel arguments reach PID 1 as environment: `ccchannel` picks the channel.
+    channel_mode = os.environ.get("ccchannel", "auto")
+    # Runs are forked from us: give them their environment once, here.
+    os.environ.clear()
+    os.environ.update(RUN_ENV)
     try:
-        Agent().loop()
+        Agent(channel_mode).loop()
     except BaseException as e:  # PID 1 must not exit: that panics the guest
         log("fatal: %r" % (e,))
         import traceback

@@ -17,6 +17,8 @@ import sys
 
 USER_UID = USER_GID = 1000
 WORKSPACE = "/workspace"
+# The environment of every run; the agent adopts it at start (see agent.main)
+# so a forked run inherits it with no work.
 ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "HOME": WORKSPACE,
@@ -33,6 +35,7 @@ class Prefork:
     """A forked, waiting run process and the host ends of its pipes."""
 
     def __init__(self, pid, ctl_w, stdin_w, stdout_r, stderr_r, cgroup):
+        self.limits = {}
         self.pid = pid
         self.ctl_w = ctl_w
         self.stdin_w = stdin_w
@@ -64,6 +67,7 @@ class Prefork:
     def launch(self, req):
         """Hands the request to the waiting child (it reads until EOF)."""
         data = json.dumps({"entry": req["entry"], "files": req["files"], "limits": req["limits"]}).encode()
+        os.setpriority(os.PRIO_PROCESS, self.pid, 0)
         os.set_blocking(self.ctl_w, True)
         try:
             os.write(self.ctl_w, data)
@@ -72,6 +76,9 @@ class Prefork:
 
 
 def _prepare(cgroup, in_r, out_w, err_w, ctl_r):
+    # Prepare at the lowest priority so a run in progress (or the agent
+    # reporting its exit) is not slowed; the agent renices us at launch.
+    os.setpriority(os.PRIO_PROCESS, 0, 19)
     os.setsid()
     with open(cgroup + "/cgroup.procs", "w") as f:
         f.write(str(os.getpid()))
@@ -82,17 +89,10 @@ def _prepare(cgroup, in_r, out_w, err_w, ctl_r):
     os.dup2(err_w, 2)
     os.dup2(ctl_r, 3)
     os.closerange(4, 65536)
+    # The agent is a plain CPython, so every disposition is already what
+    # CPython sets at start-up, except the two the agent changed.
     signal.set_wakeup_fd(-1)
-    for sig in signal.valid_signals():
-        if sig not in (signal.SIGKILL, signal.SIGSTOP):
-            try:
-                signal.signal(sig, signal.SIG_DFL)
-            except (OSError, ValueError):
-                pass
-    # What CPython itself installs at start-up.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     # Forget every module the agent imported beyond interpreter start-up, so the
     # program imports them fresh (and its own random.py shadows the stdlib's).
@@ -109,8 +109,6 @@ def _prepare(cgroup, in_r, out_w, err_w, ctl_r):
     sys.stderr = sys.__stderr__ = io.TextIOWrapper(
         io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace", write_through=True
     )
-    os.environ.clear()
-    os.environ.update(ENV)
 
 
 def _read_request(fd):

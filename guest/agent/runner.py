@@ -109,13 +109,17 @@ def prepare(seq, defaults):
     os.mkdir(cg)
     _write(cg + "/memory.swap.max", "0")
     _write(cg + "/memory.oom.group", "1")
-    _set_limits(cg, defaults)
-    return Prefork.create(cg)
+    pre = Prefork.create(cg)
+    _set_limits(pre, defaults)
+    return pre
 
 
-def _set_limits(cg, limits):
-    _write(cg + "/memory.max", str(limits["memoryBytes"]))
-    _write(cg + "/pids.max", str(limits["pids"]))
+def _set_limits(pre, limits):
+    """Writes the cgroup limits that differ from what the prepared cgroup has."""
+    for key, name in (("memoryBytes", "memory.max"), ("pids", "pids.max")):
+        if pre.limits.get(key) != limits[key]:
+            _write(pre.cgroup + "/" + name, str(limits[key]))
+            pre.limits[key] = limits[key]
 
 
 def discard(pre):
@@ -139,7 +143,7 @@ class Run:
         self.output_left = limits["outputBytes"]
         self.output_limited = False
         self.cg = pre.cgroup
-        _set_limits(self.cg, limits)
+        _set_limits(pre, limits)
         self.pid = pre.pid
         self.started = time.monotonic()
         pre.launch(req)
