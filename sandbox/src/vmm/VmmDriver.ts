@@ -34,6 +34,8 @@ export interface VmHandle {
   readonly exited: Promise<VmExit>;
   /** Kills the VMM and removes every file it owned. Safe to call twice. */
   destroy(): Promise<void>;
+  /** What the VMM and guest console said last, for error messages. */
+  diagnostics?(): string;
 }
 
 /** An opaque snapshot of a booted VM from which clones are restored. */

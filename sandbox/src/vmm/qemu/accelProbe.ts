@@ -95,7 +95,9 @@ async function probe(boot: (a: Acceleration) => Promise<VmHandle>, logger: Logge
     agent.dispose();
     return { acceleration: 'kvm', reason: `KVM booted the guest in ${Date.now() - started} ms` };
   } catch (err) {
-    const why = (err instanceof Error ? err.message : String(err)).split('\n').slice(0, 3).join(' ').slice(0, 300);
+    await vm?.destroy(); // stop a guest that crawls, so QEMU's last words are in
+    const qemuSaid = /QEMU: (.+)/.exec(vm?.diagnostics?.() ?? '')?.[1];
+    const why = (qemuSaid ?? (err instanceof Error ? err.message : String(err))).split('\n')[0]?.slice(0, 300) ?? 'unknown';
     return { acceleration: 'tcg', reason: `KVM probe failed (${why}); using TCG emulation, a full VM but slower` };
   } finally {
     await vm?.destroy();
