@@ -163,5 +163,7 @@ export const healthSchema = z.strictObject({
     outputBytes: z.int(),
   }),
   version: z.string(),
+  /** Python version inside the guest, once a VM has reported it. */
+  python: z.string().nullable(),
 });
 export type Health = z.infer<typeof healthSchema>;

@@ -57,6 +57,8 @@ export class VmPool {
   private retryTimer: NodeJS.Timeout | undefined;
   private disposed = false;
   private readonly outstanding = new Set<ReadyVm>();
+  /** Python version the guest agent reported (null until a VM is ready). */
+  python: string | null = null;
   /** Last start duration per kind, for /healthz and benchmarks. */
   readonly lastStartMs: { boot?: number; restore?: number } = {};
 
@@ -230,6 +232,7 @@ export class VmPool {
         : agent.waitReady({ timeoutMs: this.o.bootTimeoutMs, signal });
       await Promise.race([ready, died]);
       if (this.o.warmUp) await Promise.race([warmUp(agent), died]);
+      this.python = agent.lastReady?.python ?? this.python;
       const startMs = performance.now() - started;
       this.lastStartMs[template ? 'restore' : 'boot'] = startMs;
       const ready_ = { vm, agent, startMs };

@@ -4,7 +4,7 @@
  * `main.ts` and by the integration tests, which start it on port 0.
  * @module
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -18,6 +18,7 @@ import { SessionManager } from '../pool/SessionManager.js';
 import { RunService } from '../runs/RunService.js';
 import { shapeFor } from '../runs/runPlan.js';
 import { HostCgroups } from '../vmm/hostCgroup.js';
+import { reapStaleSandboxes } from '../vmm/staleReaper.js';
 import { QemuDriver } from '../vmm/qemu/QemuDriver.js';
 import { FirecrackerDriver } from '../vmm/firecracker/FirecrackerDriver.js';
 import type { VmmDriver } from '../vmm/VmmDriver.js';
@@ -41,29 +42,10 @@ export interface Sandbox {
 }
 
 /** `/dev/shm` when present: snapshot memory files and sockets stay off disk. */
-function runDirFor(config: SandboxConfig): string {
+function runDirFor(config: SandboxConfig, logger: Logger): string {
   const base = config.SANDBOX_RUN_DIR ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
-  removeStaleRunDirs(base);
+  reapStaleSandboxes(base, logger);
   return join(base, `codecell-${process.pid}`);
-}
-
-/** Removes run directories of sandbox processes that no longer exist. */
-function removeStaleRunDirs(base: string): void {
-  let names: string[] = [];
-  try {
-    names = readdirSync(base);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = /^codecell-(\d+)$/.exec(name);
-    if (!m) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-    } catch {
-      rmSync(join(base, name), { recursive: true, force: true });
-    }
-  }
 }
 
 function createDriver(o: { config: SandboxConfig; runDir: string; logger: Logger; cgroups: HostCgroups }): VmmDriver {
@@ -96,7 +78,7 @@ function createDriver(o: { config: SandboxConfig; runDir: string; logger: Logger
 
 /** Builds the sandbox and initialises its driver (acceleration probe); starts filling the pool. */
 export async function createSandbox(config: SandboxConfig, logger: Logger): Promise<Sandbox> {
-  const runDir = runDirFor(config);
+  const runDir = runDirFor(config, logger);
   const cgroups = new HostCgroups({ name: `codecell-sandbox-${process.pid}` });
   const driver = createDriver({ config, runDir, logger, cgroups });
   await driver.init();
@@ -141,6 +123,7 @@ export async function createSandbox(config: SandboxConfig, logger: Logger): Prom
         outputBytes: config.OUTPUT_BYTES,
       },
       version: SANDBOX_VERSION,
+      python: pool.python,
     };
   };
   const maxRunBodyBytes = 2 * (config.MAX_SOURCE_BYTES + config.MAX_FILES_BYTES + config.MAX_STDIN_BYTES) + 1024 * 1024;

@@ -1,0 +1,68 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      PORT: 4000,
+      HOST: '127.0.0.1',
+      SANDBOX_ADDR: 'http://127.0.0.1:5000',
+      RUN_TIMEOUT_MS: 5000,
+      MAX_MEM_MB: 128,
+      MAX_VCPUS: 1,
+      MAX_CONCURRENT_RUNS: 4,
+      MAX_QUEUED_RUNS: 50,
+      STREAM_REPLAY_BYTES: 1024 * 1024,
+      STREAM_MAX_BUFFERED_BYTES: 4 * 1024 * 1024,
+      RUN_RETENTION_MS: 300_000,
+      CORS_ORIGINS: ['http://localhost:5173', 'http://127.0.0.1:5173'],
+      LOG_LEVEL: 'info',
+    });
+    expect(c.FRONTEND_DIST).toBeUndefined();
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it.each([
+    ['10.0.0.5:5001', 'http://10.0.0.5:5001'],
+    ['http://sandbox:5000/', 'http://sandbox:5000'],
+    ['https://sbx.example.com', 'https://sbx.example.com'],
+  ])('accepts SANDBOX_ADDR=%s', (raw, expected) => {
+    expect(loadConfig({ SANDBOX_ADDR: raw }).SANDBOX_ADDR).toBe(expected);
+  });
+
+  it('parses numbers, origins and treats empty strings as unset', () => {
+    const c = loadConfig({ PORT: '0', MAX_CONCURRENT_RUNS: '2', CORS_ORIGINS: 'http://a.test:1, https://b.test', HOST: '' });
+    expect(c.PORT).toBe(0);
+    expect(c.MAX_CONCURRENT_RUNS).toBe(2);
+    expect(c.CORS_ORIGINS).toEqual(['http://a.test:1', 'https://b.test']);
+    expect(c.HOST).toBe('127.0.0.1');
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['RUN_TIMEOUT_MS', '-5'],
+    ['MAX_CONCURRENT_RUNS', '0'],
+    ['SANDBOX_ADDR', 'ftp://x:1'],
+    ['CORS_ORIGINS', 'not a url'],
+    ['LOG_LEVEL', 'loud'],
+  ])('rejects %s=%s with a message naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}: .*\\(got "${value}"\\)`));
+  });
+
+  it('main.ts exits with code 2 and names the variable on bad config', () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts'], {
+      cwd: root,
+      env: { ...process.env, PORT: 'nope' },
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/PORT: .*"nope"/);
+  });
+});

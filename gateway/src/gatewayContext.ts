@@ -1,0 +1,43 @@
+/**
+ * Builds the tRPC context from the gateway's parts: run operations, the
+ * sandbox's health and the runtime list.
+ * @module
+ */
+import { toCodeCellError } from '@codecell/protocol';
+import type { Runtime } from '@codecell/protocol';
+import type { SandboxApi } from './sandboxClient.js';
+import type { GatewayContext, GatewayHealth, RunOperations } from './trpc/context.js';
+
+/** How long `health` waits for the sandbox before reporting it unreachable. */
+export const HEALTH_TIMEOUT_MS = 2_000;
+
+/**
+ * Python version in the guest image (Debian 12's python3). The sandbox's health
+ * report does not carry it yet.
+ */
+export const PYTHON_VERSION = '3.11';
+
+/** The languages runs can use. */
+export const RUNTIMES: readonly Runtime[] = Object.freeze([{ language: 'py', name: 'Python', version: PYTHON_VERSION, entry: 'main.py' }]);
+
+/** Asks the sandbox for its health; never throws. */
+export async function checkHealth(sandbox: SandboxApi, signal?: AbortSignal): Promise<GatewayHealth> {
+  const timeout = AbortSignal.timeout(HEALTH_TIMEOUT_MS);
+  try {
+    const h = await sandbox.health(signal ? AbortSignal.any([signal, timeout]) : timeout);
+    if (h.ok && h.ready) return { ok: true, sandbox: h, message: null };
+    return { ok: false, sandbox: h, message: h.ok ? 'the sandbox is still starting its warm VM pool; runs will wait' : 'the sandbox reports a problem' };
+  } catch (err) {
+    const message = timeout.aborted ? `the sandbox did not answer within ${HEALTH_TIMEOUT_MS} ms` : toCodeCellError(err).message;
+    return { ok: false, sandbox: null, message };
+  }
+}
+
+/** The context every tRPC request gets. */
+export function createGatewayContext(runs: RunOperations, sandbox: SandboxApi): GatewayContext {
+  return {
+    runs,
+    health: (signal) => checkHealth(sandbox, signal),
+    runtimes: () => Promise.resolve([...RUNTIMES]),
+  };
+}

@@ -1,0 +1,186 @@
+/**
+ * One run as the gateway sees it: its state, the ordered messages sent so far
+ * (bounded, for replay), its subscribers, its stdin channel and how it ended.
+ * Transport-agnostic: subscribers are plain callbacks.
+ * @module
+ */
+import { GATEWAY_PROTOCOL_VERSION } from '@codecell/protocol';
+import type { RunEvent, RunRequest, StreamMessage } from '@codecell/protocol';
+import type { Logger } from '../logger.js';
+import { ReplayLog } from './ReplayLog.js';
+
+/** Lifecycle of a run: queued → starting (POST /run sent) → running (sandbox job id known) → finished. */
+export type RunState = 'queued' | 'starting' | 'running' | 'finished';
+
+/** The last message of a run. */
+export type EndMessage = Extract<StreamMessage, { type: 'end' }>;
+/** How a run ended, without the `type` tag. */
+export type RunEnd = Omit<EndMessage, 'type'>;
+
+/** Receives a run's live messages. Throwing unsubscribes it. */
+export interface RunSubscriber {
+  send(msg: StreamMessage): void;
+}
+
+/** What a new subscriber gets: the `hello` fields, the replay, and how to leave. */
+export interface RunSubscription {
+  readonly hello: Extract<StreamMessage, { type: 'hello' }>;
+  /** Messages already sent, oldest first; ends with `end` when the run is over. */
+  readonly replay: StreamMessage[];
+  /** Stops live delivery. Safe to call twice. */
+  unsubscribe(): void;
+}
+
+/** Options of {@link Run}. */
+export interface RunOptions {
+  readonly jobId: string;
+  readonly request: RunRequest;
+  readonly startedBy: string | null;
+  readonly replayBytes: number;
+  readonly logger: Logger;
+}
+
+/** One run. Created and driven by RunManager. */
+export class Run {
+  readonly jobId: string;
+  readonly request: RunRequest;
+  readonly startedBy: string | null;
+  /** Aborted to close the sandbox connection (which makes the sandbox kill the run). */
+  readonly abort = new AbortController();
+  #state: RunState = 'queued';
+  #sandboxJobId: string | null = null;
+  #end: RunEnd | null = null;
+  #finishedAt: number | null = null;
+  #seq = 0;
+  #position: number | null = null;
+  readonly #log: ReplayLog;
+  readonly #subscribers = new Set<RunSubscriber>();
+  readonly #logger: Logger;
+  /** Stdin chunks are forwarded strictly in order, after the sandbox job id is known. */
+  #stdinTail: Promise<void>;
+  #openStdinGate: () => void = () => undefined;
+  #stdinClosed = false;
+  #pendingStdinBytes = 0;
+  /** Set by stop() while starting: kill as soon as the sandbox job id arrives. */
+  killRequested = false;
+
+  constructor(o: RunOptions) {
+    this.jobId = o.jobId;
+    this.request = o.request;
+    this.startedBy = o.startedBy;
+    this.#log = new ReplayLog(o.replayBytes);
+    this.#logger = o.logger;
+    this.#stdinTail = new Promise<void>((resolve) => (this.#openStdinGate = resolve));
+  }
+
+  get state(): RunState {
+    return this.#state;
+  }
+  get sandboxJobId(): string | null {
+    return this.#sandboxJobId;
+  }
+  /** How the run ended, or null while it has not. */
+  get end(): RunEnd | null {
+    return this.#end;
+  }
+  /** Epoch ms when it finished, or null. */
+  get finishedAt(): number | null {
+    return this.#finishedAt;
+  }
+  /** Stdin bytes accepted but not yet forwarded to the sandbox. */
+  get pendingStdinBytes(): number {
+    return this.#pendingStdinBytes;
+  }
+  get stdinClosed(): boolean {
+    return this.#stdinClosed;
+  }
+  /** True when the replay dropped output. */
+  get truncated(): boolean {
+    return this.#log.truncated;
+  }
+
+  /** Publishes the queue position (0 = starting now) if it changed. */
+  setPosition(position: number): void {
+    if (this.#state === 'finished' || position === this.#position) return;
+    this.#position = position;
+    this.#publish({ type: 'queued', position });
+  }
+
+  /** The POST /run is being sent. */
+  markStarting(): void {
+    this.#state = 'starting';
+  }
+
+  /** The sandbox accepted the run: stdin buffered so far may flow now. */
+  markRunning(sandboxJobId: string): void {
+    this.#sandboxJobId = sandboxJobId;
+    this.#state = 'running';
+    this.#openStdinGate();
+  }
+
+  /** Publishes one sandbox run event, numbered from 0. */
+  pushEvent(event: RunEvent): void {
+    if (this.#state === 'finished') return;
+    this.#publish({ type: 'event', seq: this.#seq++, event });
+  }
+
+  /** Publishes `end`, drops every subscriber and releases waiting stdin. Only the first call counts. */
+  finish(end: RunEnd, now: number): void {
+    if (this.#state === 'finished') return;
+    this.#publish({ type: 'end', ...end });
+    this.#end = end;
+    this.#state = 'finished';
+    this.#finishedAt = now;
+    this.#subscribers.clear();
+    this.#openStdinGate();
+  }
+
+  /**
+   * Queues a stdin chunk behind earlier ones; `forward` runs once the sandbox
+   * job id is known. Resolves when it was forwarded (or skipped because the run
+   * ended first).
+   */
+  enqueueStdin(chunk: { bytes: number; eof: boolean }, forward: (sandboxJobId: string) => Promise<void>): Promise<void> {
+    if (chunk.eof) this.#stdinClosed = true;
+    this.#pendingStdinBytes += chunk.bytes;
+    const sent = this.#stdinTail
+      .then(() => {
+        if (this.#sandboxJobId === null || this.#state === 'finished') return undefined;
+        return forward(this.#sandboxJobId);
+      })
+      .finally(() => (this.#pendingStdinBytes -= chunk.bytes));
+    this.#stdinTail = sent.catch(() => undefined);
+    return sent;
+  }
+
+  /** Subscribes to live messages; returns the replay. A finished run only replays. */
+  subscribe(subscriber: RunSubscriber): RunSubscription {
+    const hello = {
+      type: 'hello',
+      protocolVersion: GATEWAY_PROTOCOL_VERSION,
+      jobId: this.jobId,
+      startedBy: this.startedBy,
+      truncated: this.#log.truncated,
+    } as const;
+    const replay = this.#log.snapshot();
+    if (this.#state !== 'finished') this.#subscribers.add(subscriber);
+    return { hello, replay, unsubscribe: () => void this.#subscribers.delete(subscriber) };
+  }
+
+  /** Number of live subscribers. */
+  get subscriberCount(): number {
+    return this.#subscribers.size;
+  }
+
+  #publish(msg: StreamMessage): void {
+    this.#log.append(msg);
+    for (const sub of [...this.#subscribers]) {
+      try {
+        sub.send(msg);
+      } catch (err) {
+        this.#subscribers.delete(sub);
+        this.#logger.warn('dropped a stream subscriber that failed', { jobId: this.jobId, error: String(err) });
+      }
+    }
+  }
+}

@@ -1,0 +1,272 @@
+import { describe, expect, it } from 'vitest';
+import { CodeCellError, runCodeInputSchema, streamMessageSchema } from '@codecell/protocol';
+import type { RunCodeInput, StreamMessage } from '@codecell/protocol';
+import { silentLogger } from '../logger.js';
+import { FakeSandbox } from '../test/FakeSandbox.js';
+import type { FakeRun } from '../test/FakeSandbox.js';
+import { RunManager } from './RunManager.js';
+import type { RunManagerOptions } from './RunManager.js';
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+function setup(opts: Partial<RunManagerOptions> = {}): { sandbox: FakeSandbox; runs: RunManager } {
+  const sandbox = new FakeSandbox();
+  const runs = new RunManager({
+    sandbox,
+    logger: silentLogger,
+    defaults: { timeoutMs: 5000, memoryMb: 128, vcpus: 1 },
+    maxConcurrent: 1,
+    ...opts,
+  });
+  return { sandbox, runs };
+}
+
+const input = (extra: Partial<RunCodeInput> = {}) =>
+  runCodeInputSchema.parse({ files: [{ path: 'main.py', content: 'print(1)' }], ...extra });
+
+/** Collects live messages, validating each against the protocol schema. */
+function collect(runs: RunManager, jobId: string): { messages: StreamMessage[]; replay: StreamMessage[] } {
+  const messages: StreamMessage[] = [];
+  const sub = runs.subscribe(jobId, { send: (m) => messages.push(streamMessageSchema.parse(m)) });
+  if (!sub) throw new Error(`no run ${jobId}`);
+  return { messages, replay: sub.replay.map((m) => streamMessageSchema.parse(m)) };
+}
+
+async function nthRun(sandbox: FakeSandbox, n: number): Promise<FakeRun> {
+  for (let i = 0; i < 50 && !sandbox.runs[n]; i++) await tick();
+  const run = sandbox.runs[n];
+  if (!run) throw new Error(`run ${n} never reached the sandbox`);
+  return run;
+}
+
+describe('RunManager', () => {
+  it('builds the sandbox request: entry → source, others → files, explicit limits, room → session', async () => {
+    const { sandbox, runs } = setup();
+    runs.submit(
+      input({
+        roomId: 'room1',
+        entry: 'app.py',
+        files: [
+          { path: 'app.py', content: 'import util' },
+          { path: 'util.py', content: 'x = 1' },
+        ],
+        limits: { timeoutMs: 2000 },
+      }),
+    );
+    const run = await nthRun(sandbox, 0);
+    expect(run.request).toEqual({
+      language: 'py',
+      source: 'import util',
+      entry: 'app.py',
+      files: [{ path: 'util.py', content: 'x = 1' }],
+      stdinOpen: true,
+      limits: { timeoutMs: 2000, memoryMb: 128, vcpus: 1 },
+      sessionId: 'room1',
+    });
+    await runs.dispose();
+  });
+
+  it('rejects an entry that is not among the files', () => {
+    const { runs } = setup();
+    expect(() => runs.submit(input({ entry: 'other.py' }))).toThrow(/entry "other.py" is not one of the files/);
+  });
+
+  it('queues beyond the concurrency limit, reports positions and moves the queue in FIFO order', async () => {
+    const { sandbox, runs } = setup({ maxConcurrent: 1, maxQueued: 2 });
+    const a = runs.submit(input());
+    const b = runs.submit(input());
+    const c = runs.submit(input());
+    expect([a.position, b.position, c.position]).toEqual([0, 1, 2]);
+    expect(() => runs.submit(input())).toThrow(expect.objectContaining({ code: 'capacity_exceeded' }) as CodeCellError);
+    const cLive = collect(runs, c.jobId);
+    expect(cLive.replay).toEqual([{ type: 'queued', position: 2 }]);
+
+    (await nthRun(sandbox, 0)).exit();
+    const second = await nthRun(sandbox, 1);
+    expect(cLive.messages).toEqual([{ type: 'queued', position: 1 }]);
+    expect(runs.get(b.jobId)?.state).toBe('running');
+    second.exit();
+    await nthRun(sandbox, 2);
+    expect(cLive.messages.at(-1)).toEqual({ type: 'queued', position: 0 });
+    await runs.dispose();
+  });
+
+  it('relays events in order with seq, ends with end, and replays everything to late subscribers', async () => {
+    const { sandbox, runs } = setup();
+    const { jobId } = runs.submit(input({ startedBy: 'ada' }));
+    const early = collect(runs, jobId);
+    const run = await nthRun(sandbox, 0);
+    run.start();
+    run.push({ type: 'stdout', data: 'a\n' }, { type: 'stderr', data: 'b\n' });
+    run.exit('runtime_error', 1);
+    await tick();
+    const types = early.messages.map((m) => (m.type === 'event' ? m.event.type : m.type));
+    expect(types).toEqual(['start', 'stdout', 'stderr', 'exit', 'end']);
+    expect(early.messages.flatMap((m) => (m.type === 'event' ? [m.seq] : []))).toEqual([0, 1, 2, 3]);
+    expect(early.messages.at(-1)).toEqual({ type: 'end', status: 'runtime_error', code: 1, message: null });
+
+    const sub = runs.subscribe(jobId, { send: () => expect.fail('a finished run sends nothing live') });
+    expect(sub?.hello).toMatchObject({ type: 'hello', jobId, startedBy: 'ada', truncated: false });
+    expect(sub?.replay).toEqual([...early.replay, ...early.messages]);
+  });
+
+  it('drops the oldest output beyond the replay budget and marks the replay truncated', async () => {
+    const { sandbox, runs } = setup({ replayBytes: 1000 });
+    const { jobId } = runs.submit(input());
+    const run = await nthRun(sandbox, 0);
+    run.start();
+    for (let i = 0; i < 10; i++) run.push({ type: 'stdout', data: `${i}`.repeat(300) });
+    run.exit();
+    await tick();
+    const sub = runs.subscribe(jobId, { send: () => undefined });
+    expect(sub?.hello.truncated).toBe(true);
+    const out = sub?.replay.flatMap((m) => (m.type === 'event' && m.event.type === 'stdout' ? [m.event.data] : [])) ?? [];
+    // The newest 1000 bytes: the tail of chunk 6, then chunks 7-9 whole.
+    expect(out.join('')).toBe(`${'6'.repeat(100)}${'7'.repeat(300)}${'8'.repeat(300)}${'9'.repeat(300)}`);
+    // Control messages survive trimming.
+    expect(sub?.replay.map((m) => (m.type === 'event' ? m.event.type : m.type))).toEqual(['queued', 'start', 'stdout', 'stdout', 'stdout', 'stdout', 'exit', 'end']);
+  });
+
+  it('buffers stdin until the sandbox run exists, then forwards it in order', async () => {
+    const { sandbox, runs } = setup({ maxConcurrent: 1 });
+    const first = runs.submit(input());
+    const { jobId } = runs.submit(input());
+    await runs.sendStdin({ jobId, data: 'one\n' });
+    await runs.sendStdin({ jobId, data: 'two\n', eof: true });
+    await expect(runs.sendStdin({ jobId, data: 'x' })).rejects.toMatchObject({ code: 'stdin_closed' });
+    (await nthRun(sandbox, 0)).exit();
+    const second = await nthRun(sandbox, 1);
+    await tick();
+    expect(second.stdin).toEqual([{ data: 'one\n' }, { data: 'two\n', eof: true }]);
+    second.exit();
+    await tick();
+    await expect(runs.sendStdin({ jobId: first.jobId, data: 'late' })).rejects.toMatchObject({ code: 'run_finished' });
+    await expect(runs.sendStdin({ jobId: 'nope', data: 'x' })).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('stop while queued removes the run and moves the others up', async () => {
+    const { sandbox, runs } = setup({ maxConcurrent: 1 });
+    runs.submit(input());
+    const b = runs.submit(input());
+    const c = runs.submit(input());
+    const bLive = collect(runs, b.jobId);
+    const cLive = collect(runs, c.jobId);
+    await runs.stop({ jobId: b.jobId });
+    expect(bLive.messages).toEqual([{ type: 'end', status: 'killed', code: null, message: 'stopped before it started' }]);
+    expect(cLive.messages).toEqual([{ type: 'queued', position: 1 }]);
+    (await nthRun(sandbox, 0)).exit();
+    const next = await nthRun(sandbox, 1);
+    expect(runs.get(c.jobId)?.sandboxJobId).toBe(next.jobId);
+    expect(sandbox.runs).toHaveLength(2);
+    await runs.dispose();
+  });
+
+  it('stop while running asks the sandbox to kill, and the run ends killed', async () => {
+    const { sandbox, runs } = setup();
+    const { jobId } = runs.submit(input());
+    const live = collect(runs, jobId);
+    const run = await nthRun(sandbox, 0);
+    run.start();
+    await tick();
+    await runs.stop({ jobId });
+    await tick();
+    expect(run.kills).toBe(1);
+    expect(live.messages.at(-1)).toEqual({ type: 'end', status: 'killed', code: null, message: null });
+    await runs.stop({ jobId }); // stopping a finished run is a no-op
+    expect(run.kills).toBe(1);
+  });
+
+  it('ends with sandbox_unavailable when the sandbox is down, and works again when it is back', async () => {
+    const { sandbox, runs } = setup();
+    sandbox.nextRunError = new CodeCellError('sandbox_unavailable', 'the sandbox at x is not reachable: ECONNREFUSED');
+    const down = runs.submit(input());
+    const live = collect(runs, down.jobId);
+    await tick();
+    expect(live.messages).toEqual([
+      { type: 'event', seq: 0, event: { type: 'error', code: 'sandbox_unavailable', message: 'the sandbox at x is not reachable: ECONNREFUSED' } },
+      { type: 'end', status: 'sandbox_unavailable', code: null, message: 'the sandbox at x is not reachable: ECONNREFUSED' },
+    ]);
+    const up = runs.submit(input());
+    const run = await nthRun(sandbox, 0);
+    run.exit();
+    await tick();
+    expect(runs.get(up.jobId)?.end?.status).toBe('ok');
+  });
+
+  it('ends with sandbox_unavailable when the sandbox dies mid-run, and frees the slot', async () => {
+    const { sandbox, runs } = setup({ maxConcurrent: 1 });
+    const { jobId } = runs.submit(input());
+    const waiting = runs.submit(input());
+    const live = collect(runs, jobId);
+    const run = await nthRun(sandbox, 0);
+    run.start();
+    run.push({ type: 'stdout', data: 'partial' });
+    run.fail(new CodeCellError('sandbox_unavailable', 'the sandbox at x is not reachable: the connection broke'));
+    await tick();
+    expect(live.messages.slice(-2)).toEqual([
+      { type: 'event', seq: 2, event: { type: 'error', code: 'sandbox_unavailable', message: 'the sandbox at x is not reachable: the connection broke' } },
+      { type: 'end', status: 'sandbox_unavailable', code: null, message: 'the sandbox at x is not reachable: the connection broke' },
+    ]);
+    await nthRun(sandbox, 1);
+    expect(runs.get(waiting.jobId)?.state).toBe('running');
+    await runs.dispose();
+  });
+
+  it('a stream that ends after start without exit counts as the sandbox going away', async () => {
+    const { sandbox, runs } = setup();
+    const { jobId } = runs.submit(input());
+    const run = await nthRun(sandbox, 0);
+    run.start();
+    run.end();
+    await tick();
+    expect(runs.get(jobId)?.end?.status).toBe('sandbox_unavailable');
+  });
+
+  it('a failure before start (single error event) ends with that error', async () => {
+    const { sandbox, runs } = setup();
+    const { jobId } = runs.submit(input());
+    const run = await nthRun(sandbox, 0);
+    run.push({ type: 'error', code: 'vm_boot_failed', message: 'no VM' });
+    run.end();
+    await tick();
+    expect(runs.get(jobId)?.end).toEqual({ status: 'vm_boot_failed', code: null, message: 'no VM' });
+  });
+
+  it('stop while starting kills as soon as the sandbox job id is known', async () => {
+    const { sandbox, runs } = setup();
+    const { jobId } = runs.submit(input());
+    // The fake's run() resolves after a microtask: the run is in 'starting' now.
+    expect(runs.get(jobId)?.state).toBe('starting');
+    await runs.stop({ jobId });
+    const run = await nthRun(sandbox, 0);
+    await tick();
+    expect(run.kills).toBe(1);
+    expect(runs.get(jobId)?.end?.status).toBe('killed');
+  });
+
+  it('forgets finished runs after the retention period', async () => {
+    const { sandbox, runs } = setup({ retentionMs: 30 });
+    const { jobId } = runs.submit(input());
+    (await nthRun(sandbox, 0)).exit();
+    await tick();
+    expect(runs.get(jobId)).toBeDefined();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(runs.get(jobId)).toBeUndefined();
+    expect(runs.subscribe(jobId, { send: () => undefined })).toBeUndefined();
+  });
+
+  it('dispose ends queued runs and aborts running ones', async () => {
+    const { sandbox, runs } = setup({ maxConcurrent: 1 });
+    const a = runs.submit(input());
+    const b = runs.submit(input());
+    const run = await nthRun(sandbox, 0);
+    run.start();
+    const aRun = runs.get(a.jobId);
+    const bRun = runs.get(b.jobId);
+    await runs.dispose();
+    expect(run.signal?.aborted).toBe(true);
+    expect(aRun?.state).toBe('finished');
+    expect(bRun?.end?.message).toBe('the gateway is shutting down');
+    expect(() => runs.submit(input())).toThrow(/shutting down/);
+  });
+});

@@ -1,0 +1,276 @@
+/**
+ * The gateway's run core: a FIFO queue in front of the sandbox with a
+ * concurrency limit, one {@link Run} per gateway jobId, stdin, stop, and
+ * retention of finished runs. Knows nothing of HTTP, WebSocket or tRPC: the
+ * sandbox is reached through {@link SandboxApi}, subscribers are callbacks.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { CodeCellError, toCodeCellError } from '@codecell/protocol';
+import type { RunCodeOutput, RunEvent, SendStdinInput, StopRunInput } from '@codecell/protocol';
+import type { Logger } from '../logger.js';
+import type { SandboxApi } from '../sandboxClient.js';
+import { Run } from './Run.js';
+import type { RunEnd, RunSubscriber, RunSubscription } from './Run.js';
+import { buildRunRequest } from './runRequest.js';
+import type { RunDefaults } from './runRequest.js';
+import type { ParsedRunCodeInput } from './types.js';
+
+/** Stdin that may wait for a run to start, bytes. */
+export const MAX_PENDING_STDIN_BYTES = 1024 * 1024;
+
+/** Options of {@link RunManager}; defaults match the gateway's config. */
+export interface RunManagerOptions {
+  readonly sandbox: SandboxApi;
+  readonly logger: Logger;
+  /** Limits each run asks for (RUN_TIMEOUT_MS, MAX_MEM_MB, MAX_VCPUS). */
+  readonly defaults: RunDefaults;
+  /** Runs at the sandbox at once. @default 4 */
+  readonly maxConcurrent?: number;
+  /** Runs waiting; more fail with capacity_exceeded. @default 50 */
+  readonly maxQueued?: number;
+  /** Output bytes kept per run for replay. @default 1 MiB */
+  readonly replayBytes?: number;
+  /** How long a finished run stays subscribable, ms. @default 5 min */
+  readonly retentionMs?: number;
+  /** Finished runs kept at most (oldest go first), bounding memory. @default 100 */
+  readonly maxRetainedRuns?: number;
+  /** Makes gateway job ids. @default 16 random base64url characters */
+  readonly newJobId?: () => string;
+  /** Clock, epoch ms. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Counts for health and tests. */
+export interface RunManagerStats {
+  readonly queued: number;
+  readonly active: number;
+  readonly retained: number;
+}
+
+/** Queues, runs and remembers runs. Dispose it to abort everything. */
+export class RunManager {
+  readonly #o: Required<Omit<RunManagerOptions, 'sandbox' | 'logger' | 'defaults'>> & RunManagerOptions;
+  readonly #runs = new Map<string, Run>();
+  readonly #queue: Run[] = [];
+  readonly #active = new Map<Run, Promise<void>>();
+  readonly #expiry = new Map<string, NodeJS.Timeout>();
+  #disposed = false;
+
+  constructor(options: RunManagerOptions) {
+    this.#o = {
+      maxConcurrent: 4,
+      maxQueued: 50,
+      replayBytes: 1024 * 1024,
+      retentionMs: 5 * 60_000,
+      maxRetainedRuns: 100,
+      newJobId: () => randomBytes(12).toString('base64url'),
+      now: Date.now,
+      ...options,
+    };
+  }
+
+  /**
+   * Queues a run; it starts at once when a slot is free.
+   * @throws CodeCellError invalid_request (entry not in files), capacity_exceeded (queue full)
+   */
+  submit(input: ParsedRunCodeInput): RunCodeOutput {
+    if (this.#disposed) throw new CodeCellError('sandbox_unavailable', 'the gateway is shutting down; try again in a moment');
+    const request = buildRunRequest(input, this.#o.defaults);
+    const startNow = this.#active.size < this.#o.maxConcurrent && this.#queue.length === 0;
+    if (!startNow && this.#queue.length >= this.#o.maxQueued) {
+      throw new CodeCellError(
+        'capacity_exceeded',
+        `${this.#queue.length} runs are already waiting (MAX_QUEUED_RUNS=${this.#o.maxQueued}); try again when one finishes`,
+      );
+    }
+    const run = new Run({
+      jobId: this.#o.newJobId(),
+      request,
+      startedBy: input.startedBy ?? null,
+      replayBytes: this.#o.replayBytes,
+      logger: this.#o.logger,
+    });
+    this.#runs.set(run.jobId, run);
+    this.#queue.push(run);
+    this.#pump();
+    const position = run.state === 'queued' ? this.#queue.indexOf(run) + 1 : 0;
+    this.#o.logger.debug('run submitted', { jobId: run.jobId, position, sessionId: request.sessionId });
+    return { jobId: run.jobId, position };
+  }
+
+  /** The run with this gateway jobId, while it is retained. */
+  get(jobId: string): Run | undefined {
+    return this.#runs.get(jobId);
+  }
+
+  /** Subscribes to a run; undefined when the jobId is unknown or expired. */
+  subscribe(jobId: string, subscriber: RunSubscriber): RunSubscription | undefined {
+    return this.#runs.get(jobId)?.subscribe(subscriber);
+  }
+
+  /**
+   * Sends stdin. Before the run starts it is buffered (and this resolves at
+   * once); afterwards it resolves when the sandbox took it.
+   * @throws CodeCellError not_found, run_finished, stdin_closed, payload_too_large
+   */
+  async sendStdin(input: SendStdinInput, signal?: AbortSignal): Promise<void> {
+    const run = this.#require(input.jobId);
+    if (run.state === 'finished') {
+      throw new CodeCellError('run_finished', `run ${run.jobId} has finished; stdin can only be sent while it runs`);
+    }
+    if (run.stdinClosed) throw new CodeCellError('stdin_closed', `stdin of run ${run.jobId} was closed (eof); start a new run to send more`);
+    const bytes = Buffer.byteLength(input.data);
+    if (run.pendingStdinBytes + bytes > MAX_PENDING_STDIN_BYTES) {
+      throw new CodeCellError('payload_too_large', `run ${run.jobId} already has ${run.pendingStdinBytes} bytes of stdin waiting; the limit is ${MAX_PENDING_STDIN_BYTES}`);
+    }
+    const eof = input.eof ?? false;
+    const waitForIt = run.state === 'running';
+    // A buffered chunk outlives the caller's request, so it must not use the caller's signal.
+    const forwarded = run.enqueueStdin({ bytes, eof }, (sandboxJobId) =>
+      this.#o.sandbox.sendStdin(sandboxJobId, { data: input.data, ...(eof ? { eof } : {}) }, waitForIt ? signal : undefined),
+    );
+    if (waitForIt) return forwarded;
+    forwarded.catch((err: unknown) => this.#o.logger.warn('buffered stdin was not delivered', { jobId: run.jobId, error: String(err) }));
+    return undefined;
+  }
+
+  /**
+   * Stops a run: a queued run is dropped, a running one killed by the sandbox.
+   * Stopping a finished run does nothing.
+   * @throws CodeCellError not_found, or the sandbox's error when the kill fails
+   */
+  async stop(input: StopRunInput, signal?: AbortSignal): Promise<void> {
+    const run = this.#require(input.jobId);
+    switch (run.state) {
+      case 'finished':
+        return;
+      case 'queued': {
+        const i = this.#queue.indexOf(run);
+        if (i >= 0) this.#queue.splice(i, 1);
+        this.#finish(run, { status: 'killed', code: null, message: 'stopped before it started' });
+        this.#updatePositions();
+        return;
+      }
+      case 'starting':
+        run.killRequested = true;
+        return;
+      case 'running':
+        await this.#kill(run, signal);
+        return;
+    }
+  }
+
+  /** Queue and run counts. */
+  stats(): RunManagerStats {
+    return { queued: this.#queue.length, active: this.#active.size, retained: this.#expiry.size };
+  }
+
+  /** Ends queued runs, aborts running ones (the sandbox kills them) and forgets everything. Safe to call twice. */
+  async dispose(): Promise<void> {
+    this.#disposed = true;
+    const shutdown: RunEnd = { status: 'killed', code: null, message: 'the gateway is shutting down' };
+    for (const run of this.#queue.splice(0)) this.#finish(run, shutdown);
+    for (const run of this.#active.keys()) run.abort.abort(new CodeCellError('sandbox_unavailable', 'the gateway is shutting down'));
+    await Promise.allSettled([...this.#active.values()]);
+    for (const t of this.#expiry.values()) clearTimeout(t);
+    this.#expiry.clear();
+    this.#runs.clear();
+  }
+
+  #require(jobId: string): Run {
+    const run = this.#runs.get(jobId);
+    if (!run) throw new CodeCellError('not_found', `no run ${jobId}: it never existed or finished more than ${Math.round(this.#o.retentionMs / 1000)} s ago`);
+    return run;
+  }
+
+  #pump(): void {
+    while (!this.#disposed && this.#active.size < this.#o.maxConcurrent) {
+      const run = this.#queue.shift();
+      if (!run) break;
+      run.setPosition(0);
+      const done = this.#execute(run).finally(() => {
+        this.#active.delete(run);
+        this.#pump();
+      });
+      this.#active.set(run, done);
+    }
+    this.#updatePositions();
+  }
+
+  #updatePositions(): void {
+    this.#queue.forEach((run, i) => run.setPosition(i + 1));
+  }
+
+  /** Sends the run to the sandbox and relays its events until it ends. Never throws. */
+  async #execute(run: Run): Promise<void> {
+    run.markStarting();
+    let started = false;
+    let lastError: Extract<RunEvent, { type: 'error' }> | null = null;
+    try {
+      const handle = await this.#o.sandbox.run(run.request, run.abort.signal);
+      run.markRunning(handle.jobId);
+      if (run.killRequested) void this.#kill(run).catch(() => undefined);
+      for await (const event of handle.events) {
+        run.pushEvent(event);
+        if (event.type === 'start') started = true;
+        if (event.type === 'error') lastError = event;
+        if (event.type === 'exit') {
+          const message = lastError?.message ?? (event.signal ? `ended by ${event.signal}` : null);
+          this.#finish(run, { status: event.status, code: event.code, message });
+          return;
+        }
+      }
+      // A stream may end without exit only when the run failed before it started.
+      if (!started && lastError) {
+        this.#finish(run, { status: lastError.code, code: null, message: lastError.message });
+        return;
+      }
+      throw new CodeCellError('sandbox_unavailable', 'the sandbox closed the run stream before the run ended');
+    } catch (err) {
+      if (run.state === 'finished') return;
+      const reason: unknown = run.abort.signal.aborted ? run.abort.signal.reason : err;
+      const e = toCodeCellError(reason);
+      if (e.code === 'internal_error') this.#o.logger.error('run failed', { jobId: run.jobId, error: e.cause instanceof Error ? e.cause.message : e.message });
+      run.pushEvent({ type: 'error', code: e.code, message: e.message });
+      this.#finish(run, { status: e.code, code: null, message: e.message });
+    } finally {
+      // Closes the sandbox connection if it is still open (no-op after a clean end).
+      if (!run.abort.signal.aborted) run.abort.abort();
+    }
+  }
+
+  async #kill(run: Run, signal?: AbortSignal): Promise<void> {
+    const sandboxJobId = run.sandboxJobId;
+    if (sandboxJobId === null) return;
+    try {
+      await this.#o.sandbox.kill(sandboxJobId, signal);
+    } catch (err) {
+      // The run ended on its own meanwhile: nothing to stop.
+      if (err instanceof CodeCellError && (err.code === 'run_finished' || err.code === 'not_found')) return;
+      throw err;
+    }
+  }
+
+  #finish(run: Run, end: RunEnd): void {
+    if (run.state === 'finished') return;
+    run.finish(end, this.#o.now());
+    this.#o.logger.debug('run finished', { jobId: run.jobId, ...end });
+    if (this.#disposed) return;
+    const timer = setTimeout(() => this.#forget(run.jobId), this.#o.retentionMs);
+    timer.unref();
+    this.#expiry.set(run.jobId, timer);
+    // Bound memory: beyond maxRetainedRuns, forget the oldest finished runs first (Map keeps insertion order).
+    for (const jobId of this.#expiry.keys()) {
+      if (this.#expiry.size <= this.#o.maxRetainedRuns) break;
+      this.#forget(jobId);
+    }
+  }
+
+  #forget(jobId: string): void {
+    const timer = this.#expiry.get(jobId);
+    if (timer) clearTimeout(timer);
+    this.#expiry.delete(jobId);
+    this.#runs.delete(jobId);
+  }
+}

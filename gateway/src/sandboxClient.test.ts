@@ -1,0 +1,135 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RunEvent } from '@codecell/protocol';
+import { SandboxClient } from './sandboxClient.js';
+import { sendError, startFakeSandboxServer, startNdjson, writeEvent } from './test/fakeSandboxServer.js';
+import type { FakeSandboxServer } from './test/fakeSandboxServer.js';
+
+const body = { language: 'py', source: 'print(1)' } as const;
+const exit = { type: 'exit', code: 0, signal: null, status: 'ok', cpuMs: 1, wallMs: 2, maxRssKb: 3 } as const;
+
+let fake: FakeSandboxServer | undefined;
+let client: SandboxClient | undefined;
+afterEach(async () => {
+  client?.dispose();
+  await fake?.close();
+  fake = undefined;
+  client = undefined;
+});
+
+async function setup(handler: FakeSandboxServer['handler'], timeoutMs?: number): Promise<SandboxClient> {
+  fake = await startFakeSandboxServer(handler);
+  client = new SandboxClient({ baseUrl: fake.url, ...(timeoutMs ? { requestTimeoutMs: timeoutMs } : {}) });
+  return client;
+}
+
+describe('SandboxClient', () => {
+  it('streams NDJSON events as they arrive, even when lines are split across chunks', async () => {
+    let finish: () => void = () => undefined;
+    const c = await setup((_req, res) => {
+      startNdjson(res, 'job-1');
+      res.write('{"type":"start","jobId":"job-1",');
+      res.write('"vmId":"vm","at":1}\n{"type":"stdout","data":"hi\\n"}\n');
+      finish = () => {
+        writeEvent(res, exit);
+        res.end();
+      };
+    });
+    const run = await c.run(body);
+    expect(run.jobId).toBe('job-1');
+    const seen: RunEvent[] = [];
+    for await (const ev of run.events) {
+      seen.push(ev);
+      // The exit is only written after the client has seen stdout: proves streaming.
+      if (ev.type === 'stdout') finish();
+    }
+    expect(seen.map((e) => e.type)).toEqual(['start', 'stdout', 'exit']);
+    expect(fake?.requests[0]?.body).toEqual(body);
+  });
+
+  it('keeps the code and message of the sandbox 4xx errors', async () => {
+    const c = await setup((_req, res) => sendError(res, 413, { code: 'source_too_large', message: 'source is 2 MB; the limit is 1 MB (MAX_SOURCE_BYTES)' }));
+    await expect(c.run(body)).rejects.toMatchObject({ code: 'source_too_large', message: 'source is 2 MB; the limit is 1 MB (MAX_SOURCE_BYTES)' });
+    await expect(c.sendStdin('x', { data: '' })).rejects.toMatchObject({ code: 'source_too_large' });
+  });
+
+  it('maps 5xx to sandbox_unavailable', async () => {
+    const c = await setup((_req, res) => sendError(res, 500, { code: 'internal_error', message: 'boom' }));
+    await expect(c.kill('x')).rejects.toMatchObject({ code: 'sandbox_unavailable', message: expect.stringMatching(/is not reachable: HTTP 500 \(internal_error: boom\)/) as string });
+  });
+
+  it('maps connection refused to sandbox_unavailable naming the address', async () => {
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const { port } = srv.address() as AddressInfo;
+    await new Promise<void>((r) => srv.close(() => r()));
+    client = new SandboxClient({ baseUrl: `http://127.0.0.1:${port}` });
+    await expect(client.run(body)).rejects.toMatchObject({
+      code: 'sandbox_unavailable',
+      message: expect.stringMatching(new RegExp(`^the sandbox at http://127.0.0.1:${port} is not reachable: .*ECONNREFUSED`)) as string,
+    });
+    await expect(client.health()).rejects.toMatchObject({ code: 'sandbox_unavailable' });
+  });
+
+  it('maps a connection reset mid-stream to sandbox_unavailable', async () => {
+    const c = await setup((_req, res) => {
+      startNdjson(res, 'job-2');
+      writeEvent(res, { type: 'start', jobId: 'job-2', vmId: 'vm', at: 1 });
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const run = await c.run(body);
+    const seen: string[] = [];
+    await expect(
+      (async () => {
+        for await (const ev of run.events) seen.push(ev.type);
+      })(),
+    ).rejects.toMatchObject({ code: 'sandbox_unavailable', message: expect.stringMatching(/connection broke/) as string });
+    expect(seen).toEqual(['start']);
+  });
+
+  it('rejects a malformed event line with internal_error', async () => {
+    const c = await setup((_req, res) => {
+      startNdjson(res, 'job-3');
+      res.end('{"type":"stdout"}\n');
+    });
+    const run = await c.run(body);
+    await expect(run.events[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'internal_error' });
+  });
+
+  it('closes the connection when the caller aborts or stops iterating (the sandbox then kills the run)', async () => {
+    let closed = 0;
+    const c = await setup((_req, res) => {
+      startNdjson(res, 'job-4');
+      writeEvent(res, { type: 'start', jobId: 'job-4', vmId: 'vm', at: 1 });
+      res.on('close', () => closed++);
+    });
+    const run = await c.run(body);
+    for await (const ev of run.events) if (ev.type === 'start') break;
+    const ac = new AbortController();
+    const run2 = await c.run(body, ac.signal);
+    const it2 = run2.events[Symbol.asyncIterator]();
+    await it2.next();
+    ac.abort();
+    await expect(it2.next()).rejects.toThrow();
+    await expect.poll(() => closed).toBe(2);
+  });
+
+  it('times out a sandbox that never answers', async () => {
+    const c = await setup(() => undefined, 200);
+    await expect(c.run(body)).rejects.toMatchObject({ code: 'sandbox_unavailable', message: expect.stringMatching(/no answer .*within 200 ms/) as string });
+    await expect(c.health()).rejects.toMatchObject({ code: 'sandbox_unavailable' });
+  });
+
+  it('reads health even from a 503 answer', async () => {
+    const health = {
+      ok: true, driver: 'fake', acceleration: 'none', accelerationReason: 'test', ready: false,
+      pool: { idle: 0, starting: 1, attached: 0, target: 1, mode: 'boot' },
+      runs: { active: 0, queued: 0, total: 0 },
+      limits: { timeoutMs: 1, maxTimeoutMs: 1, memoryMb: 1, maxMemoryMb: 1, vcpus: 1, maxVcpus: 1, outputBytes: 1 },
+      version: '0.1.0',
+    };
+    const c = await setup((_req, res) => void res.writeHead(503, { 'Content-Type': 'application/json' }).end(JSON.stringify(health)));
+    await expect(c.health()).resolves.toEqual(health);
+  });
+});

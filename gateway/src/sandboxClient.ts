@@ -1,0 +1,227 @@
+/**
+ * The gateway's one typed client of the sandbox service (HTTP, node:http).
+ * `POST /run` is streamed as NDJSON, one parsed RunEvent per line. Transport
+ * failures become CodeCellError('sandbox_unavailable'); the sandbox's own 4xx
+ * errors keep their code and message.
+ * @module
+ */
+import { Agent, request } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { CodeCellError, errorBodySchema, healthSchema, runEventSchema } from '@codecell/protocol';
+import type { Health, RunEvent, RunRequest, StdinRequest } from '@codecell/protocol';
+
+/** A started `POST /run`: the sandbox's job id and its events in order. */
+export interface SandboxRunHandle {
+  /** The sandbox's `X-Job-Id`. */
+  readonly jobId: string;
+  /**
+   * Run events as the sandbox sends them. Iterate once. Throws CodeCellError
+   * `sandbox_unavailable` when the connection breaks; leaving the loop early
+   * closes the connection, which makes the sandbox kill the run.
+   */
+  readonly events: AsyncIterable<RunEvent>;
+}
+
+/** What the run core needs from the sandbox (a fake implements it in unit tests). */
+export interface SandboxApi {
+  run(body: RunRequest, signal?: AbortSignal): Promise<SandboxRunHandle>;
+  sendStdin(jobId: string, body: StdinRequest, signal?: AbortSignal): Promise<void>;
+  kill(jobId: string, signal?: AbortSignal): Promise<void>;
+  health(signal?: AbortSignal): Promise<Health>;
+}
+
+/** Options of {@link SandboxClient}. */
+export interface SandboxClientOptions {
+  /** Base URL, e.g. `http://127.0.0.1:5000`. */
+  readonly baseUrl: string;
+  /**
+   * Time allowed for the sandbox to answer a short request, or to send the
+   * headers of `POST /run` (the run itself may last much longer), ms.
+   * @default 10_000
+   */
+  readonly requestTimeoutMs?: number;
+}
+
+/** Largest NDJSON line accepted from the sandbox (its output cap is 16 MiB). */
+export const MAX_EVENT_LINE_BYTES = 64 * 1024 * 1024;
+/** Largest non-streamed response body read from the sandbox. */
+const MAX_SMALL_BODY_BYTES = 1024 * 1024;
+
+/**
+ * HTTP client of the sandbox.
+ * @example
+ * const client = new SandboxClient({ baseUrl: 'http://127.0.0.1:5000' });
+ * const run = await client.run({ language: 'py', source: 'print(1)' });
+ * for await (const ev of run.events) console.log(ev);
+ * client.dispose();
+ */
+export class SandboxClient implements SandboxApi {
+  readonly #base: string;
+  readonly #timeoutMs: number;
+  // Our own agent without keep-alive: a reused socket the sandbox just closed
+  // would otherwise fail a request for no reason.
+  readonly #agent = new Agent({ keepAlive: false });
+
+  constructor(opts: SandboxClientOptions) {
+    this.#base = opts.baseUrl.replace(/\/+$/, '');
+    this.#timeoutMs = opts.requestTimeoutMs ?? 10_000;
+  }
+
+  /** The address shown in error messages. */
+  get address(): string {
+    return this.#base;
+  }
+
+  async run(body: RunRequest, signal?: AbortSignal): Promise<SandboxRunHandle> {
+    // The handshake timeout only covers the headers; the stream's lifetime is the caller's signal.
+    const res = await this.#send({ method: 'POST', path: '/run', body, signal, handshakeOnly: true });
+    if (res.statusCode !== 200) throw await this.#errorFrom(res);
+    const jobId = res.headers['x-job-id'];
+    if (typeof jobId !== 'string' || jobId === '') {
+      res.destroy();
+      throw new CodeCellError('internal_error', `the sandbox at ${this.#base} answered POST /run without an X-Job-Id header`);
+    }
+    return { jobId, events: this.#readEvents(res) };
+  }
+
+  async sendStdin(jobId: string, body: StdinRequest, signal?: AbortSignal): Promise<void> {
+    const res = await this.#send({ method: 'POST', path: `/run/${encodeURIComponent(jobId)}/stdin`, body, signal });
+    if (res.statusCode !== 202) throw await this.#errorFrom(res);
+    res.resume();
+  }
+
+  async kill(jobId: string, signal?: AbortSignal): Promise<void> {
+    const res = await this.#send({ method: 'POST', path: `/run/${encodeURIComponent(jobId)}/kill`, body: {}, signal });
+    if (res.statusCode !== 202) throw await this.#errorFrom(res);
+    res.resume();
+  }
+
+  async health(signal?: AbortSignal): Promise<Health> {
+    const res = await this.#send({ method: 'GET', path: '/healthz', signal });
+    const text = await this.#readSmall(res);
+    // 503 still carries a health body (e.g. not ready yet).
+    const parsed = healthSchema.safeParse(safeJson(text));
+    if (parsed.success) return parsed.data;
+    throw this.#unavailable(`GET /healthz answered HTTP ${res.statusCode ?? '?'} without a health report`);
+  }
+
+  /** Closes every connection this client opened. Safe to call twice. */
+  dispose(): void {
+    this.#agent.destroy();
+  }
+
+  #send(o: { method: string; path: string; body?: unknown; signal?: AbortSignal | undefined; handshakeOnly?: boolean }): Promise<IncomingMessage> {
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const handshake = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
+    const payload = o.body === undefined ? undefined : JSON.stringify(o.body);
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(`${this.#base}${o.path}`, {
+        method: o.method,
+        agent: this.#agent,
+        // A streamed run lives as long as the caller's signal; short calls also time out.
+        signal: o.handshakeOnly ? o.signal : handshake,
+        headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      });
+      const onTimeout = (): void => {
+        req.destroy(this.#unavailable(`no answer to ${o.method} ${o.path} within ${this.#timeoutMs} ms`));
+      };
+      if (o.handshakeOnly) timeout.addEventListener('abort', onTimeout, { once: true });
+      req.once('response', (res) => {
+        timeout.removeEventListener('abort', onTimeout);
+        resolve(res);
+      });
+      req.once('error', (err) => {
+        timeout.removeEventListener('abort', onTimeout);
+        reject(this.#mapTransportError(err, o.signal, timeout));
+      });
+      req.end(payload);
+    });
+  }
+
+  async *#readEvents(res: IncomingMessage): AsyncGenerator<RunEvent> {
+    res.setEncoding('utf8');
+    let buffered = '';
+    try {
+      for await (const chunk of res as AsyncIterable<string>) {
+        buffered += chunk;
+        if (buffered.length > MAX_EVENT_LINE_BYTES) {
+          throw new CodeCellError('internal_error', `the sandbox sent an event line longer than ${MAX_EVENT_LINE_BYTES} bytes`);
+        }
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (line.trim() !== '') yield this.#parseLine(line);
+        }
+      }
+      if (buffered.trim() !== '') yield this.#parseLine(buffered);
+    } catch (err) {
+      if (err instanceof CodeCellError || isAbort(err)) throw err;
+      throw this.#unavailable(`the connection broke during the run (${describe(err)})`, err);
+    } finally {
+      // Leaving early (or failing) closes the connection: the sandbox then kills the run.
+      if (!res.complete) res.destroy();
+    }
+  }
+
+  #parseLine(line: string): RunEvent {
+    const parsed = runEventSchema.safeParse(safeJson(line));
+    if (parsed.success) return parsed.data;
+    throw new CodeCellError('internal_error', `the sandbox at ${this.#base} sent an invalid run event: ${line.slice(0, 200)}`);
+  }
+
+  async #errorFrom(res: IncomingMessage): Promise<CodeCellError> {
+    const status = res.statusCode ?? 0;
+    const text = await this.#readSmall(res).catch(() => '');
+    const body = errorBodySchema.safeParse(safeJson(text));
+    if (status >= 400 && status < 500 && body.success) {
+      return new CodeCellError(body.data.error.code, body.data.error.message);
+    }
+    const detail = body.success ? `${body.data.error.code}: ${body.data.error.message}` : text.slice(0, 200);
+    return this.#unavailable(`HTTP ${status}${detail ? ` (${detail})` : ''}`);
+  }
+
+  async #readSmall(res: IncomingMessage): Promise<string> {
+    res.setEncoding('utf8');
+    let text = '';
+    for await (const chunk of res as AsyncIterable<string>) {
+      text += chunk;
+      if (text.length > MAX_SMALL_BODY_BYTES) {
+        res.destroy();
+        break;
+      }
+    }
+    return text;
+  }
+
+  #mapTransportError(err: Error, caller: AbortSignal | undefined, timeout: AbortSignal): Error {
+    if (err instanceof CodeCellError) return err;
+    if (caller?.aborted) return caller.reason instanceof Error ? caller.reason : err;
+    if (timeout.aborted) return this.#unavailable(`no answer within ${this.#timeoutMs} ms`, err);
+    return this.#unavailable(describe(err), err);
+  }
+
+  #unavailable(detail: string, cause?: unknown): CodeCellError {
+    return new CodeCellError('sandbox_unavailable', `the sandbox at ${this.#base} is not reachable: ${detail}`, { cause });
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof Error && err.name === 'AbortError';
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code && !err.message.includes(code) ? `${code} ${err.message}` : err.message;
+  }
+  return String(err);
+}

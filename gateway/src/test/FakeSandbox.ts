@@ -1,0 +1,118 @@
+/**
+ * An in-memory {@link SandboxApi} for unit tests: each run's events are pushed
+ * by the test, stdin and kills are recorded.
+ * @module
+ */
+import { CodeCellError } from '@codecell/protocol';
+import type { Health, RunEvent, RunRequest, StdinRequest } from '@codecell/protocol';
+import type { SandboxApi, SandboxRunHandle } from '../sandboxClient.js';
+
+/** One run the fake received. The test drives it. */
+export class FakeRun {
+  readonly stdin: StdinRequest[] = [];
+  kills = 0;
+  #buffer: RunEvent[] = [];
+  #ended = false;
+  #failure: Error | null = null;
+  #wake: (() => void) | null = null;
+
+  constructor(
+    readonly jobId: string,
+    readonly request: RunRequest,
+    readonly signal: AbortSignal | undefined,
+  ) {
+    signal?.addEventListener('abort', () => this.fail(new Error('aborted')), { once: true });
+  }
+
+  get ended(): boolean {
+    return this.#ended || this.#failure !== null;
+  }
+
+  /** Emits events in order. */
+  push(...events: RunEvent[]): void {
+    this.#buffer.push(...events);
+    this.#wake?.();
+  }
+
+  /** Emits `start`. */
+  start(): void {
+    this.push({ type: 'start', jobId: this.jobId, vmId: 'vm-1', at: Date.now() });
+  }
+
+  /** Emits `exit` with `status` and ends the stream. */
+  exit(status: Extract<RunEvent, { type: 'exit' }>['status'] = 'ok', code: number | null = 0): void {
+    this.push({ type: 'exit', code, signal: null, status, cpuMs: 1, wallMs: 2, maxRssKb: 3 });
+    this.end();
+  }
+
+  /** Ends the stream without an exit event. */
+  end(): void {
+    this.#ended = true;
+    this.#wake?.();
+  }
+
+  /** Breaks the stream, as a connection reset would. */
+  fail(err: Error): void {
+    if (this.#failure === null) this.#failure = err;
+    this.#wake?.();
+  }
+
+  async *events(): AsyncGenerator<RunEvent> {
+    for (;;) {
+      const ev = this.#buffer.shift();
+      if (ev) {
+        yield ev;
+        continue;
+      }
+      if (this.#failure) throw this.#failure;
+      if (this.#ended) return;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      this.#wake = null;
+    }
+  }
+}
+
+/** The fake sandbox. Set `nextRunError` to make the next `run()` reject. */
+export class FakeSandbox implements SandboxApi {
+  readonly runs: FakeRun[] = [];
+  nextRunError: Error | null = null;
+  /** Called for each run right after `run()` resolves. */
+  onRun: ((run: FakeRun) => void) | null = null;
+  #n = 0;
+
+  run(body: RunRequest, signal?: AbortSignal): Promise<SandboxRunHandle> {
+    const err = this.nextRunError;
+    if (err) {
+      this.nextRunError = null;
+      return Promise.reject(err);
+    }
+    const run = new FakeRun(`sbx${++this.#n}`, body, signal);
+    this.runs.push(run);
+    this.onRun?.(run);
+    return Promise.resolve({ jobId: run.jobId, events: run.events() });
+  }
+
+  async sendStdin(jobId: string, body: StdinRequest): Promise<void> {
+    await Promise.resolve();
+    const run = this.#find(jobId);
+    if (run.ended) throw new CodeCellError('run_finished', 'run finished');
+    run.stdin.push(body);
+  }
+
+  async kill(jobId: string): Promise<void> {
+    await Promise.resolve();
+    const run = this.#find(jobId);
+    run.kills++;
+    if (!run.ended) run.exit('killed', null);
+  }
+
+  health(): Promise<Health> {
+    return Promise.reject(new CodeCellError('sandbox_unavailable', 'fake sandbox has no health'));
+  }
+
+  #find(jobId: string): FakeRun {
+    const run = this.runs.find((r) => r.jobId === jobId);
+    if (!run) throw new CodeCellError('not_found', `no run ${jobId}`);
+    return run;
+  }
+}

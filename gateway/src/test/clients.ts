@@ -1,0 +1,93 @@
+/**
+ * Clients for tests: a typed tRPC client and a `/stream/<jobId>` reader that
+ * validates every message against the protocol schema.
+ * @module
+ */
+import { createTRPCClient, httpLink } from '@trpc/client';
+import type { TRPCClient } from '@trpc/client';
+import { WebSocket } from 'ws';
+import { streamMessageSchema } from '@codecell/protocol';
+import type { StreamMessage } from '@codecell/protocol';
+import type { AppRouter } from '../trpc/router.js';
+
+/** A tRPC client of the gateway at `baseUrl`. */
+export function trpcClient(baseUrl: string): TRPCClient<AppRouter> {
+  return createTRPCClient<AppRouter>({ links: [httpLink({ url: `${baseUrl}/trpc`, fetch })] });
+}
+
+/** An open `/stream/<jobId>` socket and what it received. */
+export interface StreamReader {
+  readonly ws: WebSocket;
+  /** Parsed messages, in arrival order. */
+  readonly messages: StreamMessage[];
+  /** Arrival time (ms, performance.now) of each message. */
+  readonly times: number[];
+  /** Resolves when the socket closes. */
+  readonly closed: Promise<{ code: number; reason: string }>;
+  /** Resolves with the first message matching `pred`. */
+  waitFor(pred: (m: StreamMessage) => boolean, timeoutMs?: number): Promise<StreamMessage>;
+  /** Resolves once the stdout received so far contains `text` (output may arrive in any split). */
+  waitForStdout(text: string, timeoutMs?: number): Promise<void>;
+  /** When (performance.now) the received stdout first contained `text`, or NaN. */
+  timeOfStdout(text: string): number;
+}
+
+/** Connects to `ws(s)://…/stream/<jobId>` and records every message. Throws on an invalid one. */
+export function openStream(baseUrl: string, jobId: string): StreamReader {
+  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/stream/${jobId}`);
+  const messages: StreamMessage[] = [];
+  const times: number[] = [];
+  const waiters = new Set<() => void>();
+  let parseError: Error | null = null;
+  ws.on('message', (data: Buffer) => {
+    const parsed = streamMessageSchema.safeParse(JSON.parse(data.toString('utf8')));
+    if (!parsed.success) parseError = new Error(`invalid stream message: ${data.toString('utf8').slice(0, 200)}`);
+    else {
+      messages.push(parsed.data);
+      times.push(performance.now());
+    }
+    for (const w of waiters) w();
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    ws.on('close', (code, reason) => {
+      resolve({ code, reason: reason.toString('utf8') });
+      for (const w of waiters) w();
+    });
+  });
+  ws.on('error', () => undefined);
+  const waitFor = (pred: (m: StreamMessage) => boolean, timeoutMs = 30_000): Promise<StreamMessage> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (parseError) return done(() => reject(parseError));
+        const hit = messages.find(pred);
+        if (hit) return done(() => resolve(hit));
+        if (ws.readyState === WebSocket.CLOSED) done(() => reject(new Error(`stream closed before the awaited message; got ${JSON.stringify(messages).slice(0, 500)}`)));
+      };
+      const timer = setTimeout(() => done(() => reject(new Error(`timed out; got ${JSON.stringify(messages).slice(0, 500)}`))), timeoutMs);
+      const done = (f: () => void): void => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        f();
+      };
+      waiters.add(check);
+      check();
+    });
+  const timeOfStdout = (text: string): number => {
+    for (let i = 0; i < messages.length; i++) if (stdoutOf(messages.slice(0, i + 1)).includes(text)) return times[i] ?? NaN;
+    return NaN;
+  };
+  const waitForStdout = async (text: string, timeoutMs?: number): Promise<void> => {
+    await waitFor((m) => m.type === 'event' && stdoutOf(messages.slice(0, messages.indexOf(m) + 1)).includes(text), timeoutMs);
+  };
+  return { ws, messages, times, closed, waitFor, waitForStdout, timeOfStdout };
+}
+
+/** Concatenated stdout of the received events. */
+export function stdoutOf(messages: readonly StreamMessage[]): string {
+  return messages.map((m) => (m.type === 'event' && m.event.type === 'stdout' ? m.event.data : '')).join('');
+}
+
+/** Kinds of the received messages, events shown by their event type. */
+export function kindsOf(messages: readonly StreamMessage[]): string[] {
+  return messages.map((m) => (m.type === 'event' ? m.event.type : m.type));
+}
