@@ -14,6 +14,7 @@ T_STDOUT, T_STDERR, T_EXIT, T_ERROR = 5, 6, 7, 9
 CGROUP_ROOT = "/sys/fs/cgroup"
 CHUNK = 64 * 1024
 DRAIN_AFTER_EXIT_S = 0.25
+MAX_PENDING_STDIN = 16 * 1024 * 1024
 SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGKILL": signal.SIGKILL}
 SCRATCH_DIRS = ("/tmp", "/dev/shm", "/var/tmp")
 
@@ -165,7 +166,10 @@ class Run:
         if self.stdin_fd is None:
             return
         if data:
-            self.stdin_buf += data
+            # A program that never reads its stdin must not make the agent
+            # buffer without bound: past the cap, input is dropped.
+            room = MAX_PENDING_STDIN - len(self.stdin_buf)
+            self.stdin_buf += data[: max(0, room)]
         else:
             self.stdin_eof = True
         self._pump_stdin()
