@@ -26,6 +26,8 @@ const ONE_SHOT_RUNS = 30;
 const BOOTS = 5;
 const RESTORES = 20;
 const THROUGHPUT_SECONDS = 10;
+/** Pause between paced runs: a person pressing Run, not a loop. */
+const PACED_GAP_MS = 100;
 const HELLO = 'print("hello")';
 
 interface Timed {
@@ -192,7 +194,13 @@ export const sandboxBench: BenchSuite = {
       await timedRun(base, agent, { language: 'py', source: HELLO, sessionId: 'bench-warm' });
       const warm: Timed[] = [];
       for (let i = 0; i < WARM_RUNS; i++) warm.push(await timedRun(base, agent, { language: 'py', source: HELLO, sessionId: 'bench-warm' }));
-      log(`warm session runs: first byte p50 ${ms(summarize(warm.map((w) => w.firstByteMs)).p50)} ms`);
+      log(`warm session runs, back to back: first byte p50 ${ms(summarize(warm.map((w) => w.firstByteMs)).p50)} ms`);
+      const paced: Timed[] = [];
+      for (let i = 0; i < WARM_RUNS; i++) {
+        await new Promise((r) => setTimeout(r, PACED_GAP_MS));
+        paced.push(await timedRun(base, agent, { language: 'py', source: HELLO, sessionId: 'bench-warm' }));
+      }
+      log(`warm session runs, ${PACED_GAP_MS} ms apart: first byte p50 ${ms(summarize(paced.map((w) => w.firstByteMs)).p50)} ms`);
       const oneShot: Timed[] = [];
       for (let i = 0; i < ONE_SHOT_RUNS; i++) {
         while (sandbox.pool.stats().idle === 0) await new Promise((r) => setTimeout(r, 20));
@@ -207,7 +215,7 @@ export const sandboxBench: BenchSuite = {
         log(`${clients} clients (fresh VM per run): ${o.rps.toFixed(1)} runs/s`);
         tp.push([String(clients), s.rps.toFixed(1), `${s.ok}/${s.ok + s.bad}`, o.rps.toFixed(1), `${o.ok}/${o.ok + o.bad}`]);
       }
-      return report({ host, drv, warm, oneShot, tp, mem });
+      return report({ host, drv, warm, paced, oneShot, tp, mem });
     } finally {
       await sandbox.dispose();
       rmSync(runDir, { recursive: true, force: true });
@@ -219,16 +227,20 @@ function report(r: {
   host: Awaited<ReturnType<typeof hostPython>>;
   drv: Awaited<ReturnType<typeof driverTimings>>;
   warm: Timed[];
+  paced: Timed[];
   oneShot: Timed[];
   tp: string[][];
   mem: ReturnType<typeof idleVmMemory>;
 }): string {
   const wf = summarize(r.warm.map((w) => w.firstByteMs));
   const we = summarize(r.warm.map((w) => w.exitMs));
+  const pf = summarize(r.paced.map((w) => w.firstByteMs));
+  const pe = summarize(r.paced.map((w) => w.exitMs));
   const of = summarize(r.oneShot.map((w) => w.firstByteMs));
   const oe = summarize(r.oneShot.map((w) => w.exitMs));
   const row = (name: string, s: Summary) => [name, s.n, ms(s.p50), ms(s.p95), ms(s.p99), ms(s.min), ms(s.max)];
-  const ratio = wf.p50 / r.host.ttfb.p50;
+  const ratio = pf.p50 / r.host.ttfb.p50;
+  const ratioB2b = wf.p50 / r.host.ttfb.p50;
   const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
   return [
     `Acceleration: ${r.drv.accel}. Guest: 1 vCPU, ${shapeFor(128, 1).memMb} MiB RAM. Baseline: ${r.host.python}.`,
@@ -238,8 +250,10 @@ function report(r: {
     table(['measurement', 'n', 'p50', 'p95', 'p99', 'min', 'max'], [
       row('**baseline**: host `python3 -c "print(\'hello\')"`, spawn → first stdout byte', r.host.ttfb),
       row('**baseline**: host python, spawn → exit', r.host.exit),
-      row('warm run (session VM), `POST /run` → first stdout byte', wf),
-      row('warm run (session VM), `POST /run` → exit event', we),
+      row(`warm run (session VM), runs ${PACED_GAP_MS} ms apart, \`POST /run\` → first stdout byte`, pf),
+      row(`warm run (session VM), runs ${PACED_GAP_MS} ms apart, \`POST /run\` → exit event`, pe),
+      row('warm run (session VM), back to back, `POST /run` → first stdout byte', wf),
+      row('warm run (session VM), back to back, `POST /run` → exit event', we),
       row('fresh VM from the pool per run, → first stdout byte', of),
       row('fresh VM from the pool per run, → exit event', oe),
       row('cold boot → agent ready', r.drv.boot),
@@ -260,8 +274,10 @@ function report(r: {
     '### Targets',
     '',
     table(['target', 'measured', 'verdict'], [
-      ['warm p50 first byte ≤ 3× host baseline', `${ms(wf.p50)} vs ${ms(r.host.ttfb.p50)} ms (${ratio.toFixed(1)}×)`, verdict(ratio <= 3)],
-      ['warm p99 first byte < 150 ms', `${ms(wf.p99)} ms`, verdict(wf.p99 < 150)],
+      ['warm p50 first byte ≤ 3× host baseline (runs paced)', `${ms(pf.p50)} vs ${ms(r.host.ttfb.p50)} ms (${ratio.toFixed(1)}×)`, verdict(ratio <= 3)],
+      ['warm p50 first byte ≤ 3× host baseline (back to back)', `${ms(wf.p50)} vs ${ms(r.host.ttfb.p50)} ms (${ratioB2b.toFixed(1)}×)`, verdict(ratioB2b <= 3)],
+      ['warm p99 first byte < 150 ms (runs paced)', `${ms(pf.p99)} ms`, verdict(pf.p99 < 150)],
+      ['warm p99 first byte < 150 ms (back to back)', `${ms(wf.p99)} ms`, verdict(wf.p99 < 150)],
       ['snapshot restore → ready < 300 ms', `p50 ${ms(r.drv.restore.p50)} ms`, verdict(r.drv.restore.p50 < 300)],
     ]),
   ].join('\n');

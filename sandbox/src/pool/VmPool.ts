@@ -241,7 +241,9 @@ export class VmPool {
     } catch (err) {
       agent.dispose();
       await vm.destroy();
-      throw err;
+      if (err instanceof CodeCellError && err.code === 'vm_boot_failed') throw err;
+      const why = err instanceof Error ? err.message : String(err);
+      throw new CodeCellError('vm_boot_failed', `VM ${vm.id} failed to start: ${why}${vm.diagnostics?.() ?? ''}`, { cause: err });
     }
   }
 

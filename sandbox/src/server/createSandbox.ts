@@ -4,9 +4,9 @@
  * `main.ts` and by the integration tests, which start it on port 0.
  * @module
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CodeCellError } from '@codecell/protocol';
@@ -76,6 +76,32 @@ function createDriver(o: { config: SandboxConfig; runDir: string; logger: Logger
   });
 }
 
+/** Free bytes on the filesystem holding `dir` (or its nearest existing parent). */
+function freeBytes(dir: string): number {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      const st = statfsSync(d);
+      return st.bavail * st.bsize;
+    } catch {
+      if (d === dirname(d)) return Infinity;
+    }
+  }
+}
+
+/**
+ * Snapshot mode keeps the template's RAM in a file under the run directory;
+ * when that filesystem cannot hold it, cold-boot instead and say why, rather
+ * than let QEMU die of SIGBUS on a full tmpfs.
+ */
+function poolModeFor(o: { config: SandboxConfig; runDir: string; memMb: number; logger: Logger }): 'snapshot' | 'boot' {
+  if (o.config.POOL_MODE !== 'snapshot') return o.config.POOL_MODE;
+  const need = (o.memMb + 64) * 1024 * 1024;
+  const free = freeBytes(o.runDir);
+  if (free >= need) return 'snapshot';
+  o.logger.error(`only ${Math.floor(free / 1048576)} MiB free where the sandbox keeps VM files (${o.runDir}); snapshot templates need ${Math.ceil(need / 1048576)} MiB, so VMs will be cold-booted. Free space there or set SANDBOX_RUN_DIR.`);
+  return 'boot';
+}
+
 /** Builds the sandbox and initialises its driver (acceleration probe); starts filling the pool. */
 export async function createSandbox(config: SandboxConfig, logger: Logger): Promise<Sandbox> {
   const runDir = runDirFor(config, logger);
@@ -89,11 +115,12 @@ export async function createSandbox(config: SandboxConfig, logger: Logger): Prom
     cgroups: cgroups.mode,
     runDir,
   });
+  const shape = shapeFor(config.DEFAULT_MEM_MB, 1);
   const pool = new VmPool({
     driver,
-    shape: shapeFor(config.DEFAULT_MEM_MB, 1),
+    shape,
     target: config.POOL_SIZE,
-    mode: config.POOL_MODE,
+    mode: poolModeFor({ config, runDir, memMb: shape.memMb, logger }),
     bootTimeoutMs: config.BOOT_TIMEOUT_MS,
     restoreTimeoutMs: Math.min(config.BOOT_TIMEOUT_MS, 15_000),
     maxStarting: 2,

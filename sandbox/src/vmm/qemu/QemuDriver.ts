@@ -41,6 +41,8 @@ export interface QemuDriverOptions {
   readonly logger: Logger;
   /** Apply `-sandbox on` (seccomp). Default true. */
   readonly seccomp?: boolean;
+  /** Appended to the guest kernel command line. */
+  readonly extraKernelArgs?: string;
 }
 
 interface QemuTemplate extends VmTemplate {
@@ -181,6 +183,7 @@ export class QemuDriver implements VmmDriver {
       memoryFile,
       incoming: o.template !== undefined,
       seccomp: this.opts.seccomp,
+      extraKernelArgs: this.opts.extraKernelArgs,
     });
     const vm = new QemuVm({ id, qemuBin: this.qemuBin, args, vmDir, shape: o.shape, cgroup, restored: o.template !== undefined });
     this.vms.add(vm);

@@ -27,6 +27,8 @@ export interface QemuArgsOptions {
   readonly incoming?: boolean;
   /** Apply QEMU's seccomp filter (`-sandbox on`). Default true. */
   readonly seccomp?: boolean;
+  /** Appended to the kernel command line (tests use it to make a guest misbehave). */
+  readonly extraKernelArgs?: string;
 }
 
 /** Kernel command line for the guest. Unknown `key=value` pairs reach PID 1 as environment. */
@@ -80,7 +82,7 @@ export function qemuArgs(o: QemuArgsOptions): string[] {
     '-initrd',
     o.initramfs,
     '-append',
-    guestCmdline(o.tscKhz),
+    o.extraKernelArgs ? `${guestCmdline(o.tscKhz)} ${o.extraKernelArgs}` : guestCmdline(o.tscKhz),
     '-serial',
     `file:${o.vmDir}/console.log`,
     '-device',
