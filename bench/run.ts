@@ -12,6 +12,7 @@ import { cpus, totalmem, release } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sandboxBench } from './sandboxBench.js';
+import { gatewayBench } from './gatewayBench.js';
 
 export interface BenchSuite {
   readonly name: string;
@@ -19,7 +20,7 @@ export interface BenchSuite {
   run(log: (msg: string) => void): Promise<string>;
 }
 
-const SUITES: readonly BenchSuite[] = [sandboxBench];
+const SUITES: readonly BenchSuite[] = [sandboxBench, gatewayBench];
 const FILE = join(dirname(fileURLToPath(import.meta.url)), '..', 'BENCHMARKS.md');
 
 function machine(): string {

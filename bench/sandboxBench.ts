@@ -61,7 +61,7 @@ async function hostPython(runs: number): Promise<{ ttfb: Summary; exit: Summary;
 }
 
 /** One `POST /run`, timing the first stdout byte and the exit event. */
-function timedRun(base: string, agent: Agent, body: object): Promise<Timed & { status: string }> {
+export function timedRun(base: string, agent: Agent, body: object): Promise<Timed & { status: string }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
