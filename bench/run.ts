@@ -13,6 +13,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sandboxBench } from './sandboxBench.js';
 import { gatewayBench } from './gatewayBench.js';
+import { loadBench } from './loadBench.js';
 
 export interface BenchSuite {
   readonly name: string;
@@ -20,7 +21,7 @@ export interface BenchSuite {
   run(log: (msg: string) => void): Promise<string>;
 }
 
-const SUITES: readonly BenchSuite[] = [sandboxBench, gatewayBench];
+const SUITES: readonly BenchSuite[] = [sandboxBench, gatewayBench, loadBench];
 const FILE = join(dirname(fileURLToPath(import.meta.url)), '..', 'BENCHMARKS.md');
 
 function machine(): string {
