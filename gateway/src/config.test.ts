@@ -25,6 +25,17 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it('defaults the collab settings: COLLAB_DB in the codecell cache directory, 5 MiB and 100 files per room', () => {
+    expect(loadConfig({ HOME: '/home/ada' })).toMatchObject({
+      COLLAB_DB: '/home/ada/.cache/codecell/collab.sqlite',
+      MAX_ROOM_BYTES: 5 * 1024 * 1024,
+      MAX_ROOM_FILES: 100,
+    });
+    expect(loadConfig({ XDG_CACHE_HOME: '/var/cache/x', HOME: '/home/ada' }).COLLAB_DB).toBe('/var/cache/x/codecell/collab.sqlite');
+    expect(loadConfig({ COLLAB_DB: ':memory:' }).COLLAB_DB).toBe(':memory:');
+    expect(() => loadConfig({ MAX_ROOM_BYTES: '10' })).toThrow(/MAX_ROOM_BYTES: /);
+  });
+
   it.each([
     ['10.0.0.5:5001', 'http://10.0.0.5:5001'],
     ['http://sandbox:5000/', 'http://sandbox:5000'],

@@ -3,6 +3,8 @@
  * fails fast with a message naming the variable. Nothing else reads `process.env`.
  * @module
  */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 const int = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
@@ -60,10 +62,22 @@ const envSchema = z.object({
   /** Directory of the built frontend; default `../frontend/dist` when it exists. */
   FRONTEND_DIST: z.string().trim().min(1).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** SQLite file holding the rooms (created with its directory); `:memory:` keeps nothing. Default: {@link defaultCollabDb}. */
+  COLLAB_DB: z.string().trim().min(1).optional(),
+  /** Largest encoded room document, bytes; updates that would grow a room past it are refused. */
+  MAX_ROOM_BYTES: int(5 * 1024 * 1024, 1024),
+  /** Most files (`files` entries) a room may hold. */
+  MAX_ROOM_FILES: int(100, 1),
 });
 
 /** The gateway's parsed, frozen configuration. */
-export type GatewayConfig = Readonly<z.output<typeof envSchema>>;
+export type GatewayConfig = Readonly<Omit<z.output<typeof envSchema>, 'COLLAB_DB'> & { COLLAB_DB: string }>;
+
+/** `$XDG_CACHE_HOME/codecell/collab.sqlite`, else `~/.cache/codecell/collab.sqlite` (beside the guest image cache). */
+export function defaultCollabDb(env: Readonly<Record<string, string | undefined>>): string {
+  const cache = env['XDG_CACHE_HOME'] || join(env['HOME'] || homedir(), '.cache');
+  return join(cache, 'codecell', 'collab.sqlite');
+}
 
 /** Thrown by {@link loadConfig}; `main.ts` prints it and exits with code 2. */
 export class ConfigError extends Error {
@@ -90,5 +104,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     });
     throw new ConfigError(`invalid gateway configuration:\n${lines.join('\n')}`);
   }
-  return Object.freeze({ ...parsed.data, CORS_ORIGINS: Object.freeze([...parsed.data.CORS_ORIGINS]) }) as GatewayConfig;
+  return Object.freeze({
+    ...parsed.data,
+    CORS_ORIGINS: Object.freeze([...parsed.data.CORS_ORIGINS]),
+    COLLAB_DB: parsed.data.COLLAB_DB ?? defaultCollabDb(env),
+  }) as GatewayConfig;
 }

@@ -21,7 +21,7 @@ const log = captureLogger();
 beforeAll(async () => {
   sandbox = await startSandbox();
   gw = await createGateway(
-    loadConfig({ PORT: '0', SANDBOX_ADDR: `127.0.0.1:${sandbox.port}`, RUN_TIMEOUT_MS: '15000', STREAM_MAX_BUFFERED_BYTES: String(STREAM_CAP) }),
+    loadConfig({ PORT: '0', COLLAB_DB: ':memory:', SANDBOX_ADDR: `127.0.0.1:${sandbox.port}`, RUN_TIMEOUT_MS: '15000', STREAM_MAX_BUFFERED_BYTES: String(STREAM_CAP) }),
     log.logger,
   );
 });

@@ -1,12 +1,12 @@
 /**
- * Builds the tRPC context from the gateway's parts: run operations, the
- * sandbox's health and the runtime list.
+ * Builds the tRPC context from the gateway's parts: run and room operations,
+ * the sandbox's health and the runtime list.
  * @module
  */
 import { toCodeCellError } from '@codecell/protocol';
 import type { Runtime } from '@codecell/protocol';
 import type { SandboxApi } from './sandboxClient.js';
-import type { GatewayContext, GatewayHealth, RunOperations } from './trpc/context.js';
+import type { GatewayContext, GatewayHealth, RoomOperations, RunOperations } from './trpc/context.js';
 
 /** How long `health` waits for the sandbox before reporting it unreachable. */
 export const HEALTH_TIMEOUT_MS = 2_000;
@@ -34,9 +34,10 @@ export async function checkHealth(sandbox: SandboxApi, signal?: AbortSignal): Pr
 }
 
 /** The context every tRPC request gets. */
-export function createGatewayContext(runs: RunOperations, sandbox: SandboxApi): GatewayContext {
+export function createGatewayContext(runs: RunOperations, sandbox: SandboxApi, rooms: RoomOperations): GatewayContext {
   return {
     runs,
+    rooms,
     health: (signal) => checkHealth(sandbox, signal),
     runtimes: () => Promise.resolve([...RUNTIMES]),
   };

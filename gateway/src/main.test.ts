@@ -7,7 +7,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 it('main.ts serves /healthz and exits 0 on SIGTERM', async () => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: '0', SANDBOX_ADDR: '127.0.0.1:1', LOG_LEVEL: 'info' },
+    env: { ...process.env, PORT: '0', SANDBOX_ADDR: '127.0.0.1:1', LOG_LEVEL: 'info', COLLAB_DB: ':memory:' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

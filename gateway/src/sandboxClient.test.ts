@@ -128,6 +128,7 @@ describe('SandboxClient', () => {
       runs: { active: 0, queued: 0, total: 0 },
       limits: { timeoutMs: 1, maxTimeoutMs: 1, memoryMb: 1, maxMemoryMb: 1, vcpus: 1, maxVcpus: 1, outputBytes: 1 },
       version: '0.1.0',
+      python: null,
     };
     const c = await setup((_req, res) => void res.writeHead(503, { 'Content-Type': 'application/json' }).end(JSON.stringify(health)));
     await expect(c.health()).resolves.toEqual(health);

@@ -25,11 +25,11 @@ afterEach(async () => {
 async function setup(
   handler: FakeHandler,
   env: Record<string, string> = {},
-  log = captureLogger(),
+  { log = captureLogger(), pingIntervalMs = 100 }: { log?: ReturnType<typeof captureLogger>; pingIntervalMs?: number } = {},
 ): Promise<{ gw: Gateway; fake: FakeSandboxServer; log: ReturnType<typeof captureLogger> }> {
   const fake = await startFakeSandboxServer(handler);
   cleanups.push(() => fake.close());
-  const gw = await createGateway(loadConfig({ PORT: '0', SANDBOX_ADDR: fake.url, ...env }), log.logger, { pingIntervalMs: 100 });
+  const gw = await createGateway(loadConfig({ PORT: '0', SANDBOX_ADDR: fake.url, COLLAB_DB: ':memory:', ...env }), log.logger, { pingIntervalMs });
   cleanups.push(() => gw.close());
   return { gw, fake, log };
 }
@@ -90,7 +90,8 @@ describe('gateway (fake sandbox)', () => {
       writeEvent(res, exitOk);
       res.end();
     };
-    const { gw } = await setup(paced, { STREAM_MAX_BUFFERED_BYTES: String(cap) }, log);
+    // Slow pings: the stalled reader never pongs, and must be cut by the cap, not by the ping timeout.
+    const { gw } = await setup(paced, { STREAM_MAX_BUFFERED_BYTES: String(cap) }, { log, pingIntervalMs: 60_000 });
     // Subscribe before output flows: runCode answers before the sandbox has sent anything.
     const { jobId } = await trpcClient(gw.url).runCode.mutate({ files });
     const stalled = await connectRaw(gw.url, `/stream/${jobId}`);

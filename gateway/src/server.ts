@@ -1,6 +1,6 @@
 /**
  * The gateway's HTTP server: `/trpc/*` (tRPC), `ws /stream/<jobId>`,
- * `GET /healthz`, and the built frontend. {@link createGateway} wires the parts;
+ * `ws /collab` (Hocuspocus rooms), `GET /healthz`, and the built frontend. {@link createGateway} wires the parts;
  * tests start it on port 0.
  * @module
  */
@@ -12,6 +12,8 @@ import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { CollabServer } from './collab/CollabServer.js';
+import { CollabService } from './collab/CollabService.js';
 import type { GatewayConfig } from './config.js';
 import { checkHealth, createGatewayContext } from './gatewayContext.js';
 import { applyCors } from './http/cors.js';
@@ -31,11 +33,15 @@ export interface Gateway extends AsyncDisposable {
   readonly runs: RunManager;
   readonly streams: StreamServer;
   readonly sandbox: SandboxClient;
+  readonly collab: CollabService;
   /** The port actually bound (useful with PORT=0). */
   readonly port: number;
   /** `http://host:port` */
   readonly url: string;
-  /** Closes sockets, ends runs (the sandbox kills them) and stops listening. Safe to call twice. */
+  /**
+   * Closes sockets, ends runs (the sandbox kills them; their rooms record it),
+   * stores every room and closes SQLite, and stops listening. Safe to call twice.
+   */
   close(): Promise<void>;
 }
 
@@ -56,7 +62,14 @@ type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => vo
  */
 export async function createGateway(config: GatewayConfig, logger: Logger, overrides: GatewayOverrides = {}): Promise<Gateway> {
   const sandbox = new SandboxClient({ baseUrl: config.SANDBOX_ADDR });
+  const collab = new CollabService({
+    dbPath: config.COLLAB_DB,
+    maxRoomBytes: config.MAX_ROOM_BYTES,
+    maxRoomFiles: config.MAX_ROOM_FILES,
+    logger,
+  });
   const runs = new RunManager({
+    onRunUpdate: collab.onRunUpdate,
     sandbox,
     logger,
     defaults: { timeoutMs: config.RUN_TIMEOUT_MS, memoryMb: config.MAX_MEM_MB, vcpus: config.MAX_VCPUS },
@@ -71,7 +84,14 @@ export async function createGateway(config: GatewayConfig, logger: Logger, overr
     maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
     ...(overrides.pingIntervalMs === undefined ? {} : { pingIntervalMs: overrides.pingIntervalMs }),
   });
-  const context = createGatewayContext(runs, sandbox);
+  const collabServer = new CollabServer({
+    collab,
+    logger,
+    // Room-sized updates reach the MAX_ROOM_BYTES check; anything larger is cut off by ws.
+    maxPayloadBytes: 2 * config.MAX_ROOM_BYTES + 1024 * 1024,
+    allowedOrigins: config.CORS_ORIGINS,
+  });
+  const context = createGatewayContext(runs, sandbox, collab);
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
@@ -86,8 +106,11 @@ export async function createGateway(config: GatewayConfig, logger: Logger, overr
     logger.warn(`FRONTEND_DIST=${frontendDist} has no index.html; build the frontend (npm run build -w frontend) or unset FRONTEND_DIST`);
   }
 
-  // Upgrades are routed by the first path segment; `/collab` will be added here.
-  const upgrades = new Map<string, UpgradeHandler>([['stream', (req, socket, head) => streams.handleUpgrade(req, socket, head)]]);
+  // Upgrades are routed by the first path segment.
+  const upgrades = new Map<string, UpgradeHandler>([
+    ['stream', (req, socket, head) => streams.handleUpgrade(req, socket, head)],
+    ['collab', (req, socket, head) => collabServer.handleUpgrade(req, socket, head)],
+  ]);
 
   const server = createServer((req, res) => {
     handleRequest({ req, res, config, trpc, frontendDist, health: (signal) => checkHealth(sandbox, signal) }).catch((err: unknown) => {
@@ -107,28 +130,36 @@ export async function createGateway(config: GatewayConfig, logger: Logger, overr
     handler(req, socket, head);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.PORT, config.HOST, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.PORT, config.HOST, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    await Promise.allSettled([streams.dispose(), runs.dispose(), collab.dispose()]);
+    sandbox.dispose();
+    throw err;
+  }
   const address = server.address() as AddressInfo;
   const host = address.address.includes(':') ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  logger.info(`gateway listening on ${url}`, { sandbox: config.SANDBOX_ADDR, frontend: frontendDist });
+  logger.info(`gateway listening on ${url}`, { sandbox: config.SANDBOX_ADDR, frontend: frontendDist, collabDb: config.COLLAB_DB });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       server.close();
-      await streams.dispose();
+      await Promise.all([streams.dispose(), collabServer.dispose()]);
+      // Runs end first so their rooms record how they ended; then the rooms are stored.
       await runs.dispose();
+      await collab.dispose();
       server.closeAllConnections();
       sandbox.dispose();
     })());
-  return { server, runs, streams, sandbox, port: address.port, url, close, [Symbol.asyncDispose]: close };
+  return { server, runs, streams, sandbox, collab, port: address.port, url, close, [Symbol.asyncDispose]: close };
 }
 
 interface RequestContext {
@@ -152,7 +183,7 @@ async function handleRequest({ req, res, config, trpc, frontendDist, health }: R
     res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' }).end(body);
     return;
   }
-  if (frontendDist && !path.startsWith('/stream/')) return serveStatic(req, res, frontendDist);
+  if (frontendDist && !path.startsWith('/stream/') && path !== '/collab') return serveStatic(req, res, frontendDist);
   res.writeHead(404, { 'Content-Type': 'application/json; charset=utf-8' });
   res.end(JSON.stringify({ error: { code: 'not_found', message: `no route ${req.method ?? ''} ${path}; the API is under /trpc` } }));
 }

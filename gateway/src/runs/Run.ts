@@ -36,6 +36,8 @@ export interface RunOptions {
   readonly jobId: string;
   readonly request: RunRequest;
   readonly startedBy: string | null;
+  /** Epoch ms when it was submitted. */
+  readonly submittedAt: number;
   readonly replayBytes: number;
   readonly logger: Logger;
 }
@@ -45,6 +47,8 @@ export class Run {
   readonly jobId: string;
   readonly request: RunRequest;
   readonly startedBy: string | null;
+  /** Epoch ms when it was submitted. */
+  readonly submittedAt: number;
   /** Aborted to close the sandbox connection (which makes the sandbox kill the run). */
   readonly abort = new AbortController();
   #state: RunState = 'queued';
@@ -53,6 +57,7 @@ export class Run {
   #finishedAt: number | null = null;
   #seq = 0;
   #position: number | null = null;
+  #wallMs: number | null = null;
   readonly #log: ReplayLog;
   readonly #subscribers = new Set<RunSubscriber>();
   readonly #logger: Logger;
@@ -68,6 +73,7 @@ export class Run {
     this.jobId = o.jobId;
     this.request = o.request;
     this.startedBy = o.startedBy;
+    this.submittedAt = o.submittedAt;
     this.#log = new ReplayLog(o.replayBytes);
     this.#logger = o.logger;
     this.#stdinTail = new Promise<void>((resolve) => (this.#openStdinGate = resolve));
@@ -93,6 +99,10 @@ export class Run {
   }
   get stdinClosed(): boolean {
     return this.#stdinClosed;
+  }
+  /** The program's wall-clock time from its `exit` event, or null before (or without) one. */
+  get wallMs(): number | null {
+    return this.#wallMs;
   }
   /** True when the replay dropped output. */
   get truncated(): boolean {
@@ -121,6 +131,7 @@ export class Run {
   /** Publishes one sandbox run event, numbered from 0. */
   pushEvent(event: RunEvent): void {
     if (this.#state === 'finished') return;
+    if (event.type === 'exit') this.#wallMs = event.wallMs;
     this.#publish({ type: 'event', seq: this.#seq++, event });
   }
 

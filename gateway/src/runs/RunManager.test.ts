@@ -6,6 +6,7 @@ import { FakeSandbox } from '../test/FakeSandbox.js';
 import type { FakeRun } from '../test/FakeSandbox.js';
 import { RunManager } from './RunManager.js';
 import type { RunManagerOptions } from './RunManager.js';
+import type { RunUpdate } from './types.js';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -253,6 +254,42 @@ describe('RunManager', () => {
     await new Promise((r) => setTimeout(r, 60));
     expect(runs.get(jobId)).toBeUndefined();
     expect(runs.subscribe(jobId, { send: () => undefined })).toBeUndefined();
+  });
+
+  it('reports runs of rooms to onRunUpdate: queued, running, then how they ended', async () => {
+    const updates: RunUpdate[] = [];
+    let clock = 100;
+    const { sandbox, runs } = setup({ maxConcurrent: 1, onRunUpdate: (u) => updates.push(u), now: () => clock++ });
+    runs.submit(input()); // no room: not reported
+    const { jobId } = runs.submit(input({ roomId: 'r1', startedBy: 'ada' }));
+    const queued = runs.submit(input({ roomId: 'r1' }));
+    await runs.stop({ jobId: queued.jobId });
+    (await nthRun(sandbox, 0)).exit();
+    const run = await nthRun(sandbox, 1);
+    run.start();
+    run.exit('runtime_error', 2);
+    await tick();
+    const mine = updates.filter((u) => u.record.jobId === jobId);
+    expect(mine.map((u) => [u.roomId, u.record.status])).toEqual([
+      ['r1', 'queued'],
+      ['r1', 'running'],
+      ['r1', 'runtime_error'],
+    ]);
+    expect(mine.at(-1)?.record).toEqual({ jobId, startedBy: 'ada', startedAt: 101, status: 'runtime_error', endedAt: expect.any(Number) as number, wallMs: 2, exitCode: 2 });
+    expect(updates.filter((u) => u.record.jobId === queued.jobId).map((u) => u.record.status)).toEqual(['queued', 'killed']);
+    expect(updates.every((u) => u.roomId === 'r1')).toBe(true);
+  });
+
+  it('a throwing onRunUpdate does not disturb the run', async () => {
+    const { sandbox, runs } = setup({
+      onRunUpdate: () => {
+        throw new Error('boom');
+      },
+    });
+    const { jobId } = runs.submit(input({ roomId: 'r1' }));
+    (await nthRun(sandbox, 0)).exit();
+    await tick();
+    expect(runs.get(jobId)?.end?.status).toBe('ok');
   });
 
   it('dispose ends queued runs and aborts running ones', async () => {

@@ -6,15 +6,15 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { CodeCellError, toCodeCellError } from '@codecell/protocol';
-import type { RunCodeOutput, RunEvent, SendStdinInput, StopRunInput } from '@codecell/protocol';
+import { CodeCellError, roomRunStatusSchema, toCodeCellError } from '@codecell/protocol';
+import type { RoomRunRecord, RoomRunStatus, RunCodeOutput, RunEvent, SendStdinInput, StopRunInput } from '@codecell/protocol';
 import type { Logger } from '../logger.js';
 import type { SandboxApi } from '../sandboxClient.js';
 import { Run } from './Run.js';
 import type { RunEnd, RunSubscriber, RunSubscription } from './Run.js';
 import { buildRunRequest } from './runRequest.js';
 import type { RunDefaults } from './runRequest.js';
-import type { ParsedRunCodeInput } from './types.js';
+import type { OnRunUpdate, ParsedRunCodeInput } from './types.js';
 
 /** Stdin that may wait for a run to start, bytes. */
 export const MAX_PENDING_STDIN_BYTES = 1024 * 1024;
@@ -39,6 +39,8 @@ export interface RunManagerOptions {
   readonly newJobId?: () => string;
   /** Clock, epoch ms. @default Date.now */
   readonly now?: () => number;
+  /** Told when a run of a room is queued, starts running and ends (e.g. to record it in the room). */
+  readonly onRunUpdate?: OnRunUpdate;
 }
 
 /** Counts for health and tests. */
@@ -50,7 +52,7 @@ export interface RunManagerStats {
 
 /** Queues, runs and remembers runs. Dispose it to abort everything. */
 export class RunManager {
-  readonly #o: Required<Omit<RunManagerOptions, 'sandbox' | 'logger' | 'defaults'>> & RunManagerOptions;
+  readonly #o: Required<Omit<RunManagerOptions, 'sandbox' | 'logger' | 'defaults' | 'onRunUpdate'>> & RunManagerOptions;
   readonly #runs = new Map<string, Run>();
   readonly #queue: Run[] = [];
   readonly #active = new Map<Run, Promise<void>>();
@@ -88,11 +90,13 @@ export class RunManager {
       jobId: this.#o.newJobId(),
       request,
       startedBy: input.startedBy ?? null,
+      submittedAt: this.#o.now(),
       replayBytes: this.#o.replayBytes,
       logger: this.#o.logger,
     });
     this.#runs.set(run.jobId, run);
     this.#queue.push(run);
+    this.#notify(run, 'queued');
     this.#pump();
     const position = run.state === 'queued' ? this.#queue.indexOf(run) + 1 : 0;
     this.#o.logger.debug('run submitted', { jobId: run.jobId, position, sessionId: request.sessionId });
@@ -213,7 +217,10 @@ export class RunManager {
       if (run.killRequested) void this.#kill(run).catch(() => undefined);
       for await (const event of handle.events) {
         run.pushEvent(event);
-        if (event.type === 'start') started = true;
+        if (event.type === 'start') {
+          started = true;
+          this.#notify(run, 'running');
+        }
         if (event.type === 'error') lastError = event;
         if (event.type === 'exit') {
           const message = lastError?.message ?? (event.signal ? `ended by ${event.signal}` : null);
@@ -256,6 +263,8 @@ export class RunManager {
     if (run.state === 'finished') return;
     run.finish(end, this.#o.now());
     this.#o.logger.debug('run finished', { jobId: run.jobId, ...end });
+    // S4 statuses are exit statuses or error codes; anything else would be a bug upstream.
+    this.#notify(run, roomRunStatusSchema.catch('internal_error').parse(end.status));
     if (this.#disposed) return;
     const timer = setTimeout(() => this.#forget(run.jobId), this.#o.retentionMs);
     timer.unref();
@@ -264,6 +273,26 @@ export class RunManager {
     for (const jobId of this.#expiry.keys()) {
       if (this.#expiry.size <= this.#o.maxRetainedRuns) break;
       this.#forget(jobId);
+    }
+  }
+
+  /** Tells onRunUpdate about a run of a room. Never throws. */
+  #notify(run: Run, status: RoomRunStatus): void {
+    const roomId = run.request.sessionId;
+    if (!this.#o.onRunUpdate || roomId === undefined) return;
+    const record: RoomRunRecord = {
+      jobId: run.jobId,
+      startedBy: run.startedBy,
+      startedAt: run.submittedAt,
+      status,
+      endedAt: run.finishedAt,
+      wallMs: run.wallMs,
+      exitCode: run.end?.code ?? null,
+    };
+    try {
+      this.#o.onRunUpdate({ roomId, record });
+    } catch (err) {
+      this.#o.logger.error('onRunUpdate failed', { jobId: run.jobId, roomId, error: String(err) });
     }
   }
 

@@ -2,8 +2,22 @@
  * Types shared by the run core and its adapters.
  * @module
  */
-import type { runCodeInputSchema } from '@codecell/protocol';
+import type { RoomRunRecord, runCodeInputSchema } from '@codecell/protocol';
 import type { z } from 'zod';
 
 /** `runCode` input after parsing (defaults applied). */
 export type ParsedRunCodeInput = z.output<typeof runCodeInputSchema>;
+
+/** A run of a room changed status (queued → running → how it ended). */
+export interface RunUpdate {
+  /** The room the run belongs to (`runCode`'s roomId). */
+  readonly roomId: string;
+  /** The run as the room shows it. */
+  readonly record: RoomRunRecord;
+}
+
+/**
+ * Told about every status change of runs that have a room, in order per run.
+ * Must not throw (a throw is logged and ignored); slow work belongs in a queue.
+ */
+export type OnRunUpdate = (update: RunUpdate) => void;

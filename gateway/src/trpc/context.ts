@@ -3,7 +3,17 @@
  * not on the classes behind them, so the router can be tested with fakes.
  * @module
  */
-import type { Health, RunCodeOutput, Runtime, SendStdinInput, StopRunInput } from '@codecell/protocol';
+import type {
+  CreateRoomInput,
+  CreateRoomOutput,
+  GetRoomInput,
+  GetRoomOutput,
+  Health,
+  RunCodeOutput,
+  Runtime,
+  SendStdinInput,
+  StopRunInput,
+} from '@codecell/protocol';
 import type { ParsedRunCodeInput } from '../runs/types.js';
 
 /** Output of the `health` query (and of `GET /healthz`). */
@@ -23,9 +33,16 @@ export interface RunOperations {
   stop(input: StopRunInput, signal?: AbortSignal): Promise<void>;
 }
 
+/** The room operations procedures call (implemented by `CollabService`). */
+export interface RoomOperations {
+  createRoom(input: CreateRoomInput): Promise<CreateRoomOutput>;
+  getRoom(input: GetRoomInput): GetRoomOutput;
+}
+
 /** The tRPC context of one request. */
 export interface GatewayContext {
   readonly runs: RunOperations;
+  readonly rooms: RoomOperations;
   /** Asks the sandbox how it is; never throws. */
   readonly health: (signal?: AbortSignal) => Promise<GatewayHealth>;
   /** The languages the sandbox runs. */

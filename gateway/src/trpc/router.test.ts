@@ -16,6 +16,10 @@ function caller(overrides: Partial<GatewayContext['runs']> = {}) {
       stop: () => Promise.resolve(),
       ...overrides,
     },
+    rooms: {
+      createRoom: (input) => Promise.resolve({ roomId: input.roomId ?? 'room1', created: true }),
+      getRoom: () => ({ exists: true, title: 'T', files: ['main.py'], entry: 'main.py', createdAt: 1 }),
+    },
     health: () => Promise.resolve({ ok: false, sandbox: null, message: 'down' }),
     runtimes: () => Promise.resolve([{ language: 'py', name: 'Python', version: '3.11', entry: 'main.py' }]),
   };

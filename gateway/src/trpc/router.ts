@@ -6,6 +6,10 @@
  */
 import { initTRPC } from '@trpc/server';
 import {
+  createRoomInputSchema,
+  createRoomOutputSchema,
+  getRoomInputSchema,
+  getRoomOutputSchema,
   runCodeInputSchema,
   runCodeOutputSchema,
   sendStdinInputSchema,
@@ -49,6 +53,20 @@ export const appRouter = t.router({
     await ctx.runs.stop(input, signal);
     return { ok: true as const };
   }),
+  /**
+   * Creates a room seeded with the starter program (`main.py`) and returns its
+   * id. With `roomId`, makes sure that room exists (idempotent). Clients then
+   * join it on `ws /collab` (document name = roomId).
+   */
+  createRoom: procedure
+    .input(createRoomInputSchema)
+    .output(createRoomOutputSchema)
+    .mutation(({ ctx, input }) => ctx.rooms.createRoom(input)),
+  /** Whether a room exists, its title and file paths, without joining it. */
+  getRoom: procedure
+    .input(getRoomInputSchema)
+    .output(getRoomOutputSchema)
+    .query(({ ctx, input }) => ctx.rooms.getRoom(input)),
   /** The languages runs can use, with their default entry file. */
   runtimes: procedure.query(({ ctx, signal }) => ctx.runtimes(signal)),
   /** Whether the sandbox answers, with its own health report. Never fails. */

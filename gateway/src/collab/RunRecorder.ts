@@ -1,0 +1,95 @@
+/**
+ * Writes the runs of a room into its document (`runs`), so everyone in the
+ * room learns each jobId and its status, and late joiners see the history.
+ * Implements the run core's `onRunUpdate` hook; knows nothing of transports.
+ * @module
+ */
+import { isFinalRunStatus } from '@codecell/protocol';
+import type * as Y from 'yjs';
+import type { Logger } from '../logger.js';
+import type { RunUpdate } from '../runs/types.js';
+import { upsertRunRecord } from './roomDoc.js';
+
+/** An open handle on a room document (a Hocuspocus direct connection). */
+export interface RoomHandle {
+  /** Runs `fn` in one transaction of the room's document. */
+  transact(fn: (doc: Y.Doc) => void): Promise<void>;
+  /** Releases the room (it may then be stored and unloaded). */
+  disconnect(): Promise<void>;
+}
+
+/** Options of {@link RunRecorder}. */
+export interface RunRecorderOptions {
+  /** Opens (loading if needed) a room's document. */
+  readonly openRoom: (roomId: string) => Promise<RoomHandle>;
+  readonly logger: Logger;
+}
+
+interface RoomState {
+  /** Writes to this room, one after another. */
+  tail: Promise<void>;
+  handle: RoomHandle | null;
+  /** Runs of the room that have not ended. */
+  readonly live: Set<string>;
+}
+
+/**
+ * Records run updates in their rooms, in order per room. A room stays open
+ * while it has unfinished runs and is released when the last one ends.
+ */
+export class RunRecorder {
+  readonly #o: RunRecorderOptions;
+  readonly #rooms = new Map<string, RoomState>();
+  #disposed = false;
+
+  constructor(options: RunRecorderOptions) {
+    this.#o = options;
+  }
+
+  /** True while the run has not ended (its room record is still moving). */
+  isLive(jobId: string): boolean {
+    for (const room of this.#rooms.values()) if (room.live.has(jobId)) return true;
+    return false;
+  }
+
+  /** The `onRunUpdate` hook. Never throws; failures are logged. */
+  readonly onRunUpdate = (update: RunUpdate): void => {
+    if (this.#disposed) {
+      this.#o.logger.warn('run update after collab shutdown was not recorded', { roomId: update.roomId, jobId: update.record.jobId });
+      return;
+    }
+    const { roomId, record } = update;
+    let room = this.#rooms.get(roomId);
+    if (!room) {
+      room = { tail: Promise.resolve(), handle: null, live: new Set() };
+      this.#rooms.set(roomId, room);
+    }
+    // Marked synchronously so a room loading meanwhile does not take this run for a stale one.
+    if (isFinalRunStatus(record.status)) room.live.delete(record.jobId);
+    else room.live.add(record.jobId);
+    const state = room;
+    state.tail = state.tail
+      .then(() => this.#write(roomId, state, update))
+      .catch((err: unknown) => this.#o.logger.error('could not record a run in its room', { roomId, jobId: record.jobId, error: String(err) }));
+  };
+
+  /** Waits for pending writes and releases every room. Safe to call twice. */
+  async dispose(): Promise<void> {
+    this.#disposed = true;
+    await Promise.all([...this.#rooms.values()].map((r) => r.tail));
+    const open = [...this.#rooms.values()].flatMap((r) => (r.handle ? [r.handle] : []));
+    this.#rooms.clear();
+    await Promise.allSettled(open.map((h) => h.disconnect()));
+  }
+
+  async #write(roomId: string, room: RoomState, { record }: RunUpdate): Promise<void> {
+    room.handle ??= await this.#o.openRoom(roomId);
+    await room.handle.transact((doc) => upsertRunRecord(doc, record));
+    if (room.live.size > 0 || this.#disposed) return;
+    // No unfinished runs left: release the room unless a newer update already queued behind us.
+    const handle = room.handle;
+    room.handle = null;
+    if (this.#rooms.get(roomId) === room && room.live.size === 0) this.#rooms.delete(roomId);
+    await handle.disconnect();
+  }
+}

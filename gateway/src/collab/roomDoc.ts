@@ -1,0 +1,129 @@
+/**
+ * Reading and writing a room's Yjs document in the layout of
+ * `@codecell/protocol` (`ROOM_DOC`): seeding, the room summary `getRoom`
+ * returns, and the run records. Pure functions over a `Y.Doc`.
+ * @module
+ */
+import * as Y from 'yjs';
+import { COLLAB_PROTOCOL_VERSION, MAX_ROOM_RUNS, ROOM_DOC, ROOM_META_KEYS, isFinalRunStatus } from '@codecell/protocol';
+import type { GetRoomOutput, RoomRunRecord } from '@codecell/protocol';
+
+/** Entry file of a new room. */
+export const STARTER_ENTRY = 'main.py';
+
+/** The program a new room starts with. */
+export const STARTER_MAIN_PY = `# Welcome to CodeCell Live! Everyone in this room edits this file together.
+# Press Run: the program runs in a fresh microVM and everyone sees the output.
+import time
+
+for i in range(1, 6):
+    print(f"Hello from the sandbox ({i}/5)")
+    time.sleep(0.2)
+
+print("Done. Edit me and run again!")
+`;
+
+/** Title of a room created without one. */
+export const DEFAULT_ROOM_TITLE = 'Untitled room';
+
+/** The `files` map: path → content. */
+export function roomFiles(doc: Y.Doc): Y.Map<Y.Text> {
+  return doc.getMap<Y.Text>(ROOM_DOC.files);
+}
+
+/** The `meta` map. */
+export function roomMeta(doc: Y.Doc): Y.Map<unknown> {
+  return doc.getMap<unknown>(ROOM_DOC.meta);
+}
+
+/** The `runs` array, oldest first. */
+export function roomRuns(doc: Y.Doc): Y.Array<RoomRunRecord> {
+  return doc.getArray<RoomRunRecord>(ROOM_DOC.runs);
+}
+
+/**
+ * Gives a room its starter program and metadata. Idempotent: files are added
+ * only when the room has none, each `meta` key only when missing. Returns true
+ * when it changed anything.
+ */
+export function seedRoom(doc: Y.Doc, room: { readonly title: string; readonly createdAt: number }): boolean {
+  let changed = false;
+  doc.transact(() => {
+    const files = roomFiles(doc);
+    const meta = roomMeta(doc);
+    if (files.size === 0) {
+      files.set(STARTER_ENTRY, new Y.Text(STARTER_MAIN_PY));
+      changed = true;
+    }
+    const entry = files.has(STARTER_ENTRY) ? STARTER_ENTRY : ([...files.keys()].sort()[0] ?? STARTER_ENTRY);
+    const defaults: Record<string, unknown> = {
+      [ROOM_META_KEYS.entry]: entry,
+      [ROOM_META_KEYS.title]: room.title,
+      [ROOM_META_KEYS.createdAt]: room.createdAt,
+      [ROOM_META_KEYS.protocolVersion]: COLLAB_PROTOCOL_VERSION,
+    };
+    for (const [key, value] of Object.entries(defaults)) {
+      if (meta.has(key)) continue;
+      meta.set(key, value);
+      changed = true;
+    }
+  });
+  return changed;
+}
+
+/** True when nothing was ever written to the room's shared types. */
+export function isRoomEmpty(doc: Y.Doc): boolean {
+  return roomFiles(doc).size === 0 && roomMeta(doc).size === 0 && roomRuns(doc).length === 0;
+}
+
+/** What `getRoom` reports of a document (`exists` is decided by the caller). */
+export function summarizeRoom(doc: Y.Doc): Omit<GetRoomOutput, 'exists'> {
+  const meta = roomMeta(doc);
+  const title = meta.get(ROOM_META_KEYS.title);
+  const entry = meta.get(ROOM_META_KEYS.entry);
+  const createdAt = meta.get(ROOM_META_KEYS.createdAt);
+  return {
+    title: typeof title === 'string' ? title : null,
+    files: [...roomFiles(doc).keys()].sort(),
+    entry: typeof entry === 'string' ? entry : null,
+    createdAt: Number.isSafeInteger(createdAt) ? (createdAt as number) : null,
+  };
+}
+
+/**
+ * Adds the run record, or replaces the one with the same jobId in place, then
+ * drops the oldest records beyond {@link MAX_ROOM_RUNS}.
+ */
+export function upsertRunRecord(doc: Y.Doc, record: RoomRunRecord): void {
+  const runs = roomRuns(doc);
+  doc.transact(() => {
+    const i = findRun(runs, record.jobId);
+    if (i >= 0) {
+      runs.delete(i, 1);
+      runs.insert(i, [record]);
+    } else {
+      runs.push([record]);
+    }
+    if (runs.length > MAX_ROOM_RUNS) runs.delete(0, runs.length - MAX_ROOM_RUNS);
+  });
+}
+
+/**
+ * Ends records left `queued` or `running` by a gateway that died (their runs
+ * are gone): status `killed`, `endedAt` now. Returns how many it ended.
+ */
+export function settleStaleRuns(doc: Y.Doc, o: { readonly isLive: (jobId: string) => boolean; readonly now: number }): number {
+  const runs = roomRuns(doc);
+  const stale = runs.toArray().filter((r) => !isFinalRunStatus(r.status) && !o.isLive(r.jobId));
+  if (stale.length === 0) return 0;
+  doc.transact(() => {
+    for (const r of stale) upsertRunRecord(doc, { ...r, status: 'killed', endedAt: o.now });
+  });
+  return stale.length;
+}
+
+function findRun(runs: Y.Array<RoomRunRecord>, jobId: string): number {
+  // Newest last, and updates concern recent runs: search from the end.
+  for (let i = runs.length - 1; i >= 0; i--) if (runs.get(i).jobId === jobId) return i;
+  return -1;
+}
