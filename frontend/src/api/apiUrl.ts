@@ -1,0 +1,46 @@
+/**
+ * Where the gateway lives. In production the gateway serves this bundle itself,
+ * so the default is the page's own origin; the Vite dev server (:5173) talks to
+ * a gateway on :4000.
+ * @module
+ */
+
+/** Gateway used by `vite` (dev) when VITE_API_URL is unset. */
+export const DEV_API_URL = 'http://localhost:4000';
+
+/** Inputs of {@link resolveApiBase}; all come from the page at startup. */
+export interface ApiBaseOptions {
+  /** `import.meta.env.VITE_API_URL`, if set. */
+  readonly envUrl: string | undefined;
+  /** `import.meta.env.DEV`. */
+  readonly dev: boolean;
+  /** `location.origin` of the page. */
+  readonly origin: string;
+}
+
+/**
+ * The gateway's base URL without a trailing slash.
+ * @example resolveApiBase({ envUrl: undefined, dev: false, origin: 'https://ide.example' }) // 'https://ide.example'
+ */
+export function resolveApiBase(opts: ApiBaseOptions): string {
+  const explicit = opts.envUrl?.trim();
+  const base = explicit ? explicit : opts.dev ? DEV_API_URL : opts.origin;
+  return base.replace(/\/+$/, '');
+}
+
+/** `http(s)://host/x` → `ws(s)://host/x/stream/<jobId>`. */
+export function streamUrl(apiBase: string, jobId: string): string {
+  const url = new URL(apiBase);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/stream/${encodeURIComponent(jobId)}`;
+  url.search = '';
+  url.hash = '';
+  return url.toString();
+}
+
+/** The base URL this page uses, computed once. */
+export const API_BASE: string = resolveApiBase({
+  envUrl: import.meta.env.VITE_API_URL,
+  dev: import.meta.env.DEV,
+  origin: typeof location === 'undefined' ? DEV_API_URL : location.origin,
+});

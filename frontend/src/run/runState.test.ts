@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import type { StreamMessage } from '@codecell/protocol';
+import { acceptsStdin, initialRunState, isActive, MAX_OUTPUT_CHARS, runReducer } from './runState';
+import type { RunAction, RunState } from './runState';
+
+const reduce = (actions: RunAction[], from: RunState = initialRunState): RunState => actions.reduce(runReducer, from);
+const msg = (message: StreamMessage): RunAction => ({ type: 'message', message });
+const ev = (seq: number, event: Extract<StreamMessage, { type: 'event' }>['event']): RunAction =>
+  msg({ type: 'event', seq, event });
+const hello: RunAction = msg({ type: 'hello', protocolVersion: 1, jobId: 'j1', startedBy: null, truncated: false });
+const exit = { type: 'exit', code: 0, signal: null, status: 'ok', cpuMs: 20, wallMs: 130, maxRssKb: 9000 } as const;
+
+describe('runReducer', () => {
+  it('walks submit → queued → starting → running → finished', () => {
+    let s = reduce([{ type: 'submit' }]);
+    expect(s.phase).toBe('submitting');
+    expect(isActive(s)).toBe(true);
+    s = reduce([{ type: 'submitted', jobId: 'j1', position: 2 }, hello], s);
+    expect(s).toMatchObject({ phase: 'queued', position: 2, jobId: 'j1', connection: 'open' });
+    s = reduce([msg({ type: 'queued', position: 1 })], s);
+    expect(s.position).toBe(1);
+    s = reduce([msg({ type: 'queued', position: 0 })], s);
+    expect(s.phase).toBe('starting');
+    s = reduce([ev(0, { type: 'start', jobId: 'j1', vmId: 'vm', at: 1000 })], s);
+    expect(s).toMatchObject({ phase: 'running', startedAt: 1000 });
+    s = reduce([ev(1, { type: 'stdout', data: 'hi\n' }), ev(2, exit)], s);
+    expect(s.phase).toBe('running');
+    s = reduce([msg({ type: 'end', status: 'ok', code: 0, message: null })], s);
+    expect(s).toMatchObject({ phase: 'finished', exit, end: { status: 'ok', code: 0 }, connection: 'none' });
+    expect(isActive(s)).toBe(false);
+  });
+
+  it('starts directly when the queue position is 0', () => {
+    expect(reduce([{ type: 'submit' }, { type: 'submitted', jobId: 'j', position: 0 }]).phase).toBe('starting');
+  });
+
+  it('merges consecutive output of one stream and keeps stdout/stderr apart', () => {
+    const s = reduce([
+      ev(0, { type: 'stdout', data: 'a' }),
+      ev(1, { type: 'stdout', data: 'b\n' }),
+      ev(2, { type: 'stderr', data: 'oops\n' }),
+      ev(3, { type: 'stdout', data: 'c' }),
+    ]);
+    expect(s.output.map((c) => [c.kind, c.text])).toEqual([
+      ['stdout', 'ab\n'],
+      ['stderr', 'oops\n'],
+      ['stdout', 'c'],
+    ]);
+    expect(new Set(s.output.map((c) => c.id)).size).toBe(3);
+  });
+
+  it('skips events replayed after a reconnect (seq already applied)', () => {
+    const once = reduce([ev(0, { type: 'stdout', data: 'x\n' }), ev(1, { type: 'stdout', data: 'y\n' })]);
+    const replayed = reduce([hello, ev(0, { type: 'stdout', data: 'x\n' }), ev(1, { type: 'stdout', data: 'y\n' }), ev(2, { type: 'stdout', data: 'z\n' })], once);
+    expect(replayed.output.map((c) => c.text).join('')).toBe('x\ny\nz\n');
+  });
+
+  it('re-attaches after a reload: attaching, then whatever the replay says', () => {
+    let s = reduce([{ type: 'attach', jobId: 'j9' }]);
+    expect(s).toMatchObject({ phase: 'attaching', jobId: 'j9' });
+    s = reduce([hello], s);
+    expect(s.phase).toBe('starting');
+    s = reduce([ev(0, { type: 'start', jobId: 'j9', vmId: 'v', at: 1 }), ev(1, { type: 'stdout', data: 'before reload\n' })], s);
+    expect(s.phase).toBe('running');
+  });
+
+  it('does not go back to queued once running', () => {
+    const s = reduce([ev(0, { type: 'start', jobId: 'j', vmId: 'v', at: 1 }), msg({ type: 'queued', position: 3 })]);
+    expect(s.phase).toBe('running');
+  });
+
+  it('keeps the error event of a run that could not run', () => {
+    const s = reduce([ev(0, { type: 'error', code: 'vm_crashed', message: 'the VM stopped answering' })]);
+    expect(s.failure).toEqual({ code: 'vm_crashed', message: 'the VM stopped answering' });
+    expect(s.output).toEqual([]);
+  });
+
+  it('remembers that the replay buffer was truncated', () => {
+    const s = reduce([msg({ type: 'hello', protocolVersion: 1, jobId: 'j', startedBy: 'ada', truncated: true })]);
+    expect(s).toMatchObject({ truncated: true, startedBy: 'ada' });
+  });
+
+  it('trims the oldest output past MAX_OUTPUT_CHARS', () => {
+    const big = 'x'.repeat(MAX_OUTPUT_CHARS - 10);
+    const s = reduce([ev(0, { type: 'stderr', data: big }), ev(1, { type: 'stdout', data: 'y'.repeat(20) })]);
+    expect(s.outputChars).toBe(MAX_OUTPUT_CHARS);
+    expect(s.trimmed).toBe(true);
+    expect(s.output[0]?.text.length).toBe(MAX_OUTPUT_CHARS - 20);
+    expect(s.output[1]?.text).toBe('y'.repeat(20));
+  });
+
+  it('handles stdin: echo, EOF, and only while the program can read', () => {
+    let s = reduce([{ type: 'submit' }, { type: 'submitted', jobId: 'j', position: 0 }]);
+    expect(acceptsStdin(s)).toBe(true);
+    s = reduce([{ type: 'stdinEcho', text: 'Ada\n' }, { type: 'stdinClosed' }], s);
+    expect(s.output[0]).toMatchObject({ kind: 'stdin', text: 'Ada\n' });
+    expect(acceptsStdin(s)).toBe(false);
+    expect(acceptsStdin(reduce([{ type: 'submit' }]))).toBe(false);
+  });
+
+  it('keeps the error of a failed submit and returns to idle', () => {
+    const s = reduce([{ type: 'submit' }, { type: 'submitFailed', error: { code: 'sandbox_unavailable', message: 'down' } }]);
+    expect(s).toMatchObject({ phase: 'idle', error: { code: 'sandbox_unavailable' } });
+    expect(reduce([{ type: 'dismissError' }], s).error).toBeNull();
+    expect(reduce([{ type: 'submit' }], s).error).toBeNull();
+  });
+
+  it('quietly forgets an expired run it was re-attaching to', () => {
+    const s = reduce([{ type: 'attach', jobId: 'old' }, { type: 'jobGone', message: 'gone' }]);
+    expect(s).toMatchObject({ phase: 'idle', jobId: null, error: null });
+  });
+
+  it('reports a run that vanished while shown', () => {
+    const s = reduce([
+      { type: 'submit' },
+      { type: 'submitted', jobId: 'j', position: 0 },
+      ev(0, { type: 'stdout', data: 'partial\n' }),
+      { type: 'jobGone', message: 'gone' },
+    ]);
+    expect(s).toMatchObject({ phase: 'idle', error: { code: 'not_found', message: 'gone' } });
+    expect(s.output[0]?.text).toBe('partial\n');
+  });
+
+  it('ignores connection changes once finished', () => {
+    const done = reduce([msg({ type: 'end', status: 'killed', code: null, message: null })]);
+    expect(runReducer(done, { type: 'connection', state: 'reconnecting' })).toBe(done);
+  });
+});

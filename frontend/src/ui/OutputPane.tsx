@@ -1,0 +1,137 @@
+/**
+ * The run's output: stdout and stderr as they stream (stderr in red), the
+ * exit status in words with exit code and timings, and the stdin line while
+ * the program runs. Follows new output unless the user scrolled up.
+ * @module
+ */
+import { useLayoutEffect, useRef, useState } from 'react';
+import type { RunController } from '../run/RunController';
+import { acceptsStdin, isActive } from '../run/runState';
+import type { RunState } from '../run/runState';
+import { endStatusText, exitFacts } from '../run/statusText';
+import { Elapsed } from './Elapsed';
+import { StatusPill } from './StatusPill';
+import { StdinLine } from './StdinLine';
+
+/** Within this many pixels of the bottom counts as "at the bottom". */
+const STICK_THRESHOLD_PX = 32;
+
+export interface OutputPaneProps {
+  readonly state: RunState;
+  readonly controller: RunController;
+  readonly entry: string;
+}
+
+export function OutputPane({ state, controller, entry }: OutputPaneProps) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const [stick, setStick] = useState(true);
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (el && stick) el.scrollTop = el.scrollHeight;
+  }, [state.output, state.end, stick]);
+
+  const onScroll = (): void => {
+    const el = scroller.current;
+    if (!el) return;
+    setStick(el.scrollHeight - el.scrollTop - el.clientHeight < STICK_THRESHOLD_PX);
+  };
+
+  const active = isActive(state);
+  const stdinOpen = active && state.phase !== 'submitting' && state.phase !== 'attaching';
+  return (
+    <section className="pane output-pane" aria-label="Output">
+      <div className="pane-header">
+        <span className="pane-title">Output</span>
+        <StatusPill state={state} />
+        {state.phase === 'running' && state.startedAt !== null ? <Elapsed since={state.startedAt} /> : null}
+        <span className="spacer" />
+        {state.startedBy ? <span className="muted small">run by {state.startedBy}</span> : null}
+        <button
+          type="button"
+          className="btn btn-ghost btn-small"
+          onClick={() => controller.clearOutput()}
+          disabled={state.output.length === 0}
+          title="Clear the output"
+        >
+          Clear
+        </button>
+      </div>
+      {state.error ? (
+        <div className="banner banner-error" role="alert" data-testid="error-banner" data-code={state.error.code}>
+          <span className="banner-text">{state.error.message}</span>
+          <button type="button" className="banner-close" aria-label="Dismiss" onClick={() => controller.dismissError()}>
+            ×
+          </button>
+        </div>
+      ) : null}
+      {state.phase === 'submitting' || state.phase === 'attaching' || state.connection === 'reconnecting' ? (
+        <div className="progress" aria-hidden="true" />
+      ) : null}
+      <div className="output-scroll" ref={scroller} onScroll={onScroll} data-testid="output" role="log" aria-label="Program output">
+        {state.truncated || state.trimmed ? (
+          <div className="output-notice">Earlier output was dropped to keep the page responsive.</div>
+        ) : null}
+        {state.output.length === 0 ? (
+          <EmptyOutput state={state} entry={entry} />
+        ) : (
+          <pre className="output-text">
+            {state.output.map((c) => (
+              <span key={c.id} className={`out out-${c.kind}`} data-kind={c.kind}>
+                {c.text}
+              </span>
+            ))}
+          </pre>
+        )}
+        {state.connection === 'reconnecting' && active ? (
+          <div className="output-notice">Connection lost; reconnecting to the run…</div>
+        ) : null}
+      </div>
+      {!stick && state.output.length > 0 ? (
+        <button type="button" className="jump" onClick={() => setStick(true)}>
+          ↓ Latest output
+        </button>
+      ) : null}
+      {stdinOpen ? <StdinLine controller={controller} disabled={!acceptsStdin(state)} /> : null}
+      <RunResult state={state} />
+    </section>
+  );
+}
+
+function EmptyOutput({ state, entry }: { readonly state: RunState; readonly entry: string }) {
+  if (isActive(state)) return <div className="output-empty">Waiting for output…</div>;
+  if (state.phase === 'finished') {
+    const ran = state.exit !== null;
+    return <div className="output-empty">{ran ? 'The program printed nothing.' : 'The program did not run.'}</div>;
+  }
+  return (
+    <div className="output-empty">
+      Press <kbd>Run</kbd> or <kbd>Ctrl</kbd>+<kbd>Enter</kbd> to run <code>{entry}</code> in a fresh microVM.
+      <br />
+      Its output appears here as it is printed.
+    </div>
+  );
+}
+
+function RunResult({ state }: { readonly state: RunState }) {
+  if (state.phase !== 'finished') return null;
+  const status = state.end?.status ?? state.exit?.status ?? 'internal_error';
+  const { label, tone } = endStatusText(status, state.end?.code ?? state.exit?.code ?? null);
+  const signal = state.exit?.signal;
+  const rawMessage = state.end?.message ?? state.failure?.message;
+  // "ended by SIGKILL" repeats the signal fact already shown.
+  const message = signal && rawMessage === `ended by ${signal}` ? null : rawMessage;
+  return (
+    <div className={`result result-${tone}`} data-testid="run-result" data-status={status}>
+      <strong className="result-label">{label}</strong>
+      {state.exit
+        ? exitFacts(state.exit).map((f) => (
+            <span key={f.label} className="fact">
+              <span className="fact-label">{f.label}</span> <span className="fact-value">{f.value}</span>
+            </span>
+          ))
+        : null}
+      {message ? <span className="result-message">{message}</span> : null}
+    </div>
+  );
+}
