@@ -21,7 +21,10 @@ const services = [
     cwd: root,
     env: {},
     health: `http://127.0.0.1:${sandboxPort}/healthz`,
-    timeoutMs: 120_000,
+    // Up is not enough: wait until the warm pool has a VM, so the first Run is fast.
+    ready: (body) => body?.ready === true,
+    waiting: 'warming up the VM pool (the first start boots a VM and snapshots it)',
+    timeoutMs: 180_000,
   },
   {
     name: 'gateway',
@@ -63,11 +66,16 @@ function prefix(name, stream, out) {
 
 async function waitHealthy(svc) {
   const end = Date.now() + svc.timeoutMs;
+  let said = false;
   while (Date.now() < end) {
     if (!children.has(svc.name)) throw new Error(`${svc.name} exited during start-up`);
     try {
       const res = await fetch(svc.health, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return;
+      if (res.ok && (!svc.ready || svc.ready(await res.json()))) return;
+      if (res.ok && svc.waiting && !said) {
+        said = true;
+        process.stderr.write(`[start] ${svc.name}: ${svc.waiting}\n`);
+      }
     } catch {
       // not up yet
     }
