@@ -41,6 +41,17 @@ async function nthRun(sandbox: FakeSandbox, n: number): Promise<FakeRun> {
 }
 
 describe('RunManager', () => {
+  it('runs one run per room at a time, so a busy room does not take every slot', async () => {
+    const { sandbox, runs } = setup({ maxConcurrent: 2 });
+    runs.submit(input({ roomId: 'busy' }));
+    runs.submit(input({ roomId: 'busy' }));
+    runs.submit(input({ roomId: 'other' }));
+    await nthRun(sandbox, 1);
+    await tick();
+    expect(sandbox.runs.map((r) => r.request.sessionId)).toEqual(['busy', 'other']);
+    runs.dispose();
+  });
+
   it('builds the sandbox request: entry → source, others → files, explicit limits, room → session', async () => {
     const { sandbox, runs } = setup();
     runs.submit(

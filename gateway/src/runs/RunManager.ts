@@ -190,7 +190,12 @@ export class RunManager {
 
   #pump(): void {
     while (!this.#disposed && this.#active.size < this.#o.maxConcurrent) {
-      const run = this.#queue.shift();
+      // One run per room at a time: a room that queued several runs must not
+      // take every slot (its runs share one VM and would only wait there).
+      const busy = new Set([...this.#active.keys()].map((r) => r.request.sessionId).filter((id) => id !== undefined));
+      const i = this.#queue.findIndex((r) => r.request.sessionId === undefined || !busy.has(r.request.sessionId));
+      if (i < 0) break;
+      const [run] = this.#queue.splice(i, 1);
       if (!run) break;
       run.setPosition(0);
       const done = this.#execute(run).finally(() => {

@@ -25,6 +25,17 @@ export interface RunLease {
   discard(): void;
 }
 
+export interface WithVmOptions {
+  readonly sessionId?: string;
+  readonly shape: VmShape;
+  readonly signal?: AbortSignal;
+  /**
+   * Waits for admission (e.g. a global concurrency slot) once it is this
+   * run's turn in its session; resolves with the function that gives it back.
+   */
+  readonly admit?: () => Promise<() => void>;
+}
+
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
 
@@ -47,13 +58,18 @@ export class SessionManager {
    * Runs `fn` with a VM: the session's own (attached on first use) or, without
    * a session, a fresh one destroyed afterwards.
    */
-  async withVm<T>(opts: { sessionId?: string; shape: VmShape; signal?: AbortSignal }, fn: (lease: RunLease) => Promise<T>): Promise<T> {
+  async withVm<T>(opts: WithVmOptions, fn: (lease: RunLease) => Promise<T>): Promise<T> {
     if (!opts.sessionId) {
-      const vm = await this.o.pool.acquire(opts.shape, opts.signal);
+      const leave = await opts.admit?.();
       try {
-        return await fn({ vm, discard: () => undefined });
+        const vm = await this.o.pool.acquire(opts.shape, opts.signal);
+        try {
+          return await fn({ vm, discard: () => undefined });
+        } finally {
+          await this.o.pool.release(vm);
+        }
       } finally {
-        await this.o.pool.release(vm);
+        leave?.();
       }
     }
     const session = this.session(opts.sessionId);
@@ -62,9 +78,13 @@ export class SessionManager {
     const previous = session.tail;
     let done: () => void = () => undefined;
     session.tail = new Promise((r) => (done = r));
+    let leave: (() => void) | undefined;
     try {
       await previous;
       opts.signal?.throwIfAborted();
+      // Only now, with this session's turn come, take a global slot: runs queued
+      // behind their own session must not hold slots other sessions could use.
+      leave = await opts.admit?.();
       let vm = session.vm;
       const usable = vm && !vm.agent.closed && vm.vm.shape.memMb === opts.shape.memMb && vm.vm.shape.vcpus === opts.shape.vcpus;
       if (!usable) {
@@ -81,6 +101,7 @@ export class SessionManager {
         }
       }
     } finally {
+      leave?.();
       session.active--;
       done();
       this.armIdleTimer(session);

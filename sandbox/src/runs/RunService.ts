@@ -28,7 +28,14 @@ export class RunService {
   ) {}
 
   stats(): { active: number; queued: number; total: number } {
-    return { active: this.running, queued: this.queue.length, total: this.total };
+    return { active: this.running, queued: Math.max(0, this.waiting() - this.running), total: this.total };
+  }
+
+  /** Runs accepted but not finished: waiting for their session, a slot or a VM, or running. */
+  private waiting(): number {
+    let n = 0;
+    for (const job of this.jobs.values()) if (job.state !== 'finished') n++;
+    return n;
   }
 
   get(jobId: string): RunJob {
@@ -41,10 +48,11 @@ export class RunService {
   start(req: RunRequest): RunJob {
     if (this.disposed) throw new CodeCellError('sandbox_unavailable', 'the sandbox is shutting down');
     const plan = planRun(req, this.o.config);
-    if (this.running >= this.o.config.MAX_CONCURRENT_RUNS && this.queue.length >= this.o.config.MAX_QUEUED_RUNS) {
+    const waiting = this.waiting();
+    if (waiting >= this.o.config.MAX_CONCURRENT_RUNS + this.o.config.MAX_QUEUED_RUNS) {
       throw new CodeCellError(
         'capacity_exceeded',
-        `the sandbox is at capacity (${this.running} running, ${this.queue.length} queued); retry shortly or raise MAX_QUEUED_RUNS`,
+        `the sandbox is at capacity (${this.running} running, ${waiting - this.running} waiting); retry shortly or raise MAX_QUEUED_RUNS`,
       );
     }
     const jobId = `j${randomBytes(9).toString('base64url')}`;
@@ -69,21 +77,17 @@ export class RunService {
   }
 
   private async execute(job: RunJob): Promise<void> {
-    try {
+    const admit = async (): Promise<() => void> => {
       await this.acquireSlot(job.abort.signal);
-    } catch (err) {
-      job.failBeforeStart(err);
-      return;
-    }
+      return () => this.releaseSlot();
+    };
     try {
-      await this.o.sessions.withVm({ sessionId: job.plan.sessionId, shape: job.plan.shape, signal: job.abort.signal }, (lease) =>
+      await this.o.sessions.withVm({ sessionId: job.plan.sessionId, shape: job.plan.shape, signal: job.abort.signal, admit }, (lease) =>
         job.execute(lease),
       );
     } catch (err) {
       if (job.state !== 'finished') job.failBeforeStart(err);
       else this.o.logger.error('error after a run finished', { jobId: job.jobId, error: String(err) });
-    } finally {
-      this.releaseSlot();
     }
   }
 
