@@ -49,7 +49,7 @@ describe('RunManager', () => {
     await nthRun(sandbox, 1);
     await tick();
     expect(sandbox.runs.map((r) => r.request.sessionId)).toEqual(['busy', 'other']);
-    runs.dispose();
+    await runs.dispose();
   });
 
   it('builds the sandbox request: entry → source, others → files, explicit limits, room → session', async () => {
