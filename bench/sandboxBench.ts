@@ -14,7 +14,7 @@ import { AgentConnection } from '../sandbox/src/agent/AgentConnection.js';
 import { loadConfig } from '../sandbox/src/config.js';
 import { createSandbox } from '../sandbox/src/server/createSandbox.js';
 import { shapeFor } from '../sandbox/src/runs/runPlan.js';
-import { silentLogger } from '../sandbox/src/util/logger.js';
+import { silentLogger } from '@codecell/server-kit';
 import { QemuDriver } from '../sandbox/src/vmm/qemu/QemuDriver.js';
 import { childProcesses } from '../sandbox/test/leftovers.js';
 import type { BenchSuite } from './run.js';

@@ -5,7 +5,7 @@
  */
 import { ConfigError, loadConfig } from './config.js';
 import type { GatewayConfig } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogger, stopOnSignals } from '@codecell/server-kit';
 import { createGateway } from './server.js';
 
 async function main(): Promise<void> {
@@ -24,21 +24,7 @@ async function main(): Promise<void> {
     logger.error(`cannot listen on ${config.HOST}:${config.PORT}: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
-  let stopping = false;
-  const stop = (sig: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info(`${sig}: stopping, closing streams and ending runs`);
-    gateway.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error('shutdown failed', { error: String(err) });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals({ logger, what: 'closing streams and ending runs', stop: () => gateway.close() });
 }
 
 main().catch((err: unknown) => {

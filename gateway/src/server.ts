@@ -18,7 +18,7 @@ import type { GatewayConfig } from './config.js';
 import { checkHealth, createGatewayContext } from './gatewayContext.js';
 import { applyCors } from './http/cors.js';
 import { serveStatic } from './http/staticFiles.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '@codecell/server-kit';
 import { RunManager } from './runs/RunManager.js';
 import { SandboxClient } from './sandboxClient.js';
 import { StreamServer } from './stream/StreamServer.js';

@@ -44,7 +44,7 @@ const envSchema = z.object({
   /** Where VM sockets, consoles and snapshot files live while the service runs. */
   SANDBOX_RUN_DIR: z.string().optional(),
   CODECELL_CACHE_DIR: z.string().optional(),
-  LOG_LEVEL: z.enum(['info', 'warn', 'error', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
 /** Memory the guest itself needs (kernel, initramfs in RAM, agent), added to a program's memory. */

@@ -12,7 +12,7 @@ import { loadConfig } from '../src/config.js';
 import { VmPool } from '../src/pool/VmPool.js';
 import { shapeFor } from '../src/runs/runPlan.js';
 import { createSandbox } from '../src/server/createSandbox.js';
-import { silentLogger } from '../src/util/logger.js';
+import { silentLogger } from '@codecell/server-kit';
 import { QemuDriver } from '../src/vmm/qemu/QemuDriver.js';
 import { childProcesses } from './leftovers.js';
 import { runPy } from './runHelpers.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createSandbox } from '../src/server/createSandbox.js';
-import { silentLogger } from '../src/util/logger.js';
+import { silentLogger } from '@codecell/server-kit';
 import { driverContract } from './driverContract.js';
 
 const bin = process.env['FIRECRACKER_BIN'];

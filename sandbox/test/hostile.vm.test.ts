@@ -12,7 +12,7 @@ import type { RunRequest, RunStatus } from '@codecell/protocol';
 import { loadConfig } from '../src/config.js';
 import { createSandbox } from '../src/server/createSandbox.js';
 import type { Sandbox } from '../src/server/createSandbox.js';
-import { silentLogger } from '../src/util/logger.js';
+import { silentLogger } from '@codecell/server-kit';
 import { childProcesses, leftoverCgroups } from './leftovers.js';
 import { collect, runPy } from './runHelpers.js';
 import type { Collected } from './runHelpers.js';

@@ -11,7 +11,7 @@ import type { RunEvent } from '@codecell/protocol';
 import { loadConfig } from '../src/config.js';
 import { createSandbox } from '../src/server/createSandbox.js';
 import type { Sandbox } from '../src/server/createSandbox.js';
-import { silentLogger } from '../src/util/logger.js';
+import { silentLogger } from '@codecell/server-kit';
 import { summarize } from './runHelpers.js';
 
 let sb: Sandbox;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { createSandbox } from '../src/server/createSandbox.js';
-import { silentLogger } from '../src/util/logger.js';
+import { silentLogger } from '@codecell/server-kit';
 import { driverContract } from './driverContract.js';
 
 driverContract('qemu', async () => {

@@ -5,7 +5,7 @@ import type { TRPCClientError } from '@trpc/client';
 import { ROOM_DOC, awarenessStateSchema, parseCollabReason, roomRunRecordSchema } from '@codecell/protocol';
 import type { RoomRunRecord } from '@codecell/protocol';
 import { loadConfig } from '../config.js';
-import { silentLogger } from '../logger.js';
+import { silentLogger } from '@codecell/server-kit';
 import { createGateway } from '../server.js';
 import type { Gateway } from '../server.js';
 import { trpcClient } from '../test/clients.js';

@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { COLLAB_PATH, StreamCloseCode } from '@codecell/protocol';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@codecell/server-kit';
 import type { CollabConnection, CollabService } from './CollabService.js';
 
 /** After asking a socket to close at shutdown, how long it may take before it is dropped. */

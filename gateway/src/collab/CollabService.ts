@@ -10,7 +10,7 @@ import { Hocuspocus } from '@hocuspocus/server';
 import type { WebSocketLike } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import type { CreateRoomInput, CreateRoomOutput, GetRoomInput, GetRoomOutput } from '@codecell/protocol';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@codecell/server-kit';
 import type { OnRunUpdate } from '../runs/types.js';
 import { RoomGuard } from './RoomGuard.js';
 import { RoomStore } from './RoomStore.js';

@@ -15,7 +15,7 @@ import {
   roomIdSchema,
   workspacePathSchema,
 } from '@codecell/protocol';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@codecell/server-kit';
 import { CollabRejection } from './CollabRejection.js';
 import { roomFiles } from './roomDoc.js';
 

@@ -6,7 +6,7 @@
  */
 import { isFinalRunStatus } from '@codecell/protocol';
 import type * as Y from 'yjs';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@codecell/server-kit';
 import type { RunUpdate } from '../runs/types.js';
 import { upsertRunRecord } from './roomDoc.js';
 

@@ -14,7 +14,7 @@ import type {
   onLoadDocumentPayload,
   onStoreDocumentPayload,
 } from '@hocuspocus/server';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@codecell/server-kit';
 import type { RoomStore } from './RoomStore.js';
 import { seedRoom, settleStaleRuns } from './roomDoc.js';
 

@@ -6,7 +6,7 @@ import * as Y from 'yjs';
 import { ROOM_DOC } from '@codecell/protocol';
 import type { RoomRunRecord } from '@codecell/protocol';
 import { loadConfig } from '../config.js';
-import { silentLogger } from '../logger.js';
+import { silentLogger } from '@codecell/server-kit';
 import { createGateway } from '../server.js';
 import type { Gateway } from '../server.js';
 import { trpcClient } from '../test/clients.js';

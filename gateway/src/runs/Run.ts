@@ -6,7 +6,7 @@
  */
 import { GATEWAY_PROTOCOL_VERSION } from '@codecell/protocol';
 import type { RunEvent, RunRequest, StreamMessage } from '@codecell/protocol';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@codecell/server-kit';
 import { ReplayLog } from './ReplayLog.js';
 
 /** Lifecycle of a run: queued → starting (POST /run sent) → running (sandbox job id known) → finished. */

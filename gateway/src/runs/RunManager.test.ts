@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CodeCellError, runCodeInputSchema, streamMessageSchema } from '@codecell/protocol';
 import type { RunCodeInput, StreamMessage } from '@codecell/protocol';
-import { silentLogger } from '../logger.js';
+import { silentLogger } from '@codecell/server-kit';
 import { FakeSandbox } from '../test/FakeSandbox.js';
 import type { FakeRun } from '../test/FakeSandbox.js';
 import { RunManager } from './RunManager.js';

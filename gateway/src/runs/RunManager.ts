@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { CodeCellError, roomRunStatusSchema, toCodeCellError } from '@codecell/protocol';
 import type { RoomRunRecord, RoomRunStatus, RunCodeOutput, RunEvent, SendStdinInput, StopRunInput } from '@codecell/protocol';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@codecell/server-kit';
 import type { SandboxApi } from '../sandboxClient.js';
 import { Run } from './Run.js';
 import type { RunEnd, RunSubscriber, RunSubscription } from './Run.js';

@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { StreamCloseCode, jobIdSchema } from '@codecell/protocol';
 import type { StreamMessage } from '@codecell/protocol';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@codecell/server-kit';
 import type { RunSubscriber, RunSubscription } from '../runs/Run.js';
 
 /** Interval between pings; a peer that did not pong since the last one is dropped. */

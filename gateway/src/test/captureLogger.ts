@@ -2,7 +2,7 @@
  * A logger that records entries, for tests that check what was logged.
  * @module
  */
-import type { Logger } from '../logger.js';
+import type { Logger } from '@codecell/server-kit';
 
 /** One recorded log line. */
 export interface LogEntry {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { VmShape } from '../vmm/VmmDriver.js';
-import type { Logger } from '../util/logger.js';
+import type { Logger } from '@codecell/server-kit';
 import type { ReadyVm, VmPool } from './VmPool.js';
 
 interface Session {

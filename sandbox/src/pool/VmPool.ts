@@ -7,7 +7,7 @@
 import { CodeCellError } from '@codecell/protocol';
 import { AgentConnection } from '../agent/AgentConnection.js';
 import type { VmHandle, VmmDriver, VmShape, VmTemplate } from '../vmm/VmmDriver.js';
-import type { Logger } from '../util/logger.js';
+import type { Logger } from '@codecell/server-kit';
 import { warmUp } from './warmUp.js';
 
 /** A VM whose agent answered `ready` (and was reseeded, if restored). */

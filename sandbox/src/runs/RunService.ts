@@ -9,7 +9,7 @@ import { CodeCellError } from '@codecell/protocol';
 import type { RunRequest } from '@codecell/protocol';
 import type { SandboxConfig } from '../config.js';
 import type { SessionManager } from '../pool/SessionManager.js';
-import type { Logger } from '../util/logger.js';
+import type { Logger } from '@codecell/server-kit';
 import { RunJob } from './RunJob.js';
 import { planRun } from './runPlan.js';
 

@@ -22,7 +22,7 @@ import { reapStaleSandboxes } from '../vmm/staleReaper.js';
 import { QemuDriver } from '../vmm/qemu/QemuDriver.js';
 import { FirecrackerDriver } from '../vmm/firecracker/FirecrackerDriver.js';
 import type { VmmDriver } from '../vmm/VmmDriver.js';
-import type { Logger } from '../util/logger.js';
+import type { Logger } from '@codecell/server-kit';
 import { createSandboxServer } from './httpServer.js';
 
 export const SANDBOX_VERSION = '0.1.0';

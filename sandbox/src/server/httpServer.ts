@@ -10,7 +10,7 @@ import { CodeCellError, runRequestSchema, stdinRequestSchema, toCodeCellError } 
 import type { Health, RunEvent } from '@codecell/protocol';
 import type { RunService } from '../runs/RunService.js';
 import type { RunJob } from '../runs/RunJob.js';
-import type { Logger } from '../util/logger.js';
+import type { Logger } from '@codecell/server-kit';
 import { parseJsonBody, readBody } from './body.js';
 
 /** Largest body of `POST /run/<jobId>/stdin`. */

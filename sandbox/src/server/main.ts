@@ -4,7 +4,7 @@
  * @module
  */
 import { loadConfig } from '../config.js';
-import { createLogger } from '../util/logger.js';
+import { createLogger, stopOnSignals } from '@codecell/server-kit';
 import { createSandbox } from './createSandbox.js';
 
 async function main(): Promise<void> {
@@ -17,21 +17,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger('sandbox', config.LOG_LEVEL);
   const sandbox = await createSandbox(config, logger);
-  let stopping = false;
-  const stop = (sig: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info(`${sig}: stopping, destroying every VM`);
-    sandbox.dispose().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error('shutdown failed', { error: String(err) });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals({ logger, what: 'destroying every VM', stop: () => sandbox.dispose() });
   try {
     await sandbox.listen(config.SANDBOX_PORT, config.SANDBOX_HOST);
   } catch (err) {

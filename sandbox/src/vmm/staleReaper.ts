@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../util/logger.js';
+import type { Logger } from '@codecell/server-kit';
 
 const CGROUP_ROOTS = ['/sys/fs/cgroup', '/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids', '/sys/fs/cgroup/cpu'];
 

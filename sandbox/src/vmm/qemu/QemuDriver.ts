@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CodeCellError } from '@codecell/protocol';
 import type { BootOptions, RestoreOptions, VmHandle, VmmDriver, VmShape, VmTemplate } from '../VmmDriver.js';
 import type { HostCgroups } from '../hostCgroup.js';
-import type { Logger } from '../../util/logger.js';
+import type { Logger } from '@codecell/server-kit';
 import { qemuArgs } from './qemuArgs.js';
 import type { Acceleration } from './qemuArgs.js';
 import { QemuVm } from './QemuVm.js';

@@ -12,7 +12,7 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import { CodeCellError } from '@codecell/protocol';
 import type { VmHandle } from '../VmmDriver.js';
-import type { Logger } from '../../util/logger.js';
+import type { Logger } from '@codecell/server-kit';
 import { AgentConnection } from '../../agent/AgentConnection.js';
 import type { Acceleration } from './qemuArgs.js';
 

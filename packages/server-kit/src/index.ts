@@ -1,0 +1,7 @@
+/**
+ * @codecell/server-kit: Node-side helpers shared by the sandbox and the gateway.
+ * @module
+ */
+export { createLogger, silentLogger } from './logger.js';
+export type { Logger, LogLevel } from './logger.js';
+export { stopOnSignals } from './shutdown.js';
