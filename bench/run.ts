@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { sandboxBench } from './sandboxBench.js';
 import { gatewayBench } from './gatewayBench.js';
 import { loadBench } from './loadBench.js';
+import { collabBench } from './collabBench.js';
 
 export interface BenchSuite {
   readonly name: string;
@@ -21,7 +22,7 @@ export interface BenchSuite {
   run(log: (msg: string) => void): Promise<string>;
 }
 
-const SUITES: readonly BenchSuite[] = [sandboxBench, gatewayBench, loadBench];
+const SUITES: readonly BenchSuite[] = [sandboxBench, gatewayBench, loadBench, collabBench];
 const FILE = join(dirname(fileURLToPath(import.meta.url)), '..', 'BENCHMARKS.md');
 
 function machine(): string {

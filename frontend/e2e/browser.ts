@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 
 /** Debian's Chromium (apt `chromium`); `npx playwright install` needs the internet. */
 export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -55,6 +55,19 @@ export async function openBrowser(opts: OpenBrowserOptions = {}): Promise<Browse
     viewport: opts.viewport ?? { width: 1440, height: 900 },
     colorScheme: opts.colorScheme ?? 'light',
   });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const session = await guard(context, page);
+  return {
+    ...session,
+    async [Symbol.asyncDispose]() {
+      await context.close().catch(() => undefined);
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Fails every request that leaves localhost and records console errors. */
+async function guard(context: BrowserContext, page: Page): Promise<Omit<BrowserSession, typeof Symbol.asyncDispose>> {
   const foreignRequests: string[] = [];
   const consoleErrors: string[] = [];
   await context.route('**/*', async (route) => {
@@ -66,7 +79,6 @@ export async function openBrowser(opts: OpenBrowserOptions = {}): Promise<Browse
   context.on('request', (req) => {
     if (!isLocalUrl(req.url())) foreignRequests.push(req.url());
   });
-  const page = context.pages()[0] ?? (await context.newPage());
   page.on('websocket', (ws) => {
     if (!isLocalUrl(ws.url())) foreignRequests.push(ws.url());
   });
@@ -74,14 +86,35 @@ export async function openBrowser(opts: OpenBrowserOptions = {}): Promise<Browse
     if (msg.type() === 'error') consoleErrors.push(msg.text());
   });
   page.on('pageerror', (err) => consoleErrors.push(String(err)));
+  return { context, page, foreignRequests, consoleErrors };
+}
+
+/** One Chromium for several users: each user is its own browser context (own storage, cookies, network). */
+export interface SharedBrowser extends AsyncDisposable {
+  readonly browser: Browser;
+  /** A new user: a fresh context and page with the same localhost guard as {@link openBrowser}. */
+  newUser(opts?: OpenBrowserOptions & { readonly identity?: { name: string; color: string } }): Promise<BrowserSession>;
+}
+
+export async function launchBrowser(): Promise<SharedBrowser> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   return {
-    context,
-    page,
-    foreignRequests,
-    consoleErrors,
-    async [Symbol.asyncDispose]() {
-      await context.close().catch(() => undefined);
-      await rm(profile, { recursive: true, force: true });
+    browser,
+    async newUser(opts = {}) {
+      const context = await browser.newContext({
+        viewport: opts.viewport ?? { width: 1440, height: 900 },
+        colorScheme: opts.colorScheme ?? 'light',
+      });
+      if (opts.identity) {
+        // The name and colour the page remembers (src/collab/identity.ts), set before it loads.
+        await context.addInitScript((identity) => {
+          if (localStorage.getItem('codecell.identity') === null) localStorage.setItem('codecell.identity', JSON.stringify(identity));
+        }, opts.identity);
+      }
+      const page = await context.newPage();
+      const session = await guard(context, page);
+      return { ...session, [Symbol.asyncDispose]: () => context.close().catch(() => undefined) };
     },
+    [Symbol.asyncDispose]: () => browser.close().catch(() => undefined),
   };
 }

@@ -1,7 +1,9 @@
 /**
- * The IDE in Debian Chromium against the real stack: type in Monaco, run in a
- * microVM, watch output stream, use stdin, stop, see errors, reload mid-run.
- * Screenshots and metrics land in frontend/test-results/.
+ * The IDE in Debian Chromium against the real stack, one user per room: type
+ * in Monaco, run in a microVM, watch output stream, use stdin, stop, see
+ * errors, reload mid-run. Each test opens `/`, which creates a fresh room.
+ * (Several users in one room: collab.e2e.test.ts.) Screenshots and metrics
+ * land in frontend/test-results/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,9 +51,10 @@ afterAll(async () => {
   writeFileSync(join(RESULTS_DIR, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
 });
 
-async function openIde(): Promise<number> {
+/** Opens `/` (a new room, or `url`) and waits until the editor accepts input. */
+async function openIde(url = `${stack.url}/`): Promise<number> {
   const t0 = Date.now();
-  await page.goto(`${stack.url}/`);
+  await page.goto(url);
   await page.waitForSelector('body[data-editor-ready="true"]', { timeout: 30_000 });
   return Date.now() - t0;
 }
@@ -73,11 +76,16 @@ async function setProgram(code: string): Promise<void> {
   await expect.poll(() => savedProgram()).toBe(code);
 }
 
-/** main.py as the workspace saved it (what Run will send). */
-async function savedProgram(): Promise<string | undefined> {
+interface DebugHandle {
+  text(path: string): string | null;
+  entry(): string;
+}
+
+/** The entry file as the room's document has it (what Run will send). */
+async function savedProgram(): Promise<string | null> {
   return page.evaluate(() => {
-    const raw = localStorage.getItem('codecell.workspace.v1');
-    return raw ? (JSON.parse(raw) as Record<string, string>)['main.py'] : undefined;
+    const cc = (window as unknown as { codecell: DebugHandle }).codecell;
+    return cc.text(cc.entry());
   });
 }
 
@@ -95,7 +103,9 @@ describe('CodeCell IDE in Chromium', () => {
       () => performance.getEntriesByName('codecell:editor-ready')[0]?.startTime ?? -1,
     );
     // Cold load (empty cache) is what a first visit costs; measure it once more explicitly.
+    expect(new URL(page.url()).pathname).toMatch(/^\/r\/[A-Za-z0-9_-]+$/);
     expect(await page.textContent('header')).toContain('CodeCell Live');
+    await expect.poll(() => page.getAttribute('[data-testid="connection"]', 'data-state')).toBe('connected');
     await expect.poll(() => page.textContent('[data-testid="health"]'), { timeout: 20_000 }).toBe('Sandbox ready');
     await page.click('[data-testid="editor"] .view-lines');
     await page.keyboard.press('Control+End');
@@ -232,7 +242,8 @@ describe('CodeCell IDE in Chromium', () => {
     await setProgram("import time\nfor i in range(8):\n    print('tick', i)\n    time.sleep(0.4)\nprint('all done')\n");
     await page.click('[data-testid="run"]');
     await waitForOutput('tick 2');
-    const jobId = new URL(page.url()).searchParams.get('run');
+    // The room's run history (written by the gateway) names the run the page follows.
+    const jobId = await page.getAttribute('[data-testid="run-item"]', 'data-job-id');
     expect(jobId).toMatch(/^[A-Za-z0-9_-]+$/);
     await page.reload();
     await page.waitForSelector('body[data-editor-ready="true"]');
@@ -243,29 +254,32 @@ describe('CodeCell IDE in Chromium', () => {
     expect(await page.textContent(STATUS)).toBe('Finished');
     const text = await outputText();
     for (let i = 0; i < 8; i++) expect(text.split(`tick ${i}\n`)).toHaveLength(2);
-    expect(new URL(page.url()).searchParams.get('run')).toBe(jobId);
+    expect(await page.getAttribute('.run-shown', 'data-job-id')).toBe(jobId);
+    expect(await page.getAttribute('.run-shown', 'data-status')).toBe('ok');
   });
 
   it('shows a validation error from the gateway in the page', async () => {
     await openIde();
-    // A second file with a path the protocol rejects.
-    await page.evaluate(() => {
-      localStorage.setItem('codecell.workspace.v1', JSON.stringify({ 'main.py': 'print(1)\n', '../escape.py': 'x = 1\n' }));
-    });
-    await openIde();
+    // Delete the room's only file: Run then sends no files, which the gateway refuses (R5).
+    await page.hover('[data-testid="file-row"][data-path="main.py"]');
+    await page.click('[data-testid="file-row"][data-path="main.py"] [data-testid="delete-file"]');
+    await page.click('[data-testid="confirm-delete-yes"]');
+    await expect.poll(() => page.locator('[data-testid="file-row"]').count()).toBe(0);
     await page.click('[data-testid="run"]');
     const banner = page.locator('[data-testid="error-banner"]');
     await banner.waitFor({ timeout: 10_000 });
     expect(await banner.getAttribute('data-code')).toBe('invalid_request');
-    expect(await banner.textContent()).toMatch(/path/);
+    expect(await banner.textContent()).toMatch(/files/);
+    expect(await page.textContent(STATUS)).toBe('Ready');
     await shot('validation-error');
-    await page.evaluate(() => localStorage.removeItem('codecell.workspace.v1'));
   });
 
   it('says so when the gateway cannot be reached', async () => {
+    await openIde();
     await page.route('**/trpc/**', (route) => route.abort('connectionrefused'));
     try {
-      await openIde();
+      // The room still opens over the collab socket; every tRPC call fails.
+      await openIde(page.url());
       await expect.poll(() => page.textContent('[data-testid="health"]')).toBe('Gateway unreachable');
       await page.click('[data-testid="run"]');
       const banner = page.locator('[data-testid="error-banner"]');
@@ -282,14 +296,14 @@ describe('CodeCell IDE in Chromium', () => {
   it('switches to the dark theme, Monaco included, and remembers it', async () => {
     await openIde();
     await page.evaluate(() => localStorage.removeItem('codecell.theme'));
-    await openIde();
+    await openIde(page.url());
     expect(await page.getAttribute('html', 'data-theme')).toBe('light');
     await page.click('[data-testid="theme-toggle"]');
     expect(await page.getAttribute('html', 'data-theme')).toBe('dark');
     await expect
       .poll(() => page.evaluate(() => getComputedStyle(document.querySelector('.monaco-editor-background')!).backgroundColor))
       .toBe('rgb(22, 24, 29)');
-    await openIde();
+    await openIde(page.url());
     expect(await page.getAttribute('html', 'data-theme')).toBe('dark');
     await shot('dark');
     await page.click('[data-testid="theme-toggle"]');
@@ -300,12 +314,14 @@ describe('CodeCell IDE in Chromium', () => {
       await p.waitForSelector('body[data-editor-ready="true"]', { timeout: 30_000 });
       return p.evaluate(() => performance.getEntriesByName('codecell:editor-ready')[0]!.startTime);
     };
+    await openIde();
+    const roomUrl = page.url();
     const cold: number[] = [];
     for (let i = 0; i < 3; i++) {
       // A fresh profile: nothing cached.
       const fresh = await openBrowser();
       try {
-        await fresh.page.goto(`${stack.url}/`);
+        await fresh.page.goto(roomUrl);
         cold.push(await mark(fresh.page));
         expect(fresh.foreignRequests).toEqual([]);
       } finally {
@@ -314,7 +330,7 @@ describe('CodeCell IDE in Chromium', () => {
     }
     const warm: number[] = [];
     for (let i = 0; i < 3; i++) {
-      await page.goto(`${stack.url}/`);
+      await page.goto(roomUrl);
       warm.push(await mark(page));
     }
     const median = (xs: number[]): number => Math.round([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);

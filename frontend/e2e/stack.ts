@@ -7,8 +7,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,7 +42,10 @@ export interface OwnedProcess {
   /** Exit code or signal once the process has exited by itself, else null. */
   exitStatus(): string | null;
   readonly logFile: string;
+  /** SIGTERM, then SIGKILL after a grace period; resolves once it exited. */
   stop(): Promise<void>;
+  /** Sends `signal` now (by PID) and resolves once it exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 function startNode(name: string, entry: string, env: Record<string, string>): OwnedProcess {
@@ -59,11 +63,17 @@ function startNode(name: string, entry: string, env: Record<string, string>): Ow
   const pid = child.pid;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let stopping: Promise<void> | null = null;
+  const hasExited = (): boolean => child.exitCode !== null || child.signalCode !== null;
   return {
     name,
     pid,
     logFile,
     exitStatus: () => (child.exitCode !== null ? `exit ${child.exitCode}` : child.signalCode),
+    async kill(signal) {
+      if (!hasExited()) process.kill(pid, signal);
+      await exited;
+      log.end();
+    },
     stop() {
       stopping ??= (async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;
@@ -130,6 +140,14 @@ export interface Stack extends AsyncDisposable {
   /** The gateway's base URL; it serves the frontend at `/`. */
   readonly url: string;
   readonly processes: readonly OwnedProcess[];
+  /** The gateway process running now. */
+  readonly gateway: OwnedProcess;
+  /** The rooms' SQLite file (a temp file, deleted at dispose): never ~/.cache. */
+  readonly collabDb: string;
+  /** Kills the gateway by PID with `signal` (default SIGKILL) and waits until it is gone. */
+  killGateway(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the gateway again on the same port and COLLAB_DB; resolves once it is ready. */
+  restartGateway(): Promise<void>;
 }
 
 export interface StackOptions {
@@ -139,11 +157,14 @@ export interface StackOptions {
   readonly gatewayEnv?: Record<string, string>;
 }
 
-/** Starts sandbox then gateway and waits until both are ready. Dispose stops both. */
+/** Starts sandbox then gateway and waits until both are ready. Dispose stops both and deletes COLLAB_DB. */
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const processes: OwnedProcess[] = [];
+  const dbDir = await mkdtemp(join(tmpdir(), 'codecell-e2e-collab-'));
+  const collabDb = join(dbDir, 'collab.sqlite');
   const stopAll = async (): Promise<void> => {
-    for (const p of processes.reverse()) await p.stop();
+    for (const p of [...processes].reverse()) await p.stop();
+    await rm(dbDir, { recursive: true, force: true });
   };
   try {
     const sandboxPort = await freePort();
@@ -159,20 +180,40 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       timeoutMs: SANDBOX_READY_TIMEOUT_MS,
     });
     const gatewayPort = await freePort();
-    const gateway = startNode('gateway', 'gateway/src/main.ts', {
-      PORT: String(gatewayPort),
-      SANDBOX_ADDR: `127.0.0.1:${sandboxPort}`,
-      FRONTEND_DIST: opts.frontendDist,
-      LOG_LEVEL: 'warn',
-      ...opts.gatewayEnv,
-    });
-    processes.push(gateway);
-    await waitFor(gateway, {
-      url: `http://127.0.0.1:${gatewayPort}/healthz`,
-      ok: (b) => typeof b === 'object' && b !== null && (b as { ok?: unknown }).ok === true,
-      timeoutMs: GATEWAY_READY_TIMEOUT_MS,
-    });
-    return { url: `http://127.0.0.1:${gatewayPort}`, processes, [Symbol.asyncDispose]: stopAll };
+    let starts = 0;
+    const launchGateway = async (): Promise<OwnedProcess> => {
+      starts += 1;
+      const gw = startNode(starts === 1 ? 'gateway' : `gateway-${starts}`, 'gateway/src/main.ts', {
+        PORT: String(gatewayPort),
+        SANDBOX_ADDR: `127.0.0.1:${sandboxPort}`,
+        FRONTEND_DIST: opts.frontendDist,
+        COLLAB_DB: collabDb,
+        LOG_LEVEL: 'warn',
+        ...opts.gatewayEnv,
+      });
+      processes.push(gw);
+      await waitFor(gw, {
+        url: `http://127.0.0.1:${gatewayPort}/healthz`,
+        ok: (b) => typeof b === 'object' && b !== null && (b as { ok?: unknown }).ok === true,
+        timeoutMs: GATEWAY_READY_TIMEOUT_MS,
+      });
+      return gw;
+    };
+    let gateway = await launchGateway();
+    return {
+      url: `http://127.0.0.1:${gatewayPort}`,
+      processes,
+      collabDb,
+      get gateway() {
+        return gateway;
+      },
+      killGateway: (signal = 'SIGKILL') => gateway.kill(signal),
+      async restartGateway() {
+        if (gateway.exitStatus() === null) throw new Error('the gateway is still running; kill it first');
+        gateway = await launchGateway();
+      },
+      [Symbol.asyncDispose]: stopAll,
+    };
   } catch (err) {
     await stopAll();
     throw err;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEV_API_URL, resolveApiBase, streamUrl } from './apiUrl';
+import { collabUrl, DEV_API_URL, resolveApiBase, streamUrl } from './apiUrl';
 
 describe('resolveApiBase', () => {
   it('uses VITE_API_URL when set, without a trailing slash', () => {
@@ -23,5 +23,12 @@ describe('streamUrl', () => {
   });
   it('keeps a path prefix', () => {
     expect(streamUrl('https://ide.example/codecell', 'j')).toBe('wss://ide.example/codecell/stream/j');
+  });
+});
+
+describe('collabUrl', () => {
+  it('points at /collab with the protocol version (C1)', () => {
+    expect(collabUrl('http://localhost:4000')).toBe('ws://localhost:4000/collab?protocolVersion=1');
+    expect(collabUrl('https://ide.example/codecell/')).toBe('wss://ide.example/codecell/collab?protocolVersion=1');
   });
 });

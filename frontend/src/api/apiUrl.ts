@@ -4,6 +4,7 @@
  * a gateway on :4000.
  * @module
  */
+import { COLLAB_PATH, COLLAB_PROTOCOL_VERSION } from '@codecell/protocol';
 
 /** Gateway used by `vite` (dev) when VITE_API_URL is unset. */
 export const DEV_API_URL = 'http://localhost:4000';
@@ -34,6 +35,16 @@ export function streamUrl(apiBase: string, jobId: string): string {
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/stream/${encodeURIComponent(jobId)}`;
   url.search = '';
+  url.hash = '';
+  return url.toString();
+}
+
+/** `http(s)://host/x` → `ws(s)://host/x/collab?protocolVersion=<COLLAB_PROTOCOL_VERSION>` (Hocuspocus, C1). */
+export function collabUrl(apiBase: string): string {
+  const url = new URL(apiBase);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${COLLAB_PATH}`;
+  url.search = `?protocolVersion=${COLLAB_PROTOCOL_VERSION}`;
   url.hash = '';
   return url.toString();
 }

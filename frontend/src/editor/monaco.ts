@@ -6,7 +6,6 @@
  * @module
  */
 import * as monaco from 'monaco-editor/editor/editor.api';
-import { loader } from '@monaco-editor/react';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 
 // Contributions, by monaco-editor's own per-feature entry points (what
@@ -66,7 +65,5 @@ self.MonacoEnvironment = {
 };
 
 defineThemes(monaco);
-// @monaco-editor/react would otherwise fetch Monaco from a CDN.
-loader.config({ monaco });
 
 export { monaco };

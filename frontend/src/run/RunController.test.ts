@@ -1,11 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { StreamMessage } from '@codecell/protocol';
-import { createMemoryJobStorage } from './jobStorage';
 import { RunController } from './RunController';
 import type { RunApi } from './RunController';
 import type { RunStreamHandlers } from './runStream';
 
-function setup(opts: { stored?: string | null; api?: Partial<RunApi> } = {}) {
+function setup(opts: { api?: Partial<RunApi> } = {}) {
   const streams: Array<{ jobId: string; handlers: RunStreamHandlers; closed: boolean }> = [];
   const mocks = {
     runCode: vi.fn<RunApi['runCode']>(async () => ({ jobId: 'job1', position: 0 })),
@@ -13,11 +12,9 @@ function setup(opts: { stored?: string | null; api?: Partial<RunApi> } = {}) {
     stopRun: vi.fn<RunApi['stopRun']>(async () => ({ ok: true })),
   };
   const api: RunApi = { ...mocks, ...opts.api };
-  const storage = createMemoryJobStorage(opts.stored ?? null);
   const controller = new RunController({
     api,
-    storage,
-    workspace: () => ({ entry: 'main.py', files: [{ path: 'main.py', content: 'print(1)' }] }),
+    submission: () => ({ roomId: 'r1', startedBy: 'Ada', entry: 'main.py', files: [{ path: 'main.py', content: 'print(1)' }] }),
     toUserError: (err) => ({ code: 'x', message: String(err) }),
     schedule: (fn) => fn(),
     openStream: (jobId, handlers) => {
@@ -27,17 +24,22 @@ function setup(opts: { stored?: string | null; api?: Partial<RunApi> } = {}) {
     },
   });
   const send = (m: StreamMessage): void => streams.at(-1)!.handlers.onMessage(m);
-  return { controller, api: mocks, storage, streams, send };
+  return { controller, api: mocks, streams, send };
 }
 
 describe('RunController', () => {
-  it('submits the workspace, saves the jobId and follows the stream', async () => {
-    const { controller, api, storage, streams, send } = setup();
+  it('submits the room files as whoever pressed Run and follows the stream', async () => {
+    const { controller, api, streams, send } = setup();
     const seen: string[] = [];
     controller.subscribe(() => seen.push(controller.getState().phase));
     await controller.run();
-    expect(api.runCode).toHaveBeenCalledWith({ language: 'py', entry: 'main.py', files: [{ path: 'main.py', content: 'print(1)' }] });
-    expect(storage.load()).toBe('job1');
+    expect(api.runCode).toHaveBeenCalledWith({
+      language: 'py',
+      roomId: 'r1',
+      startedBy: 'Ada',
+      entry: 'main.py',
+      files: [{ path: 'main.py', content: 'print(1)' }],
+    });
     expect(streams[0]?.jobId).toBe('job1');
     send({ type: 'event', seq: 0, event: { type: 'start', jobId: 'job1', vmId: 'v', at: 1 } });
     send({ type: 'end', status: 'ok', code: 0, message: null });
@@ -79,21 +81,64 @@ describe('RunController', () => {
     expect(controller.getState().stopping).toBe(true);
   });
 
-  it('re-attaches to a stored run after a reload', () => {
-    const { controller, streams, send } = setup({ stored: 'old1' });
-    controller.restore();
+  it('attaches to a run started by someone else and replays it', () => {
+    const { controller, streams, send } = setup();
+    controller.attach('old1');
+    controller.attach('old1');
+    expect(streams).toHaveLength(1);
     expect(controller.getState()).toMatchObject({ phase: 'attaching', jobId: 'old1' });
-    send({ type: 'hello', protocolVersion: 1, jobId: 'old1', startedBy: null, truncated: false });
+    send({ type: 'hello', protocolVersion: 1, jobId: 'old1', startedBy: 'Bob', truncated: false });
     send({ type: 'event', seq: 0, event: { type: 'stdout', data: 'earlier\n' } });
     expect(streams[0]?.jobId).toBe('old1');
-    expect(controller.getState().output[0]?.text).toBe('earlier\n');
+    expect(controller.getState()).toMatchObject({ startedBy: 'Bob', output: [{ text: 'earlier\n' }] });
   });
 
-  it('forgets a stored run the gateway no longer knows', () => {
-    const { controller, streams, storage } = setup({ stored: 'old1' });
-    controller.restore();
+  it('lets anyone stop and type into an attached run', async () => {
+    const { controller, api, send } = setup();
+    controller.attach('r2');
+    send({ type: 'hello', protocolVersion: 1, jobId: 'r2', startedBy: 'Bob', truncated: false });
+    send({ type: 'event', seq: 0, event: { type: 'start', jobId: 'r2', vmId: 'v', at: 1 } });
+    await controller.sendLine('hi');
+    await controller.stop();
+    expect(api.sendStdin).toHaveBeenCalledWith({ jobId: 'r2', data: 'hi\n' });
+    expect(api.stopRun).toHaveBeenCalledWith({ jobId: 'r2' });
+  });
+
+  it('switches to a newer run, closing the old stream', () => {
+    const { controller, streams } = setup();
+    controller.attach('a');
+    controller.attach('b');
+    expect(streams.map((s) => [s.jobId, s.closed])).toEqual([
+      ['a', true],
+      ['b', false],
+    ]);
+  });
+
+  it('keeps its own submitted run when another run appears during the submit', async () => {
+    let resolve!: (v: { jobId: string; position: number }) => void;
+    const { controller, streams } = setup({ api: { runCode: vi.fn(() => new Promise<{ jobId: string; position: number }>((r) => (resolve = r))) } });
+    const running = controller.run();
+    controller.attach('someone-else');
+    resolve({ jobId: 'mine', position: 0 });
+    await running;
+    expect(streams.map((s) => s.jobId)).toEqual(['mine']);
+    expect(controller.getState().jobId).toBe('mine');
+  });
+
+  it('attaches to the other run when its own submit fails', async () => {
+    let reject!: (e: Error) => void;
+    const { controller, streams } = setup({ api: { runCode: vi.fn(() => new Promise<{ jobId: string; position: number }>((_, r) => (reject = r))) } });
+    const running = controller.run();
+    controller.attach('someone-else');
+    reject(new Error('busy'));
+    await running;
+    expect(streams.map((s) => s.jobId)).toEqual(['someone-else']);
+  });
+
+  it('quietly forgets a run the gateway no longer knows', () => {
+    const { controller, streams } = setup();
+    controller.attach('old1');
     streams[0]!.handlers.onGone('unknown job');
-    expect(storage.load()).toBeNull();
     expect(controller.getState()).toMatchObject({ phase: 'idle', error: null });
   });
 });

@@ -1,13 +1,12 @@
 /**
- * Owns the page's current run: submits it, follows its stream, forwards stdin
- * and stop, and re-attaches after a reload. UI code reads `getState()` and
- * `subscribe()`s (React: `useSyncExternalStore`); everything else is injected.
+ * Owns the run the page shows: submits runs, follows a run's stream (its own
+ * or one started by someone else in the room), forwards stdin and stop. UI
+ * code reads `getState()` and `subscribe()`s (React: `useSyncExternalStore`);
+ * everything else is injected.
  * @module
  */
 import type { RunCodeInput, RunCodeOutput, SendStdinInput, StopRunInput } from '@codecell/protocol';
 import type { UserError } from '../api/userError';
-import type { WorkspaceSnapshot } from '../workspace/workspace';
-import type { JobStorage } from './jobStorage';
 import { acceptsStdin, initialRunState, isActive, runReducer } from './runState';
 import type { RunAction, RunState } from './runState';
 import type { RunStreamHandle, RunStreamHandlers } from './runStream';
@@ -22,9 +21,8 @@ export interface RunApi {
 export interface RunControllerOptions {
   readonly api: RunApi;
   readonly openStream: (jobId: string, handlers: RunStreamHandlers) => RunStreamHandle;
-  readonly storage: JobStorage;
-  /** The files to run, read when Run is pressed. */
-  readonly workspace: () => WorkspaceSnapshot;
+  /** What to run, read when Run is pressed: the room, its files and entry, who starts it. */
+  readonly submission: () => Omit<RunCodeInput, 'language'>;
   readonly toUserError: (err: unknown) => UserError;
   /**
    * Schedules listener notification; stream messages are applied at once but
@@ -39,6 +37,8 @@ export class RunController {
   private stream: RunStreamHandle | null = null;
   private notifyPending = false;
   private readonly schedule: (fn: () => void) => void;
+  /** A run to attach to once the pending submit failed (someone else's run arrived meanwhile). */
+  private deferredAttach: string | null = null;
 
   constructor(private readonly opts: RunControllerOptions) {
     this.schedule = opts.schedule ?? defaultSchedule;
@@ -51,28 +51,39 @@ export class RunController {
     return () => this.listeners.delete(listener);
   };
 
-  /** Re-attaches to the run saved by a previous page load, if any. */
-  restore(): void {
-    const jobId = this.opts.storage.load();
-    if (jobId === null || isActive(this.state)) return;
+  /**
+   * Shows the run `jobId` (started by anyone): replays its output so far, then
+   * follows it live. Does nothing when it is already shown. While our own Run
+   * is being submitted, the submitted run wins; `jobId` is shown only if that
+   * submit fails.
+   */
+  attach(jobId: string, opts: { readonly explicit?: boolean } = {}): void {
+    if (this.state.jobId === jobId) return;
+    if (this.state.phase === 'submitting') {
+      this.deferredAttach = jobId;
+      return;
+    }
     this.dispatch({ type: 'attach', jobId });
-    this.follow(jobId);
+    this.follow(jobId, opts.explicit === true);
   }
 
-  /** Runs the workspace's entry file. Does nothing while a run is active. */
+  /** Runs the room's entry file. Does nothing while a run is active. */
   async run(): Promise<void> {
     if (isActive(this.state)) return;
     this.closeStream();
+    this.deferredAttach = null;
     this.dispatch({ type: 'submit' });
-    const { files, entry } = this.opts.workspace();
     let out: RunCodeOutput;
     try {
-      out = await this.opts.api.runCode({ language: 'py', files: [...files], entry });
+      out = await this.opts.api.runCode({ language: 'py', ...this.opts.submission() });
     } catch (err) {
       this.dispatch({ type: 'submitFailed', error: this.opts.toUserError(err) });
+      const deferred = this.deferredAttach;
+      this.deferredAttach = null;
+      if (deferred !== null) this.attach(deferred);
       return;
     }
-    this.opts.storage.save(out.jobId);
+    this.deferredAttach = null;
     this.dispatch({ type: 'submitted', jobId: out.jobId, position: out.position });
     this.follow(out.jobId);
   }
@@ -125,7 +136,8 @@ export class RunController {
     }
   }
 
-  private follow(jobId: string): void {
+  /** @param explicit the user asked for this run: say so when it is gone */
+  private follow(jobId: string, explicit = false): void {
     this.closeStream();
     this.stream = this.opts.openStream(jobId, {
       onMessage: (message) => {
@@ -134,8 +146,11 @@ export class RunController {
       },
       onReconnecting: () => this.dispatch({ type: 'connection', state: 'reconnecting' }),
       onGone: (message) => {
-        this.opts.storage.clear();
         this.dispatch({ type: 'jobGone', message: `Run ${jobId} is no longer available: ${message}` });
+        if (explicit) {
+          const error = { code: 'not_found', message: `The output of run ${jobId} is no longer kept by the gateway (${message}).` };
+          this.dispatch({ type: 'error', error });
+        }
       },
       onProtocolError: (message) => this.dispatch({ type: 'error', error: { code: 'protocol_error', message } }),
     });

@@ -3,7 +3,8 @@
  * controller feeds it user actions and `/stream/<jobId>` messages.
  *
  * Phases: idle → submitting → queued → starting → running → finished, or
- * attaching → (whatever the replay says) after a page reload.
+ * attaching → (whatever the replay says) for a run started by someone else in
+ * the room, or already running when the page loaded.
  * @module
  */
 import type { ExitEvent, StreamMessage } from '@codecell/protocol';
@@ -131,7 +132,7 @@ export function runReducer(state: RunState, action: RunAction): RunState {
     case 'connection':
       return state.phase === 'finished' || state.phase === 'idle' ? state : { ...state, connection: action.state };
     case 'jobGone':
-      // Re-attaching after a reload to a run that has since expired: nothing was
+      // Attaching to a run that has since expired (an old one in the room's history): nothing was
       // shown yet, so just start fresh instead of greeting the user with an error.
       if (state.phase === 'attaching') return { ...initialRunState, nextChunkId: state.nextChunkId };
       return {

@@ -38,7 +38,7 @@ describe('runStatusText', () => {
     expect(at({ phase: 'starting' })).toBe('Starting…');
     expect(at({ phase: 'running' })).toBe('Running…');
     expect(at({ phase: 'running', stopping: true })).toBe('Stopping…');
-    expect(at({ phase: 'attaching' })).toBe('Reconnecting…');
+    expect(at({ phase: 'attaching' })).toBe('Connecting…');
     expect(at({ phase: 'finished', end: { status: 'runtime_error', code: 2, message: null } })).toBe('Error (exit code 2)');
   });
 });

@@ -54,7 +54,7 @@ export function runStatusText(state: RunState): StatusText {
     case 'submitting':
       return { label: 'Submitting…', tone: 'busy' };
     case 'attaching':
-      return { label: 'Reconnecting…', tone: 'busy' };
+      return { label: 'Connecting…', tone: 'busy' };
     case 'queued':
       return { label: state.position === null ? 'Queued' : `Queued (position ${state.position})`, tone: 'busy' };
     case 'starting':

@@ -1,109 +1,140 @@
 /**
- * The page: header (product, toolbar, gateway status, theme), the editor and
- * the output side by side (stacked on narrow screens).
+ * The page's routes: `/r/<roomId>` is a room (joining it is opening it), `/`
+ * creates a new room and goes there, anything else says there is no such page.
  * @module
  */
-import { lazy, Suspense, useCallback, useEffect } from 'react';
-import type { RunController } from '../run/RunController';
-import { isActive } from '../run/runState';
-import type { Workspace } from '../workspace/workspace';
-import { HealthBadge, RuntimeLabel } from './HealthBadge';
-import { FileIcon, LogoMark, MoonIcon, PlayIcon, StopIcon, SunIcon } from './icons';
-import { OutputPane } from './OutputPane';
-import { useRunState } from './useRunState';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { ReactNode } from 'react';
+import type { GatewayClient } from '../api/trpc';
+import { API_BASE } from '../api/apiUrl';
+import { toUserError } from '../api/userError';
+import { loadIdentity, saveIdentity } from '../collab/identity';
+import type { UserIdentity } from '../collab/identity';
+import { parseRoute, roomPath } from '../collab/roomRoute';
+import type { Route } from '../collab/roomRoute';
+import { LogoMark } from './icons';
+import { RoomPage } from './RoomPage';
 import { useTheme } from './theme';
 
-const CodeEditor = lazy(() => import('../editor/CodeEditor'));
-
 export interface AppProps {
-  readonly controller: RunController;
-  readonly workspace: Workspace;
+  readonly client: GatewayClient;
 }
 
-const IS_MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
-const RUN_SHORTCUT = IS_MAC ? '⌘↵' : 'Ctrl+↵';
+export function App({ client }: AppProps) {
+  const [route, setRoute] = useState<Route>(() => parseRoute(location.pathname));
+  const theme = useTheme();
+  const [identity, setIdentity] = useState<UserIdentity>(() => loadIdentity(safeLocalStorage()));
 
-export function App({ controller, workspace }: AppProps) {
-  const state = useRunState(controller);
-  const { theme, toggle } = useTheme();
-  const active = isActive(state);
-  const run = useCallback(() => void controller.run(), [controller]);
-
-  // Ctrl/Cmd+Enter anywhere on the page (the editor handles its own and stops the event).
   useEffect(() => {
-    const onKeyDown = (e: KeyboardEvent): void => {
-      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !e.defaultPrevented) {
-        e.preventDefault();
-        run();
-      }
-    };
-    window.addEventListener('keydown', onKeyDown);
-    return () => window.removeEventListener('keydown', onKeyDown);
-  }, [run]);
+    const onPop = (): void => setRoute(parseRoute(location.pathname));
+    window.addEventListener('popstate', onPop);
+    return () => window.removeEventListener('popstate', onPop);
+  }, []);
 
+  /** Creates a room on the gateway (seeded there) and opens it. */
+  const newRoom = useCallback(
+    async (replace: boolean): Promise<void> => {
+      const { roomId } = await client.createRoom.mutate({});
+      const path = roomPath(roomId);
+      if (replace) history.replaceState(null, '', path);
+      else history.pushState(null, '', path);
+      setRoute({ kind: 'room', roomId });
+    },
+    [client],
+  );
+
+  const rename = useCallback((name: string) => {
+    setIdentity((old) => {
+      const next = { ...old, name };
+      saveIdentity(safeLocalStorage(), next);
+      return next;
+    });
+  }, []);
+
+  switch (route.kind) {
+    case 'room':
+      return (
+        <RoomPage
+          key={route.roomId}
+          roomId={route.roomId}
+          client={client}
+          theme={theme}
+          identity={identity}
+          onRename={rename}
+          onNewRoom={() => newRoom(false)}
+        />
+      );
+    case 'home':
+      return <CreatingRoom create={() => newRoom(true)} />;
+    case 'notFound':
+      return (
+        <Notice title="No such room" message={route.message}>
+          <NewRoomButton create={() => newRoom(false)} />
+        </Notice>
+      );
+  }
+}
+
+/** `/`: makes a room and replaces the URL with it. */
+function CreatingRoom({ create }: { readonly create: () => Promise<void> }) {
+  const [error, setError] = useState<string | null>(null);
+  const started = useRef(false);
+  const attempt = useCallback(() => {
+    setError(null);
+    create().catch((err: unknown) => setError(toUserError(err, API_BASE).message));
+  }, [create]);
+  useEffect(() => {
+    // StrictMode runs effects twice in development: one room is enough.
+    if (started.current) return;
+    started.current = true;
+    attempt();
+  }, [attempt]);
+  return error === null ? (
+    <Notice title="Creating a room…" message="A room is a shared workspace: everyone with its link edits and runs the same files." busy />
+  ) : (
+    <Notice title="Could not create a room" message={error}>
+      <button type="button" className="btn btn-run" onClick={attempt}>
+        Try again
+      </button>
+    </Notice>
+  );
+}
+
+function NewRoomButton({ create }: { readonly create: () => Promise<void> }) {
+  const [error, setError] = useState<string | null>(null);
   return (
-    <div className="app">
-      <header className="header">
+    <>
+      <button type="button" className="btn btn-run" data-testid="new-room" onClick={() => void create().catch((err: unknown) => setError(toUserError(err, API_BASE).message))}>
+        New room
+      </button>
+      {error ? <p className="notice-error">{error}</p> : null}
+    </>
+  );
+}
+
+function Notice({ title, message, busy, children }: { readonly title: string; readonly message: string; readonly busy?: boolean; readonly children?: ReactNode }) {
+  return (
+    <div className="notice-page">
+      <div className="notice-card">
         <div className="brand">
           <LogoMark />
           <span className="brand-name">CodeCell Live</span>
         </div>
-        <div className="toolbar" role="toolbar" aria-label="Run controls">
-          <button
-            type="button"
-            className="btn btn-run"
-            data-testid="run"
-            onClick={run}
-            disabled={active}
-            title={`Run ${workspace.entry} (${RUN_SHORTCUT})`}
-          >
-            <PlayIcon />
-            Run
-            <kbd className="kbd-hint">{RUN_SHORTCUT}</kbd>
-          </button>
-          <button
-            type="button"
-            className="btn btn-stop"
-            data-testid="stop"
-            onClick={() => void controller.stop()}
-            disabled={!active || state.stopping || state.jobId === null}
-            title="Stop the running program"
-          >
-            <StopIcon />
-            Stop
-          </button>
-        </div>
-        <span className="spacer" />
-        <HealthBadge />
-        <button
-          type="button"
-          className="btn btn-icon"
-          data-testid="theme-toggle"
-          onClick={toggle}
-          aria-label={theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'}
-          title={theme === 'dark' ? 'Light theme' : 'Dark theme'}
-        >
-          {theme === 'dark' ? <SunIcon /> : <MoonIcon />}
-        </button>
-      </header>
-      <main className="workbench">
-        <section className="pane editor-pane" aria-label="Editor">
-          <div className="pane-header tabs">
-            <span className="tab tab-active">
-              <FileIcon />
-              {workspace.entry}
-            </span>
-            <span className="spacer" />
-            <RuntimeLabel />
-          </div>
-          <div className="editor-host" data-testid="editor">
-            <Suspense fallback={<div className="editor-loading">Loading editor…</div>}>
-              <CodeEditor workspace={workspace} path={workspace.entry} theme={theme} onRun={run} />
-            </Suspense>
-          </div>
-        </section>
-        <OutputPane state={state} controller={controller} entry={workspace.entry} />
-      </main>
+        <h1 className="notice-title">
+          {busy ? <span className="spinner" aria-hidden="true" /> : null}
+          {title}
+        </h1>
+        <p className="muted">{message}</p>
+        {children}
+      </div>
     </div>
   );
+}
+
+function safeLocalStorage(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
 }

@@ -42,3 +42,67 @@ export const LogoMark = (): ReactElement => (
     <path d="M18 11l6 5-6 5z" fill="#4ade80" />
   </svg>
 );
+
+export const PlusIcon = (): ReactElement => (
+  <svg {...base} fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinecap="round">
+    <path d="M8 3v10M3 8h10" />
+  </svg>
+);
+
+export const PencilIcon = (): ReactElement => (
+  <svg {...base} fill="none" stroke="currentColor" strokeWidth="1.3" strokeLinejoin="round">
+    <path d="M10.8 2.7l2.5 2.5-7.6 7.6-3.1.6.6-3.1z" />
+  </svg>
+);
+
+export const TrashIcon = (): ReactElement => (
+  <svg {...base} fill="none" stroke="currentColor" strokeWidth="1.3" strokeLinecap="round" strokeLinejoin="round">
+    <path d="M2.8 4.2h10.4M6.3 4.2V2.8h3.4v1.4M4.2 4.2l.7 9h6.2l.7-9" />
+  </svg>
+);
+
+export const FolderIcon = (): ReactElement => (
+  <svg {...base} fill="none" stroke="currentColor" strokeWidth="1.3" strokeLinejoin="round">
+    <path d="M1.8 4.2v8.6h12.4V5.6H7.6L6.2 4.2z" />
+  </svg>
+);
+
+export const ChevronIcon = ({ open }: { readonly open: boolean }): ReactElement => (
+  <svg {...base} width={12} height={12} fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinecap="round" strokeLinejoin="round" style={{ transform: open ? 'rotate(90deg)' : undefined, transition: 'transform 0.12s' }}>
+    <path d="M6 3.5L10.5 8 6 12.5" />
+  </svg>
+);
+
+export const LinkIcon = (): ReactElement => (
+  <svg {...base} fill="none" stroke="currentColor" strokeWidth="1.4" strokeLinecap="round">
+    <path d="M6.6 9.4a2.6 2.6 0 0 0 3.7 0l2.3-2.3a2.6 2.6 0 0 0-3.7-3.7l-.8.8" />
+    <path d="M9.4 6.6a2.6 2.6 0 0 0-3.7 0L3.4 8.9a2.6 2.6 0 0 0 3.7 3.7l.8-.8" />
+  </svg>
+);
+
+export const EyeIcon = (): ReactElement => (
+  <svg {...base} fill="none" stroke="currentColor" strokeWidth="1.3">
+    <path d="M1.5 8s2.4-4.5 6.5-4.5S14.5 8 14.5 8s-2.4 4.5-6.5 4.5S1.5 8 1.5 8z" />
+    <circle cx="8" cy="8" r="1.9" />
+  </svg>
+);
+
+export const TargetIcon = (): ReactElement => (
+  <svg {...base} fill="none" stroke="currentColor" strokeWidth="1.3" strokeLinecap="round">
+    <circle cx="8" cy="8" r="4.6" />
+    <path d="M8 1.4v2.4M8 12.2v2.4M1.4 8h2.4M12.2 8h2.4" />
+  </svg>
+);
+
+export const EntryIcon = (): ReactElement => (
+  <svg {...base} width={12} height={12} fill="currentColor">
+    <path d="M4.5 2.8v10.4a.6.6 0 0 0 .9.5l8.3-5.2a.6.6 0 0 0 0-1L5.4 2.3a.6.6 0 0 0-.9.5z" />
+  </svg>
+);
+
+export const HistoryIcon = (): ReactElement => (
+  <svg {...base} fill="none" stroke="currentColor" strokeWidth="1.3" strokeLinecap="round">
+    <path d="M2.5 8a5.5 5.5 0 1 0 1.6-3.9" />
+    <path d="M2.3 2.6v2.8h2.8M8 5v3.2l2 1.3" />
+  </svg>
+);

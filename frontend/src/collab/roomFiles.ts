@@ -1,0 +1,180 @@
+/**
+ * The files of a room, in its Yjs document (`ROOM_DOC.files`: path → Y.Text,
+ * `meta.entry`: the file Run executes). Every change is a Yjs transaction, so
+ * it reaches everyone in the room; paths are checked with the protocol's
+ * workspace path rule first (the gateway refuses updates with bad paths, C7).
+ * @module
+ */
+import * as Y from 'yjs';
+import { ROOM_DOC, ROOM_META_KEYS, workspacePathSchema } from '@codecell/protocol';
+import type { WorkspaceFile } from '@codecell/protocol';
+
+/** The `files` map of a room document. */
+export function filesOf(doc: Y.Doc): Y.Map<Y.Text> {
+  return doc.getMap<Y.Text>(ROOM_DOC.files);
+}
+
+/** The `meta` map of a room document. */
+export function metaOf(doc: Y.Doc): Y.Map<unknown> {
+  return doc.getMap<unknown>(ROOM_DOC.meta);
+}
+
+/** Every path that holds a Y.Text, sorted. */
+export function filePaths(doc: Y.Doc): string[] {
+  const out: string[] = [];
+  for (const [path, value] of filesOf(doc)) if (value instanceof Y.Text) out.push(path);
+  return out.sort(comparePaths);
+}
+
+/** Folders before files at each level, then by name. */
+export function comparePaths(a: string, b: string): number {
+  const as = a.split('/');
+  const bs = b.split('/');
+  for (let i = 0; i < Math.min(as.length, bs.length); i++) {
+    const x = as[i]!;
+    const y = bs[i]!;
+    if (x === y) continue;
+    const xDir = i < as.length - 1;
+    const yDir = i < bs.length - 1;
+    if (xDir !== yDir) return xDir ? -1 : 1;
+    return x.localeCompare(y);
+  }
+  return as.length - bs.length;
+}
+
+/** The entry file's path (`meta.entry`), or null. */
+export function entryOf(doc: Y.Doc): string | null {
+  const entry = metaOf(doc).get(ROOM_META_KEYS.entry);
+  return typeof entry === 'string' ? entry : null;
+}
+
+/** The room's title (`meta.title`), or null. */
+export function titleOf(doc: Y.Doc): string | null {
+  const title = metaOf(doc).get(ROOM_META_KEYS.title);
+  return typeof title === 'string' ? title : null;
+}
+
+/** Normalises what the user typed into a path (trims, drops leading "./" and "/"). */
+export function normalizePath(raw: string): string {
+  return raw.trim().replace(/^(\.\/|\/)+/, '');
+}
+
+/**
+ * Why `path` cannot be a new file name, or null when it can.
+ * @example pathProblem('../x.py', []) // 'path may not contain empty, "." or ".." segments'
+ */
+export function pathProblem(path: string, existing: readonly string[]): string | null {
+  const parsed = workspacePathSchema.safeParse(path);
+  if (!parsed.success) return parsed.error.issues[0]?.message ?? 'invalid path';
+  if (existing.includes(path)) return `${path} already exists`;
+  // A file and a folder cannot share a name in /workspace.
+  if (existing.some((p) => p.startsWith(`${path}/`))) return `${path} is a folder`;
+  const parts = path.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const dir = parts.slice(0, i).join('/');
+    if (existing.includes(dir)) return `${dir} is a file, not a folder`;
+  }
+  return null;
+}
+
+/** Thrown by the file operations when a name is refused; the message says why. */
+export class FileNameError extends Error {
+  override readonly name = 'FileNameError';
+}
+
+/** Adds an empty (or given) file. @throws FileNameError */
+export function createFile(doc: Y.Doc, rawPath: string, content = ''): string {
+  const path = normalizePath(rawPath);
+  const problem = pathProblem(path, filePaths(doc));
+  if (problem !== null) throw new FileNameError(problem);
+  filesOf(doc).set(path, new Y.Text(content));
+  return path;
+}
+
+/**
+ * Renames a file: the new path gets a copy of the text and the old one is
+ * deleted, in one transaction (so everyone sees a rename, never two files);
+ * the entry follows. @throws FileNameError
+ */
+export function renameFile(doc: Y.Doc, from: string, rawTo: string): string {
+  const to = normalizePath(rawTo);
+  if (to === from) return from;
+  const files = filesOf(doc);
+  const text = files.get(from);
+  if (!(text instanceof Y.Text)) throw new FileNameError(`${from} no longer exists`);
+  const problem = pathProblem(to, filePaths(doc).filter((p) => p !== from));
+  if (problem !== null) throw new FileNameError(problem);
+  doc.transact(() => {
+    files.set(to, new Y.Text(text.toJSON()));
+    files.delete(from);
+    if (entryOf(doc) === from) metaOf(doc).set(ROOM_META_KEYS.entry, to);
+  });
+  return to;
+}
+
+/**
+ * Deletes a file. When it was the entry, the entry moves to another file
+ * (a `.py` one first) in the same transaction; the last file can be deleted too.
+ */
+export function deleteFile(doc: Y.Doc, path: string): void {
+  doc.transact(() => {
+    filesOf(doc).delete(path);
+    if (entryOf(doc) !== path) return;
+    const rest = filePaths(doc);
+    const next = rest.find((p) => p.endsWith('.py')) ?? rest[0];
+    if (next !== undefined) metaOf(doc).set(ROOM_META_KEYS.entry, next);
+  });
+}
+
+/** Makes `path` the file Run executes. */
+export function setEntry(doc: Y.Doc, path: string): void {
+  if (entryOf(doc) !== path) metaOf(doc).set(ROOM_META_KEYS.entry, path);
+}
+
+/** What `runCode` needs: every file with its text, and the entry. */
+export function runFiles(doc: Y.Doc): { files: WorkspaceFile[]; entry: string } {
+  const files = filesOf(doc);
+  const paths = filePaths(doc);
+  return {
+    files: paths.map((path) => ({ path, content: files.get(path)!.toJSON() })),
+    entry: entryOf(doc) ?? paths[0] ?? 'main.py',
+  };
+}
+
+/** A folder or file of the tree the sidebar shows. */
+export type TreeNode =
+  | { readonly kind: 'dir'; readonly name: string; readonly path: string; readonly children: readonly TreeNode[] }
+  | { readonly kind: 'file'; readonly name: string; readonly path: string };
+
+/** Paths as a tree of folders (first) and files. */
+export function buildTree(paths: readonly string[]): TreeNode[] {
+  interface Dir {
+    dirs: Map<string, Dir>;
+    files: string[];
+  }
+  const root: Dir = { dirs: new Map(), files: [] };
+  for (const path of paths) {
+    const parts = path.split('/');
+    let dir = root;
+    for (const part of parts.slice(0, -1)) {
+      let next = dir.dirs.get(part);
+      if (!next) dir.dirs.set(part, (next = { dirs: new Map(), files: [] }));
+      dir = next;
+    }
+    dir.files.push(path);
+  }
+  const toNodes = (dir: Dir, prefix: string): TreeNode[] => [
+    ...[...dir.dirs.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, d]): TreeNode => ({ kind: 'dir', name, path: `${prefix}${name}`, children: toNodes(d, `${prefix}${name}/`) })),
+    ...dir.files
+      .map((path): TreeNode => ({ kind: 'file', name: path.slice(path.lastIndexOf('/') + 1), path }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+  ];
+  return toNodes(root, '');
+}
+
+/** Monaco language id for a path (Python is the only grammar bundled). */
+export function languageOf(path: string): string {
+  return /\.pyw?$/i.test(path) ? 'python' : 'plaintext';
+}

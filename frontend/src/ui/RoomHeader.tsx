@@ -1,0 +1,143 @@
+/**
+ * The room page's header: product, room title and share link, Run / Stop, the
+ * room connection and gateway status, who is here, New room, theme.
+ * @module
+ */
+import { useEffect, useState } from 'react';
+import { API_BASE } from '../api/apiUrl';
+import { toUserError } from '../api/userError';
+import type { Participant } from '../collab/participants';
+import type { RoomSessionState } from '../collab/RoomSession';
+import { isActive } from '../run/runState';
+import type { RunState } from '../run/runState';
+import { ConnectionBadge } from './ConnectionBadge';
+import { HealthBadge } from './HealthBadge';
+import { LinkIcon, LogoMark, MoonIcon, PlayIcon, PlusIcon, StopIcon, SunIcon } from './icons';
+import { Avatar } from './PeopleList';
+import type { ThemeName } from './theme';
+
+const IS_MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
+const RUN_SHORTCUT = IS_MAC ? '⌘↵' : 'Ctrl+↵';
+
+export interface RoomHeaderProps {
+  readonly roomId: string;
+  readonly title: string | null;
+  /** The file Run executes. */
+  readonly entry: string;
+  readonly run: RunState;
+  readonly onRun: () => void;
+  readonly onStop: () => void;
+  readonly connection: RoomSessionState;
+  readonly people: readonly Participant[];
+  readonly onJump: (clientId: number) => void;
+  readonly onNewRoom: () => Promise<void>;
+  readonly theme: { readonly theme: ThemeName; readonly toggle: () => void };
+}
+
+export function RoomHeader({ roomId, title, entry, run, onRun, onStop, connection, people, onJump, onNewRoom, theme }: RoomHeaderProps) {
+  const active = isActive(run);
+  return (
+      <header className="header">
+        <div className="brand">
+          <LogoMark />
+          <span className="brand-name">CodeCell Live</span>
+        </div>
+        <RoomTitle title={title} roomId={roomId} />
+        <div className="toolbar" role="toolbar" aria-label="Run controls">
+          <button type="button" className="btn btn-run" data-testid="run" onClick={onRun} disabled={active} title={`Run ${entry} (${RUN_SHORTCUT})`}>
+            <PlayIcon />
+            Run
+            <kbd className="kbd-hint">{RUN_SHORTCUT}</kbd>
+          </button>
+          <button
+            type="button"
+            className="btn btn-stop"
+            data-testid="stop"
+            onClick={onStop}
+            disabled={!active || run.stopping || run.jobId === null}
+            title="Stop the running program (for everyone)"
+          >
+            <StopIcon />
+            Stop
+          </button>
+        </div>
+        <span className="spacer" />
+        <ConnectionBadge state={connection} />
+        <HealthBadge />
+        <div className="avatars" aria-label="People in this room">
+          {people.slice(0, 5).map((p) => (
+            <button key={p.clientId} type="button" className="avatar-btn" title={p.isSelf ? `${p.name} (you)` : `${p.name}: jump to their cursor`} disabled={p.isSelf || !p.activeFile} onClick={() => onJump(p.clientId)}>
+              <Avatar name={p.name} color={p.color} small />
+            </button>
+          ))}
+          {people.length > 5 ? <span className="avatar-more">+{people.length - 5}</span> : null}
+        </div>
+        <NewRoomHeaderButton onNewRoom={onNewRoom} />
+        <button
+          type="button"
+          className="btn btn-icon"
+          data-testid="theme-toggle"
+          onClick={theme.toggle}
+          aria-label={theme.theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'}
+          title={theme.theme === 'dark' ? 'Light theme' : 'Dark theme'}
+        >
+          {theme.theme === 'dark' ? <SunIcon /> : <MoonIcon />}
+        </button>
+      </header>
+  );
+}
+
+function RoomTitle({ title, roomId }: { readonly title: string | null; readonly roomId: string }) {
+  const [copied, setCopied] = useState<'idle' | 'copied' | 'failed'>('idle');
+  useEffect(() => {
+    if (copied === 'idle') return;
+    const t = setTimeout(() => setCopied('idle'), 1500);
+    return () => clearTimeout(t);
+  }, [copied]);
+  const copy = (): void => {
+    navigator.clipboard.writeText(location.href).then(
+      () => setCopied('copied'),
+      () => setCopied('failed'),
+    );
+  };
+  return (
+    <div className="room-title">
+      <span className="room-name" title={`Room ${roomId}`} data-testid="room-title">
+        {title ?? 'Room'}
+      </span>
+      <span className="room-id muted mono">{roomId}</span>
+      <button type="button" className="btn btn-ghost btn-small" onClick={copy} data-testid="copy-link" title="Copy this room's link to share it">
+        <LinkIcon />
+        {copied === 'copied' ? 'Copied' : copied === 'failed' ? 'Copy failed' : 'Share'}
+      </button>
+    </div>
+  );
+}
+
+function NewRoomHeaderButton({ onNewRoom }: { readonly onNewRoom: () => Promise<void> }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <button
+      type="button"
+      className={`btn btn-small-h${error ? ' btn-error' : ''}`}
+      data-testid="new-room"
+      disabled={busy}
+      title={error ?? 'Create a new room and go there'}
+      onClick={() => {
+        setBusy(true);
+        setError(null);
+        onNewRoom().then(
+          () => setBusy(false),
+          (err: unknown) => {
+            setBusy(false);
+            setError(toUserError(err, API_BASE).message);
+          },
+        );
+      }}
+    >
+      <PlusIcon />
+      <span className="btn-label">New room</span>
+    </button>
+  );
+}

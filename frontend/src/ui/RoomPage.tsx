@@ -1,0 +1,297 @@
+/**
+ * A room's page: joins the room (and makes sure the gateway has registered
+ * it), owns its run controller, and lays out header, files, people, runs,
+ * editor and output.
+ * @module
+ */
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
+import type { GatewayClient } from '../api/trpc';
+import { API_BASE, collabUrl, streamUrl } from '../api/apiUrl';
+import { toUserError } from '../api/userError';
+import type { UserIdentity } from '../collab/identity';
+import { filesOf, runFiles } from '../collab/roomFiles';
+import { NewestRunTracker, readRuns, runsOf } from '../collab/roomRuns';
+import { RoomSession } from '../collab/RoomSession';
+import type { JumpRequest } from '../editor/CollabEditor';
+import type { RoomEditor } from '../editor/RoomEditor';
+import { RunController } from '../run/RunController';
+import { openRunStream } from '../run/runStream';
+import { FileTree } from './FileTree';
+import { useDebugHandle } from './debugHandle';
+import { RuntimeLabel } from './HealthBadge';
+import { EntryIcon, FileIcon } from './icons';
+import { OutputPane } from './OutputPane';
+import { Avatar, PeopleList } from './PeopleList';
+import { RoomHeader } from './RoomHeader';
+import { RunHistory } from './RunHistory';
+import type { ThemeName } from './theme';
+import { useParticipants, useRoomFiles, useRoomRuns, useSessionState } from './useRoom';
+import { useRunState } from './useRunState';
+import { cursorCss } from '../collab/cursorStyles';
+
+const CollabEditor = lazy(() => import('../editor/CollabEditor'));
+
+export interface RoomPageProps {
+  readonly roomId: string;
+  readonly client: GatewayClient;
+  readonly theme: { readonly theme: ThemeName; readonly toggle: () => void };
+  readonly identity: UserIdentity;
+  readonly onRename: (name: string) => void;
+  readonly onNewRoom: () => Promise<void>;
+}
+
+interface Joined {
+  readonly session: RoomSession;
+  readonly controller: RunController;
+}
+
+export function RoomPage(props: RoomPageProps) {
+  const { roomId, client, identity } = props;
+  const [joined, setJoined] = useState<Joined | null>(null);
+  const identityRef = useRef(identity);
+  identityRef.current = identity;
+
+  useEffect(() => {
+    const session = new RoomSession({ roomId, url: collabUrl(API_BASE), user: identityRef.current, online: navigator.onLine });
+    const controller = new RunController({
+      api: {
+        runCode: (input) => client.runCode.mutate(input),
+        sendStdin: (input) => client.sendStdin.mutate(input),
+        stopRun: (input) => client.stopRun.mutate(input),
+      },
+      openStream: (jobId, handlers) => openRunStream({ url: streamUrl(API_BASE, jobId), handlers }),
+      submission: () => ({ roomId, startedBy: identityRef.current.name, ...runFiles(session.doc) }),
+      toUserError: (err) => toUserError(err, API_BASE),
+    });
+    setJoined({ session, controller });
+    return () => {
+      controller.dispose();
+      session.dispose();
+    };
+  }, [roomId, client]);
+
+  // A room opened from a link may not be registered yet: the gateway seeds it (C4).
+  useEffect(() => {
+    const ac = new AbortController();
+    void ensureRoom(client, roomId, ac.signal);
+    return () => ac.abort();
+  }, [client, roomId]);
+
+  useEffect(() => joined?.session.setUser(identity), [joined, identity]);
+
+  if (!joined) return null;
+  return <RoomView {...props} session={joined.session} controller={joined.controller} />;
+}
+
+/** getRoom, then createRoom when missing; retried with backoff while the gateway is unreachable. */
+async function ensureRoom(client: GatewayClient, roomId: string, signal: AbortSignal): Promise<void> {
+  for (let attempt = 0; !signal.aborted; attempt++) {
+    try {
+      const room = await client.getRoom.query({ roomId }, { signal });
+      if (!room.exists) await client.createRoom.mutate({ roomId }, { signal });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** attempt)));
+    }
+  }
+}
+
+interface RoomViewProps extends RoomPageProps, Joined {}
+
+function RoomView({ roomId, session, controller, theme, identity, onRename, onNewRoom }: RoomViewProps) {
+  const state = useSessionState(session);
+  const doc = session.doc;
+  const awareness = session.awareness;
+  const files = useRoomFiles(doc);
+  const runs = useRoomRuns(doc);
+  const people = useParticipants(awareness, doc.clientID);
+  const run = useRunState(controller);
+  const [activeFile, setActiveFile] = useState<string | null>(null);
+  const [following, setFollowing] = useState<number | null>(null);
+  const [jump, setJump] = useState<JumpRequest | null>(null);
+  const editorRef = useRef<RoomEditor | null>(null);
+  const activeRef = useRef(activeFile);
+  activeRef.current = activeFile;
+
+  const runNow = useCallback(() => void controller.run(), [controller]);
+
+  // The output pane shows the newest run of the room, whoever started it.
+  useEffect(() => {
+    const runsArray = runsOf(doc);
+    const tracker = new NewestRunTracker();
+    const check = (): void => {
+      const jobId = tracker.update(readRuns(doc));
+      if (jobId !== null) controller.attach(jobId);
+    };
+    check();
+    runsArray.observe(check);
+    return () => runsArray.unobserve(check);
+  }, [doc, controller]);
+
+  // A rename (one path deleted, one added in the same transaction) takes the open file along.
+  useEffect(() => {
+    const map = filesOf(doc);
+    const onChange = (e: { changes: { keys: Map<string, { action: 'add' | 'update' | 'delete' }> } }): void => {
+      const current = activeRef.current;
+      if (current === null || e.changes.keys.get(current)?.action !== 'delete') return;
+      const added = [...e.changes.keys].filter(([, c]) => c.action === 'add').map(([k]) => k);
+      if (added.length === 1) setActiveFile(added[0]!);
+    };
+    map.observe(onChange);
+    return () => map.unobserve(onChange);
+  }, [doc]);
+
+  // Something to show: the entry file, else the first file.
+  useEffect(() => {
+    if (!state.loaded) return;
+    if (activeFile !== null && files.paths.includes(activeFile)) return;
+    const next = files.entry !== null && files.paths.includes(files.entry) ? files.entry : (files.paths[0] ?? null);
+    if (next !== activeFile) setActiveFile(next);
+  }, [state.loaded, files, activeFile]);
+
+  // Following: go to the file they are in; stop when they leave.
+  const leader = following === null ? undefined : people.find((p) => p.clientId === following);
+  useEffect(() => {
+    if (following === null) return;
+    if (!leader) {
+      setFollowing(null);
+      return;
+    }
+    if (leader.activeFile && leader.activeFile !== activeFile && files.paths.includes(leader.activeFile)) setActiveFile(leader.activeFile);
+  }, [following, leader, activeFile, files.paths]);
+
+  const openFile = useCallback((path: string) => {
+    setFollowing(null);
+    setActiveFile(path);
+    // After the editor switched models: typing goes to the file just opened.
+    requestAnimationFrame(() => editorRef.current?.editor.focus());
+  }, []);
+
+  const jumpTo = useCallback(
+    (clientId: number) => {
+      const p = people.find((x) => x.clientId === clientId);
+      if (p?.activeFile) setActiveFile(p.activeFile);
+      setJump({ clientId, nonce: Date.now() });
+    },
+    [people],
+  );
+
+  // Ctrl/Cmd+Enter anywhere on the page (the editor handles its own and stops the event).
+  useEffect(() => {
+    const onKeyDown = (e: KeyboardEvent): void => {
+      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !e.defaultPrevented) {
+        e.preventDefault();
+        runNow();
+      }
+    };
+    window.addEventListener('keydown', onKeyDown);
+    return () => window.removeEventListener('keydown', onKeyDown);
+  }, [runNow]);
+
+  useEffect(() => {
+    document.title = `${files.title ?? roomId} · CodeCell Live`;
+  }, [files.title, roomId]);
+
+  useDebugHandle({ roomId, session, editorRef, activeRef });
+
+  const entry = files.entry ?? 'main.py';
+  const others = people.filter((p) => !p.isSelf);
+  const here = others.filter((p) => p.activeFile === activeFile && activeFile !== null);
+
+  return (
+    <div className="app">
+      <style>{cursorCss(others)}</style>
+      <RoomHeader
+        roomId={roomId}
+        title={files.title}
+        entry={entry}
+        run={run}
+        onRun={runNow}
+        onStop={() => void controller.stop()}
+        connection={state}
+        people={people}
+        onJump={jumpTo}
+        onNewRoom={onNewRoom}
+        theme={theme}
+      />
+      {state.notice ? (
+        <div className="banner banner-warn page-banner" role="alert" data-testid="room-notice" data-code={state.notice.code}>
+          <span className="banner-text">{state.notice.message}</span>
+          <button type="button" className="banner-close" aria-label="Dismiss" onClick={() => session.dismissNotice()}>
+            ×
+          </button>
+        </div>
+      ) : null}
+      {state.fatal ? (
+        <div className="banner banner-error page-banner" role="alert" data-testid="room-fatal" data-code={state.fatal.code}>
+          <span className="banner-text">This room cannot be opened: {state.fatal.message}</span>
+        </div>
+      ) : null}
+      <main className="workbench">
+        <aside className="sidebar" aria-label="Room">
+          <FileTree doc={doc} paths={files.paths} entry={files.entry} activeFile={activeFile} people={people} onOpen={openFile} ready={state.loaded} />
+          <PeopleList people={people} me={identity} onRename={onRename} following={following} onFollow={setFollowing} onJump={jumpTo} />
+          <RunHistory runs={runs} shown={run.jobId} onShow={(jobId) => controller.attach(jobId, { explicit: true })} />
+        </aside>
+        <section className="pane editor-pane" aria-label="Editor">
+          <div className="pane-header tabs">
+            {activeFile !== null ? (
+              <span className="tab tab-active" data-testid="active-file">
+                <FileIcon />
+                {activeFile}
+                {activeFile === files.entry ? (
+                  <span className="entry-badge" title="Run executes this file">
+                    <EntryIcon />
+                    entry
+                  </span>
+                ) : null}
+              </span>
+            ) : null}
+            {leader ? (
+              <span className="following-chip" data-testid="following" style={{ borderColor: leader.color }}>
+                <span className="presence-dot" style={{ background: leader.color }} />
+                Following {leader.name}
+                <button type="button" className="chip-close" aria-label="Stop following" onClick={() => setFollowing(null)}>
+                  ×
+                </button>
+              </span>
+            ) : null}
+            <span className="spacer" />
+            <span className="here">
+              {here.map((p) => (
+                <Avatar key={p.clientId} name={p.name} color={p.color} small />
+              ))}
+            </span>
+            <RuntimeLabel />
+          </div>
+          <div className="editor-host" data-testid="editor">
+            {!state.loaded ? (
+              <div className="editor-loading" data-testid="room-loading">
+                {state.socket === 'disconnected' ? 'Cannot reach the room; retrying…' : 'Joining the room…'}
+              </div>
+            ) : activeFile === null ? (
+              <div className="editor-loading">No file open. Create one in the Files panel.</div>
+            ) : null}
+            {state.loaded ? (
+              <Suspense fallback={<div className="editor-loading">Loading editor…</div>}>
+                <CollabEditor
+                  key={state.generation}
+                  doc={doc}
+                  awareness={awareness}
+                  path={activeFile}
+                  theme={theme.theme}
+                  onRun={runNow}
+                  onLocalEdit={() => setFollowing(null)}
+                  follow={following}
+                  jump={jump}
+                  onEditor={(ed) => (editorRef.current = ed)}
+                />
+              </Suspense>
+            ) : null}
+          </div>
+        </section>
+        <OutputPane state={run} controller={controller} entry={entry} />
+      </main>
+    </div>
+  );
+}

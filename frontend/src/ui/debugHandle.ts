@@ -1,0 +1,41 @@
+/**
+ * `window.codecell`: read-only views of the open room for tests and the
+ * browser console (files and text as the document has them, connection state).
+ * @module
+ */
+import { useEffect } from 'react';
+import type { RefObject } from 'react';
+import { filePaths, filesOf, runFiles } from '../collab/roomFiles';
+import type { RoomSession } from '../collab/RoomSession';
+import type { RoomEditor } from '../editor/RoomEditor';
+
+/** Installs `window.codecell` while the room is open. */
+export function useDebugHandle({
+  roomId,
+  session,
+  editorRef,
+  activeRef,
+}: {
+  readonly roomId: string;
+  readonly session: RoomSession;
+  readonly editorRef: RefObject<RoomEditor | null>;
+  readonly activeRef: RefObject<string | null>;
+}): void {
+  useEffect(() => {
+    const handle = {
+      roomId,
+      clientId: () => session.doc.clientID,
+      files: () => filePaths(session.doc),
+      text: (path: string) => filesOf(session.doc).get(path)?.toJSON() ?? null,
+      entry: () => runFiles(session.doc).entry,
+      activeFile: () => activeRef.current,
+      editorText: () => editorRef.current?.model?.getValue() ?? null,
+      visibleLines: () => editorRef.current?.editor.getVisibleRanges().map((r) => [r.startLineNumber, r.endLineNumber]) ?? [],
+      state: () => session.getState(),
+    };
+    (window as unknown as { codecell?: typeof handle }).codecell = handle;
+    return () => {
+      delete (window as unknown as { codecell?: typeof handle }).codecell;
+    };
+  }, [roomId, session, editorRef, activeRef]);
+}
