@@ -15,6 +15,7 @@ import { sandboxBench } from './sandboxBench.js';
 import { gatewayBench } from './gatewayBench.js';
 import { loadBench } from './loadBench.js';
 import { collabBench } from './collabBench.js';
+import { frontendBench } from './frontendBench.js';
 
 export interface BenchSuite {
   readonly name: string;
@@ -22,7 +23,7 @@ export interface BenchSuite {
   run(log: (msg: string) => void): Promise<string>;
 }
 
-const SUITES: readonly BenchSuite[] = [sandboxBench, gatewayBench, loadBench, collabBench];
+const SUITES: readonly BenchSuite[] = [sandboxBench, gatewayBench, frontendBench, collabBench, loadBench];
 const FILE = join(dirname(fileURLToPath(import.meta.url)), '..', 'BENCHMARKS.md');
 
 function machine(): string {
