@@ -68,7 +68,11 @@ export class RunRecorder {
     if (isFinalRunStatus(record.status)) room.live.delete(record.jobId);
     else room.live.add(record.jobId);
     const state = room;
+    // Yield to I/O first: the room write (a Yjs transaction and a synchronous
+    // SQLite commit) must not sit between runCode and its reply, or between
+    // a run's events and the subscribers they are relayed to.
     state.tail = state.tail
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
       .then(() => this.#write(roomId, state, update))
       .catch((err: unknown) => this.#o.logger.error('could not record a run in its room', { roomId, jobId: record.jobId, error: String(err) }));
   };
