@@ -78,7 +78,7 @@ export const gatewayBench: BenchSuite = {
           ['gateway adds < 5 ms p50 to the time to first stdout', `${ms(f.p50)} − ${ms(d.p50)} = ${ms(overhead)} ms`, overhead < 5 ? 'met' : '**not met**'],
         ]),
         '',
-        'The gateway path includes one extra HTTP round trip (the `runCode` mutation) and a WebSocket handshake before the stream, which the sandbox-only path does not have.',
+        `Where the gateway's time goes: the client needs the jobId before it can subscribe (\`runCode\` round trip, p50 ${ms(summarize(accepted).p50)} ms) and then a WebSocket handshake (first message at p50 ${ms(summarize(hello).p50)} ms); the run itself starts when \`runCode\` arrives, and its \`start\` event reaches the client at p50 ${ms(summarize(start).p50)} ms. The remaining gap is the gateway's second hop to the sandbox (a new loopback HTTP request, NDJSON parsing, schema checks, the replay log) and, with a room, recording the run in the room document. Meeting 5 ms would need the stream to open before \`runCode\` returns (a client-chosen job id), which the protocol does not have yet.`,
       ].join('\n');
     } finally {
       await stack.stop();
