@@ -57,6 +57,8 @@ export class VmPool {
   private retryTimer: NodeJS.Timeout | undefined;
   private disposed = false;
   private readonly outstanding = new Set<ReadyVm>();
+  /** Starts in flight, so dispose can wait for them (a VM must not appear after it). */
+  private readonly inFlight = new Set<Promise<unknown>>();
   /** Python version the guest agent reported (null until a VM is ready). */
   python: string | null = null;
   /** Last start duration per kind, for /healthz and benchmarks. */
@@ -128,6 +130,7 @@ export class VmPool {
     this.disposed = true;
     clearTimeout(this.retryTimer);
     for (const w of this.waiters.splice(0)) w.reject(new CodeCellError('sandbox_unavailable', 'the sandbox is shutting down'));
+    await Promise.allSettled([...this.inFlight]);
     const all = [...this.idle.splice(0), ...this.outstanding];
     await Promise.all(all.map((v) => this.release(v)));
     await this.templating?.catch(() => undefined);
@@ -217,7 +220,17 @@ export class VmPool {
   }
 
   /** Boots (or restores) one VM and waits until its agent is ready. */
-  private async startOne(shape: VmShape, pooled: boolean, signal?: AbortSignal): Promise<ReadyVm> {
+  private startOne(shape: VmShape, pooled: boolean, signal?: AbortSignal): Promise<ReadyVm> {
+    const p = this.startOneUntracked(shape, pooled, signal);
+    this.inFlight.add(p);
+    void p.then(
+      () => this.inFlight.delete(p),
+      () => this.inFlight.delete(p),
+    );
+    return p;
+  }
+
+  private async startOneUntracked(shape: VmShape, pooled: boolean, signal?: AbortSignal): Promise<ReadyVm> {
     const started = performance.now();
     const useSnapshot = pooled && this.mode === 'snapshot';
     const template = useSnapshot ? await this.ensureTemplate(signal) : undefined;

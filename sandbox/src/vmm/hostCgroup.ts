@@ -48,6 +48,8 @@ export function detectCgroupMode(): CgroupMode {
 export class HostCgroups {
   readonly mode: CgroupMode;
   private readonly parent: string;
+  /** Every VM cgroup created and not yet removed. */
+  private readonly live = new Set<VmCgroup>();
 
   constructor(opts: { name: string; mode?: CgroupMode }) {
     this.mode = opts.mode ?? detectCgroupMode();
@@ -56,17 +58,43 @@ export class HostCgroups {
 
   /** Creates a cgroup for one VM. Returns undefined when cgroups are unavailable. */
   async create(vmId: string, limits: CgroupLimits): Promise<VmCgroup | undefined> {
+    let cg: VmCgroup | undefined;
     try {
-      return this.mode === 'v2' ? await this.createV2(vmId, limits) : this.mode === 'v1' ? await this.createV1(vmId, limits) : undefined;
+      cg = this.mode === 'v2' ? await this.createV2(vmId, limits) : this.mode === 'v1' ? await this.createV1(vmId, limits) : undefined;
     } catch {
       return undefined; // e.g. a read-only cgroupfs in a container: run without
     }
+    if (!cg) return undefined;
+    const inner = cg;
+    const tracked: VmCgroup = {
+      procsFiles: inner.procsFiles,
+      remove: async () => {
+        await inner.remove();
+        if (!inner.procsFiles.some((f) => existsSync(f))) this.live.delete(tracked);
+      },
+    };
+    this.live.add(tracked);
+    return tracked;
   }
 
   /** Removes the parent groups (after every VM's group is gone). */
   async dispose(): Promise<void> {
+    // Whatever a VM left (a process still in it, a removal that gave up): kill and remove.
+    for (const cg of [...this.live]) {
+      for (const procs of cg.procsFiles) {
+        const pids = await readFile(procs, 'utf8').catch(() => '');
+        for (const pid of pids.split('\n').filter(Boolean)) {
+          try {
+            process.kill(Number(pid), 'SIGKILL');
+          } catch {
+            // gone already
+          }
+        }
+      }
+      await cg.remove();
+    }
     const dirs = this.mode === 'v2' ? [join(V2_ROOT, this.parent)] : this.mode === 'v1' ? V1_CONTROLLERS.map((c) => join(V2_ROOT, c, this.parent)) : [];
-    for (const d of dirs) await rmdir(d).catch(() => undefined);
+    for (const d of dirs) await removeDir(d);
   }
 
   private async createV2(vmId: string, l: CgroupLimits): Promise<VmCgroup> {
@@ -80,7 +108,7 @@ export class HostCgroups {
     await writeFile(join(dir, 'memory.swap.max'), '0').catch(() => undefined);
     await writeFile(join(dir, 'pids.max'), String(l.pids));
     await writeFile(join(dir, 'cpu.max'), `${Math.round(l.cpus * CPU_PERIOD_US)} ${CPU_PERIOD_US}`);
-    return { procsFiles: [join(dir, 'cgroup.procs')], remove: once(() => removeDir(dir)) };
+    return { procsFiles: [join(dir, 'cgroup.procs')], remove: onceDone(() => removeDir(dir)) };
   }
 
   private async createV1(vmId: string, l: CgroupLimits): Promise<VmCgroup> {
@@ -93,8 +121,10 @@ export class HostCgroups {
     await writeFile(join(cpu, 'cpu.cfs_quota_us'), String(Math.round(l.cpus * CPU_PERIOD_US)));
     return {
       procsFiles: dirs.map((d) => join(d, 'cgroup.procs')),
-      remove: once(async () => {
-        for (const d of dirs) await removeDir(d);
+      remove: onceDone(async () => {
+        let all = true;
+        for (const d of dirs) all = (await removeDir(d)) && all;
+        return all;
       }),
     };
   }
@@ -110,20 +140,30 @@ export async function cgroupMemoryBytes(procsFile: string): Promise<number | und
   return undefined;
 }
 
-async function removeDir(dir: string): Promise<void> {
-  // rmdir fails while the kernel still tears down the last process: retry briefly.
-  for (let i = 0; i < 50; i++) {
+/** How long removing a cgroup may wait for the kernel to finish tearing down its last process. */
+export const CGROUP_REMOVE_TIMEOUT_MS = 5_000;
+
+/** Removes a cgroup directory; false if it was still busy after the timeout. */
+async function removeDir(dir: string): Promise<boolean> {
+  // rmdir fails (EBUSY) while the kernel still tears down the last process or
+  // uncharges its memory: retry for a while.
+  for (let i = 0; i < CGROUP_REMOVE_TIMEOUT_MS / 10; i++) {
     try {
       await rmdir(dir);
-      return;
+      return true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
       await new Promise((r) => setTimeout(r, 10));
     }
   }
+  return false;
 }
 
-function once(fn: () => Promise<void>): () => Promise<void> {
-  let p: Promise<void> | undefined;
-  return () => (p ??= fn());
+/** Runs `fn` once at a time; a call after a failed attempt (false) tries again. */
+function onceDone(fn: () => Promise<boolean>): () => Promise<void> {
+  let p: Promise<boolean> | undefined;
+  return async () => {
+    p ??= fn();
+    if (!(await p)) p = undefined;
+  };
 }

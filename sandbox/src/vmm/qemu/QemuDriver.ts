@@ -65,6 +65,7 @@ export class QemuDriver implements VmmDriver {
   private readonly tscKhz = hostTscKhz();
   private readonly vms = new Set<QemuVm>();
   private readonly templates = new Set<QemuTemplate>();
+  private disposed = false;
 
   constructor(private readonly opts: QemuDriverOptions) {
     this.qemuBin = opts.qemuBin ?? 'qemu-system-x86_64';
@@ -143,6 +144,7 @@ export class QemuDriver implements VmmDriver {
   }
 
   async dispose(): Promise<void> {
+    this.disposed = true;
     await Promise.all([...this.vms].map((vm) => vm.destroy()));
     this.vms.clear();
     await Promise.all([...this.templates].map((t) => t.dispose()));
@@ -151,6 +153,7 @@ export class QemuDriver implements VmmDriver {
   private async start(o: { shape: VmShape; asTemplate: boolean; signal?: AbortSignal; template?: QemuTemplate }): Promise<QemuVm> {
     const accel = this.accel;
     if (!accel) throw new CodeCellError('internal_error', 'QemuDriver.init() was not called');
+    if (this.disposed) throw new CodeCellError('sandbox_unavailable', 'the VMM driver is shutting down');
     return this.spawnVm({ ...o, accel });
   }
 

@@ -14,6 +14,8 @@ import type { VmCgroup } from '../hostCgroup.js';
 import { connectWithRetry } from '../unixSocket.js';
 import { QmpClient } from './QmpClient.js';
 
+/** How long destroy waits for QEMU to exit after SIGKILL. */
+const EXIT_WAIT_MS = 5_000;
 /** Bytes of QEMU's stderr kept for error messages. */
 const STDERR_TAIL_BYTES = 4096;
 
@@ -124,7 +126,7 @@ export class QemuVm implements VmHandle {
     this.destroying ??= (async () => {
       this.socket?.destroy();
       if (this.alive) this.child.kill('SIGKILL');
-      await this.exited;
+      await this.waitExit();
       await this.cgroup?.remove();
       await rm(this.vmDir, { recursive: true, force: true });
     })();
@@ -135,8 +137,16 @@ export class QemuVm implements VmHandle {
   async stopKeepingFiles(): Promise<void> {
     this.socket?.destroy();
     if (this.alive) this.child.kill('SIGKILL');
-    await this.exited;
+    await this.waitExit();
     await this.cgroup?.remove();
+  }
+
+  /** Waits for QEMU's exit after SIGKILL, but never forever: dispose must finish. */
+  private async waitExit(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), EXIT_WAIT_MS)));
+    await Promise.race([this.exited, late]);
+    clearTimeout(timer);
   }
 
   private async withExitCheck<T>(p: Promise<T>): Promise<T> {
