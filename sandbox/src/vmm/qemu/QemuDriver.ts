@@ -118,9 +118,13 @@ export class QemuDriver implements VmmDriver {
         await qmp.execute('stop');
         const sockPath = join(dir, 'mig.sock');
         const received = receiveToFile(sockPath, tpl.statePath);
-        await qmp.execute('migrate', { uri: `unix:${sockPath}` });
-        await waitMigration(qmp, signal);
-        await received.done;
+        try {
+          await qmp.execute('migrate', { uri: `unix:${sockPath}` });
+          await waitMigration(qmp, signal);
+          await received.done;
+        } finally {
+          received.close(); // also when the migration failed before QEMU connected
+        }
       } finally {
         qmp.close();
       }
@@ -247,8 +251,8 @@ export class QemuDriver implements VmmDriver {
   }
 }
 
-/** Listens on a Unix socket and writes the first connection's bytes to a file. */
-function receiveToFile(sockPath: string, filePath: string): { done: Promise<void> } {
+/** Listens on a Unix socket and writes the first connection's bytes to a file; `close` stops listening. */
+function receiveToFile(sockPath: string, filePath: string): { done: Promise<void>; close: () => void } {
   const server = createServer();
   const done = new Promise<void>((resolve, reject) => {
     server.once('connection', (sock) => {
@@ -257,8 +261,9 @@ function receiveToFile(sockPath: string, filePath: string): { done: Promise<void
     });
     server.once('error', reject);
   });
+  done.catch(() => undefined); // awaited by the caller; never an unhandled rejection
   server.listen(sockPath);
-  return { done };
+  return { done, close: () => void server.close(() => undefined) };
 }
 
 async function waitMigration(qmp: { execute: <T>(c: string) => Promise<T> }, signal?: AbortSignal): Promise<void> {
