@@ -3,14 +3,37 @@
 // until each answers, prints the URL to open, and stops them all on Ctrl+C (or
 // when one of them dies). `npm start` runs scripts/setup.mjs first.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
-const sandboxPort = env.SANDBOX_PORT ?? '5000';
-const gatewayPort = env.PORT ?? '4000';
+
+/**
+ * Variables a service's own .env files set. The services read gateway/.env and
+ * sandbox/.env themselves (and Vite reads frontend/.env); this script only needs
+ * them to know which ports to wait on and which defaults not to impose.
+ */
+function envFiles(dir, names = ['.env']) {
+  const out = {};
+  for (const name of names) {
+    try {
+      Object.assign(out, parseEnv(readFileSync(join(root, dir, name), 'utf8')));
+    } catch {
+      // no such file
+    }
+  }
+  return out;
+}
+/** The environment wins over the files (empty counts as unset), as in the services. */
+const setting = (file, name) => (env[name] ? env[name] : file[name] ? file[name] : undefined);
+const sandboxFile = envFiles('sandbox');
+const gatewayFile = envFiles('gateway');
+const frontendFile = envFiles('frontend', ['.env', '.env.local', '.env.development', '.env.development.local']);
+const sandboxPort = setting(sandboxFile, 'SANDBOX_PORT') ?? '5000';
+const gatewayPort = setting(gatewayFile, 'PORT') ?? '4000';
 const frontendPort = '5173';
 
 const services = [
@@ -31,7 +54,8 @@ const services = [
     cmd: process.execPath,
     args: ['--import', 'tsx', 'gateway/src/main.ts'],
     cwd: root,
-    env: { SANDBOX_ADDR: env.SANDBOX_ADDR ?? `127.0.0.1:${sandboxPort}` },
+    // Only a default: a SANDBOX_ADDR in gateway/.env (or the environment) is left alone.
+    env: setting(gatewayFile, 'SANDBOX_ADDR') ? {} : { SANDBOX_ADDR: `127.0.0.1:${sandboxPort}` },
     health: `http://127.0.0.1:${gatewayPort}/healthz`,
     timeoutMs: 60_000,
     optional: !existsSync(join(root, 'gateway/src/main.ts')),
@@ -41,7 +65,7 @@ const services = [
     cmd: process.execPath,
     args: [join(root, 'node_modules/vite/bin/vite.js'), '--host', '127.0.0.1', '--port', frontendPort, '--strictPort'],
     cwd: join(root, 'frontend'),
-    env: { VITE_API_URL: env.VITE_API_URL ?? `http://localhost:${gatewayPort}` },
+    env: setting(frontendFile, 'VITE_API_URL') ? {} : { VITE_API_URL: `http://localhost:${gatewayPort}` },
     health: `http://127.0.0.1:${frontendPort}/`,
     timeoutMs: 60_000,
     optional: !existsSync(join(root, 'frontend/index.html')),

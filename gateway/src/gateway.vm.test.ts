@@ -55,6 +55,20 @@ describe('gateway + real sandbox', () => {
     expect(late.messages).toEqual(s.messages);
   });
 
+  it("issue 8: the seed payload {language, source} sent as raw HTTP prints hello through /stream", async () => {
+    const res = await fetch(`${gw.url}/trpc/runCode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ language: 'py', source: "print('hello')" }),
+    });
+    expect(res.status).toBe(200);
+    const { result } = (await res.json()) as { result: { data: { jobId: string } } };
+    const s = openStream(gw.url, result.data.jobId);
+    await s.closed;
+    expect(stdoutOf(s.messages)).toBe('hello\n');
+    expect(endOf(s.messages)).toEqual({ type: 'end', status: 'ok', code: 0, message: null });
+  });
+
   it('runs the entry with the other files and keeps the room workspace between runs', async () => {
     const client = trpcClient(gw.url);
     const files = [

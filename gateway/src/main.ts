@@ -3,20 +3,29 @@
  * The only composition root; stops cleanly on SIGINT/SIGTERM.
  * @module
  */
+import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config.js';
 import type { GatewayConfig } from './config.js';
-import { createLogger, stopOnSignals } from '@codecell/server-kit';
+import { EnvFileError, createLogger, describeEnvFile, loadServiceEnvFile, stopOnSignals } from '@codecell/server-kit';
+import type { EnvFileResult } from '@codecell/server-kit';
 import { createGateway } from './server.js';
+
+/** `gateway/.env`, read at start when present (GATEWAY_ENV_FILE names another file). */
+const GATEWAY_ENV_FILE = fileURLToPath(new URL('../.env', import.meta.url));
 
 async function main(): Promise<void> {
   let config: GatewayConfig;
+  let envFile: EnvFileResult | null;
   try {
+    // Before the config: the file fills in what the environment does not set.
+    envFile = loadServiceEnvFile({ defaultPath: GATEWAY_ENV_FILE, overrideVar: 'GATEWAY_ENV_FILE', env: process.env });
     config = loadConfig();
   } catch (err) {
-    process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.stderr.write(`${err instanceof ConfigError || err instanceof EnvFileError ? err.message : String(err)}\n`);
     process.exit(2);
   }
   const logger = createLogger('gateway', config.LOG_LEVEL);
+  if (envFile) logger.info(describeEnvFile(envFile));
   let gateway;
   try {
     gateway = await createGateway(config, logger);

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from 'zod';
-import { languageSchema, runEventSchema, runLimitsSchema, workspaceFileSchema, workspacePathSchema } from './sandboxApi.js';
+import { DEFAULT_ENTRY, languageSchema, runEventSchema, runLimitsSchema, workspaceFileSchema, workspacePathSchema } from './sandboxApi.js';
 
 /** Bumped on any incompatible change of the gateway API or stream messages. */
 export const GATEWAY_PROTOCOL_VERSION = 1;
@@ -12,20 +12,46 @@ export const GATEWAY_PROTOCOL_VERSION = 1;
 export const roomIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'roomId must be 1-64 of [A-Za-z0-9_-]');
 export const jobIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'jobId must be 1-64 of [A-Za-z0-9_-]');
 
-/** Input of `runCode`: the room's files and which one to run. */
-export const runCodeInputSchema = z.strictObject({
+const runCodeFieldsSchema = z.strictObject({
   /** Runs of one room share a VM and its /workspace. */
   roomId: roomIdSchema.optional(),
   language: languageSchema.default('py'),
+  /**
+   * The seed's one-file run: the program itself, written to `entry` (default:
+   * the language's {@link DEFAULT_ENTRY}). Give either `source` or `files`.
+   */
+  source: z.string().optional(),
   /** Every file of the room; `entry` must be one of them. */
-  files: z.array(workspaceFileSchema).min(1, 'files must contain at least the entry file'),
-  entry: workspacePathSchema.default('main.py'),
+  files: z.array(workspaceFileSchema).min(1, 'files must contain at least the entry file').optional(),
+  /** The file to run. Default: the language's {@link DEFAULT_ENTRY} (`main.py`). */
+  entry: workspacePathSchema.optional(),
   /** Initial stdin; more can be sent with `sendStdin` while the program runs. */
   stdin: z.string().optional(),
   limits: runLimitsSchema.optional(),
   /** Display name of whoever pressed Run (shown to the room). */
   startedBy: z.string().max(64).optional(),
 });
+
+/**
+ * Input of `runCode`: either a room's files and which one to run
+ * (`{roomId, files, entry}`), or the seed's one-file form `{language, source}`.
+ * Both parse to `{files, entry}`; giving `source` and `files` together is refused.
+ * @example
+ * runCodeInputSchema.parse({ language: 'py', source: "print('hello')" });
+ * // → { language: 'py', entry: 'main.py', files: [{ path: 'main.py', content: "print('hello')" }] }
+ */
+export const runCodeInputSchema = runCodeFieldsSchema
+  .superRefine((input, ctx) => {
+    if (input.source !== undefined && input.files !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['source'], message: 'give either source (a one-file run) or files, not both' });
+    } else if (input.source === undefined && input.files === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['files'], message: 'give files (including the entry file) or source (a one-file run)' });
+    }
+  })
+  .transform(({ source, files, entry, ...rest }) => {
+    const path = entry ?? DEFAULT_ENTRY[rest.language];
+    return { ...rest, entry: path, files: files ?? [{ path, content: source ?? '' }] };
+  });
 export type RunCodeInput = z.input<typeof runCodeInputSchema>;
 
 export const runCodeOutputSchema = z.object({

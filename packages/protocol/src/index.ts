@@ -13,6 +13,7 @@ export {
 export type { ErrorCode, ErrorCodeMapping, ErrorBody } from './errors.js';
 export {
   LANGUAGES,
+  DEFAULT_ENTRY,
   MAX_PATH_LENGTH,
   RUN_STATUSES,
   languageSchema,

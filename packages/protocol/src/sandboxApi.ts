@@ -11,6 +11,9 @@ export const LANGUAGES = ['py'] as const;
 export const languageSchema = z.enum(LANGUAGES);
 export type Language = z.infer<typeof languageSchema>;
 
+/** The file a one-file run (`source`) is written to, per language. */
+export const DEFAULT_ENTRY: Readonly<Record<Language, string>> = Object.freeze({ py: 'main.py' });
+
 /** Maximum length of one workspace path, in bytes of UTF-16 code units. */
 export const MAX_PATH_LENGTH = 255;
 

@@ -5,3 +5,5 @@
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
 export { stopOnSignals } from './shutdown.js';
+export { EnvFileError, describeEnvFile, loadEnvFile, loadServiceEnvFile } from './envFile.js';
+export type { EnvFileResult, ServiceEnvFileOptions } from './envFile.js';

@@ -3,19 +3,28 @@
  * The only composition root; stops cleanly on SIGINT/SIGTERM.
  * @module
  */
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.js';
-import { createLogger, stopOnSignals } from '@codecell/server-kit';
+import { createLogger, describeEnvFile, loadServiceEnvFile, stopOnSignals } from '@codecell/server-kit';
+import type { EnvFileResult } from '@codecell/server-kit';
 import { createSandbox } from './createSandbox.js';
+
+/** `sandbox/.env`, read at start when present (SANDBOX_ENV_FILE names another file). */
+const SANDBOX_ENV_FILE = fileURLToPath(new URL('../../.env', import.meta.url));
 
 async function main(): Promise<void> {
   let config;
+  let envFile: EnvFileResult | null;
   try {
+    // Before the config: the file fills in what the environment does not set.
+    envFile = loadServiceEnvFile({ defaultPath: SANDBOX_ENV_FILE, overrideVar: 'SANDBOX_ENV_FILE', env: process.env });
     config = loadConfig();
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(2);
   }
   const logger = createLogger('sandbox', config.LOG_LEVEL);
+  if (envFile) logger.info(describeEnvFile(envFile));
   const sandbox = await createSandbox(config, logger);
   stopOnSignals({ logger, what: 'destroying every VM', stop: () => sandbox.dispose() });
   try {
