@@ -16,6 +16,9 @@ export const ERROR_CODES = [
   'invalid_path',
   'limit_exceeded',
   'payload_too_large',
+  'unsupported_media_type',
+  'unauthorized',
+  'forbidden',
   'not_found',
   'method_not_allowed',
   'run_finished',
@@ -38,10 +41,13 @@ export interface ErrorCodeMapping {
   /** tRPC error code used by the gateway. */
   readonly trpc:
     | 'BAD_REQUEST'
+    | 'UNAUTHORIZED'
+    | 'FORBIDDEN'
     | 'NOT_FOUND'
     | 'METHOD_NOT_SUPPORTED'
     | 'CONFLICT'
     | 'PAYLOAD_TOO_LARGE'
+    | 'UNSUPPORTED_MEDIA_TYPE'
     | 'TOO_MANY_REQUESTS'
     | 'SERVICE_UNAVAILABLE'
     | 'INTERNAL_SERVER_ERROR';
@@ -60,6 +66,9 @@ export const ERROR_CODE_TABLE: Readonly<Record<ErrorCode, ErrorCodeMapping>> = O
   invalid_path: { http: 400, trpc: 'BAD_REQUEST', ws: 4400 },
   limit_exceeded: { http: 400, trpc: 'BAD_REQUEST', ws: 4400 },
   payload_too_large: { http: 413, trpc: 'PAYLOAD_TOO_LARGE', ws: 4413 },
+  unsupported_media_type: { http: 415, trpc: 'UNSUPPORTED_MEDIA_TYPE', ws: 4415 },
+  unauthorized: { http: 401, trpc: 'UNAUTHORIZED', ws: 4401 },
+  forbidden: { http: 403, trpc: 'FORBIDDEN', ws: 4403 },
   not_found: { http: 404, trpc: 'NOT_FOUND', ws: 4404 },
   method_not_allowed: { http: 405, trpc: 'METHOD_NOT_SUPPORTED', ws: 4405 },
   run_finished: { http: 409, trpc: 'CONFLICT', ws: 4409 },

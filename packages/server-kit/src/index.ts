@@ -7,3 +7,5 @@ export type { Logger, LogLevel } from './logger.js';
 export { stopOnSignals } from './shutdown.js';
 export { EnvFileError, describeEnvFile, loadEnvFile, loadServiceEnvFile } from './envFile.js';
 export type { EnvFileResult, ServiceEnvFileOptions } from './envFile.js';
+export { MIN_SECRET_LENGTH, SecretFileError, ensureSecretFile, readSecretFile, secretsEqual } from './secretFile.js';
+export type { SecretFileProblem } from './secretFile.js';
