@@ -16,3 +16,28 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SANDBOX_DRIVER: 'firecracker' })).toThrow(/FIRECRACKER_BIN/);
   });
 });
+
+describe('loadConfig: issue 9 limits', () => {
+  it('defaults MAX_GUEST_MEMORY_MB to half the host and MAX_SESSIONS to what that holds, at most 32', () => {
+    const big = loadConfig({}, { totalMemMb: 64 * 1024 });
+    expect(big.MAX_GUEST_MEMORY_MB).toBe(32 * 1024);
+    expect(big.MAX_SESSIONS).toBe(32);
+    // 4 GiB host: 2048 MiB of guest memory, 320 MiB per default VM = 6, minus the 2 pooled VMs and the template.
+    const small = loadConfig({}, { totalMemMb: 4096 });
+    expect(small.MAX_GUEST_MEMORY_MB).toBe(2048);
+    expect(small.MAX_SESSIONS).toBe(3);
+    // A tiny host still starts, with room for one VM of the largest shape.
+    const tiny = loadConfig({}, { totalMemMb: 512 });
+    expect(tiny.MAX_GUEST_MEMORY_MB).toBe(512 + 192);
+    expect(tiny.MAX_SESSIONS).toBe(1);
+    expect(loadConfig({ MAX_SESSIONS: '5', MAX_GUEST_MEMORY_MB: '4096' }, { totalMemMb: 1024 })).toMatchObject({ MAX_SESSIONS: 5, MAX_GUEST_MEMORY_MB: 4096 });
+  });
+
+  it('refuses a MAX_GUEST_MEMORY_MB that cannot hold one VM of MAX_MEM_MB, and bad new variables', () => {
+    expect(() => loadConfig({ MAX_GUEST_MEMORY_MB: '500' })).toThrow(/MAX_GUEST_MEMORY_MB \(500\) cannot hold one VM of MAX_MEM_MB/);
+    expect(() => loadConfig({ MAX_SESSIONS: '0' })).toThrow(/MAX_SESSIONS/);
+    expect(() => loadConfig({ SANDBOX_SOCKET: 'relative.sock' })).toThrow(/SANDBOX_SOCKET/);
+    expect(() => loadConfig({ SANDBOX_ALLOWED_HOSTS: 'ok.test, bad host' })).toThrow(/SANDBOX_ALLOWED_HOSTS/);
+    expect(loadConfig({ SANDBOX_ALLOWED_HOSTS: 'Sandbox.Internal, 10.0.0.5' }).SANDBOX_ALLOWED_HOSTS).toEqual(['sandbox.internal', '10.0.0.5']);
+  });
+});

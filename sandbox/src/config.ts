@@ -4,13 +4,36 @@
  * reads `process.env`.
  * @module
  */
+import { totalmem } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
+import { defaultCacheDir } from '@codecell/guest';
+import { MIN_SECRET_LENGTH } from '@codecell/server-kit';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const optionalInt = (min: number) => z.coerce.number().int().min(min).optional();
+
+/** A comma-separated list of host names (as a Host header carries them, without port). */
+const hostListSchema = z
+  .string()
+  .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h.length > 0))
+  .pipe(z.array(z.string().regex(/^[a-z0-9.:-]+$/, 'expected host names such as sandbox.internal, separated by commas')));
 
 const envSchema = z.object({
   SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
   SANDBOX_PORT: int(5000, 0).pipe(z.number().max(65535)),
+  /** Listen on this Unix socket (created 0600) instead of SANDBOX_HOST:SANDBOX_PORT. */
+  SANDBOX_SOCKET: z.string().startsWith('/', 'must be an absolute path').optional(),
+  /** The secret the gateway must send as `Authorization: Bearer`; unset: generated into SANDBOX_TOKEN_FILE. */
+  SANDBOX_TOKEN: z.string().min(MIN_SECRET_LENGTH).regex(/^\S+$/, 'may not contain spaces').optional(),
+  /** Where the generated token is kept (mode 0600). Default `<cache dir>/sandbox.token`. */
+  SANDBOX_TOKEN_FILE: z.string().min(1).optional(),
+  /** More Host names to answer to besides loopback and SANDBOX_HOST (DNS-rebinding protection). */
+  SANDBOX_ALLOWED_HOSTS: hostListSchema.default([]),
+  /** Most session VMs at once. Default: what MAX_GUEST_MEMORY_MB holds of the default VM shape, at most 32. */
+  MAX_SESSIONS: optionalInt(1),
+  /** Most guest memory of all VMs together, MiB. Default: half the host's memory (at least one VM of MAX_MEM_MB). */
+  MAX_GUEST_MEMORY_MB: optionalInt(64),
   /** Default wall-clock limit of a run. */
   RUN_TIMEOUT_MS: int(5000, 100),
   /** Largest `limits.timeoutMs` a request may ask for. */
@@ -49,22 +72,59 @@ const envSchema = z.object({
 
 /** Memory the guest itself needs (kernel, initramfs in RAM, agent), added to a program's memory. */
 export const GUEST_OVERHEAD_MB = 192;
+/** The default of MAX_SESSIONS never exceeds this. */
+export const MAX_SESSIONS_CAP = 32;
 
-export type SandboxConfig = Readonly<z.infer<typeof envSchema>>;
+type ParsedEnv = z.infer<typeof envSchema>;
+type Resolved = 'MAX_SESSIONS' | 'MAX_GUEST_MEMORY_MB' | 'SANDBOX_TOKEN_FILE';
+
+/** The sandbox's configuration, with every default resolved. */
+export type SandboxConfig = Readonly<Omit<ParsedEnv, Resolved> & Record<'MAX_SESSIONS' | 'MAX_GUEST_MEMORY_MB', number> & { SANDBOX_TOKEN_FILE: string }>;
+
+/** What the defaults are computed from. */
+export interface HostFacts {
+  /** The host's memory, MiB. */
+  readonly totalMemMb: number;
+}
+
+/** This host's facts. */
+export function hostFacts(): HostFacts {
+  return { totalMemMb: Math.floor(totalmem() / (1024 * 1024)) };
+}
+
+/**
+ * The default MAX_SESSIONS: as many VMs of the default shape as MAX_GUEST_MEMORY_MB
+ * holds besides the warm pool and its snapshot template, at least 1, at most {@link MAX_SESSIONS_CAP}.
+ */
+export function defaultMaxSessions(c: { MAX_GUEST_MEMORY_MB: number; DEFAULT_MEM_MB: number; POOL_SIZE: number }): number {
+  const vmMb = c.DEFAULT_MEM_MB + GUEST_OVERHEAD_MB;
+  return Math.max(1, Math.min(MAX_SESSIONS_CAP, Math.floor(c.MAX_GUEST_MEMORY_MB / vmMb) - c.POOL_SIZE - 1));
+}
 
 /** Parses `env`; throws an Error naming each bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): SandboxConfig {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, host: HostFacts = hostFacts()): SandboxConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(env[String(i.path[0])])})`);
     throw new Error(`invalid sandbox configuration:\n${lines.join('\n')}`);
   }
-  const c = parsed.data;
+  const p = parsed.data;
+  // Default: half the host, but never less than one VM of the largest shape a run may ask for.
+  const maxGuestMemoryMb = p.MAX_GUEST_MEMORY_MB ?? Math.max(Math.floor(host.totalMemMb / 2), p.MAX_MEM_MB + GUEST_OVERHEAD_MB);
+  const c: SandboxConfig = {
+    ...p,
+    MAX_GUEST_MEMORY_MB: maxGuestMemoryMb,
+    MAX_SESSIONS: p.MAX_SESSIONS ?? defaultMaxSessions({ ...p, MAX_GUEST_MEMORY_MB: maxGuestMemoryMb }),
+    SANDBOX_TOKEN_FILE: p.SANDBOX_TOKEN_FILE ?? join(p.CODECELL_CACHE_DIR ?? defaultCacheDir(env), 'sandbox.token'),
+  };
   const problems: string[] = [];
   if (c.RUN_TIMEOUT_MS > c.MAX_RUN_TIMEOUT_MS) problems.push('RUN_TIMEOUT_MS is larger than MAX_RUN_TIMEOUT_MS');
   if (c.DEFAULT_MEM_MB > c.MAX_MEM_MB) problems.push('DEFAULT_MEM_MB is larger than MAX_MEM_MB');
   if (c.OUTPUT_BYTES > c.MAX_OUTPUT_BYTES) problems.push('OUTPUT_BYTES is larger than MAX_OUTPUT_BYTES');
   if (c.SANDBOX_DRIVER === 'firecracker' && !c.FIRECRACKER_BIN) problems.push('SANDBOX_DRIVER=firecracker needs FIRECRACKER_BIN');
+  if (c.MAX_GUEST_MEMORY_MB < c.MAX_MEM_MB + GUEST_OVERHEAD_MB) {
+    problems.push(`MAX_GUEST_MEMORY_MB (${c.MAX_GUEST_MEMORY_MB}) cannot hold one VM of MAX_MEM_MB (${c.MAX_MEM_MB} + ${GUEST_OVERHEAD_MB} MiB for the guest itself); raise it or lower MAX_MEM_MB`);
+  }
   if (problems.length > 0) throw new Error(`invalid sandbox configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze(c);
 }

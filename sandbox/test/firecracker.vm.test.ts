@@ -20,7 +20,7 @@ if (bin) {
     const base = mkdtempSync(join(tmpdir(), 'cc-fc-contract-'));
     const config = loadConfig({ SANDBOX_DRIVER: 'firecracker', FIRECRACKER_BIN: bin, POOL_SIZE: '2', SANDBOX_RUN_DIR: base });
     const sandbox = await createSandbox(config, silentLogger);
-    return { runs: sandbox.runs, runDir: join(base, `codecell-${process.pid}`), vmmComm: /^firecracker/, dispose: () => sandbox.dispose() };
+    return { runs: sandbox.runs, runDir: sandbox.runDir, vmmComm: /^firecracker/, dispose: () => sandbox.dispose() };
   });
 } else {
   describe('driver contract: firecracker', () => {

@@ -23,8 +23,8 @@ let session = 0;
 
 beforeAll(async () => {
   const base = mkdtempSync(join(tmpdir(), 'cc-hostile-'));
-  runDir = join(base, `codecell-${process.pid}`);
   sb = await createSandbox(loadConfig({ POOL_SIZE: '2', SANDBOX_RUN_DIR: base, MAX_CONCURRENT_RUNS: '4' }), silentLogger);
+  runDir = sb.runDir;
 });
 
 afterAll(async () => {

@@ -27,8 +27,11 @@ afterAll(async () => {
   await sb?.dispose();
 });
 
-/** POSTs raw bytes and returns status, headers and body. */
-function post(path: string, body: string | Buffer, headers: Record<string, string> = {}) {
+/** The gateway's headers: the token and a JSON body. */
+const gatewayHeaders = (): Record<string, string> => ({ Authorization: `Bearer ${sb.token}`, 'Content-Type': 'application/json' });
+
+/** POSTs raw bytes (as the gateway, unless `headers` say otherwise) and returns status, headers and body. */
+function post(path: string, body: string | Buffer, headers: Record<string, string> = gatewayHeaders()) {
   return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
     const req = request(`${base}${path}`, { method: 'POST', headers }, (res) => {
       let text = '';
@@ -58,7 +61,7 @@ async function expectError(res: { status: number; body: string }, status: number
 
 describe('POST /run over HTTP', () => {
   it('streams NDJSON events of a run (the README curl example)', async () => {
-    const res = await post('/run', '{"language":"py","source":"print(\\"hello\\")"}', { 'Content-Type': 'application/x-www-form-urlencoded' });
+    const res = await post('/run', '{"language":"py","source":"print(\\"hello\\")"}');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toContain('application/x-ndjson');
     const events = ndjson(res.body);
@@ -80,6 +83,7 @@ describe('POST /run over HTTP', () => {
   it('takes stdin and kill through POST /run/<jobId>/stdin and /kill', async () => {
     const res = fetch(`${base}/run`, {
       method: 'POST',
+      headers: gatewayHeaders(),
       body: JSON.stringify({ language: 'py', source: 'print("got", input())\nwhile True: pass', limits: { timeoutMs: 30_000 } }),
     });
     const r = await res;
@@ -127,7 +131,7 @@ describe('POST /run over HTTP', () => {
     await expectError(await post('/run/nope/stdin', '{"data":"x"}'), 404, 'not_found');
     await expectError(await post('/run/nope/kill', ''), 404, 'not_found');
     await expectError(await post('/nowhere', ''), 404, 'not_found');
-    const get = await fetch(`${base}/run`);
+    const get = await fetch(`${base}/run`, { headers: gatewayHeaders() });
     await expectError({ status: get.status, body: await get.text() }, 405, 'method_not_allowed');
     // Still healthy after all that.
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
@@ -137,6 +141,7 @@ describe('POST /run over HTTP', () => {
     const ac = new AbortController();
     const res = await fetch(`${base}/run`, {
       method: 'POST',
+      headers: gatewayHeaders(),
       body: JSON.stringify({ language: 'py', source: 'while True: pass', limits: { timeoutMs: 30_000 } }),
       signal: ac.signal,
     });

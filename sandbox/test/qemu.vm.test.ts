@@ -15,7 +15,7 @@ driverContract('qemu', async () => {
   const sandbox = await createSandbox(config, silentLogger);
   return {
     runs: sandbox.runs,
-    runDir: join(base, `codecell-${process.pid}`),
+    runDir: sandbox.runDir,
     vmmComm: /^qemu-system/,
     dispose: () => sandbox.dispose(),
   };

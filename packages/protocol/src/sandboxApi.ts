@@ -154,6 +154,8 @@ export const healthSchema = z.strictObject({
     target: z.int(),
     /** `snapshot` when clones restore from a template, else `boot`. */
     mode: z.enum(['snapshot', 'boot']),
+    /** Guest memory of every VM held now (pool, template, sessions, runs), MiB; at most `limits.maxGuestMemoryMb`. */
+    guestMemoryMb: z.int(),
   }),
   runs: z.strictObject({ active: z.int(), queued: z.int(), total: z.int() }),
   limits: z.strictObject({
@@ -164,6 +166,20 @@ export const healthSchema = z.strictObject({
     vcpus: z.int(),
     maxVcpus: z.int(),
     outputBytes: z.int(),
+    /** MAX_SESSIONS: session VMs at once. */
+    maxSessions: z.int(),
+    /** MAX_GUEST_MEMORY_MB: guest memory of all VMs together, MiB. */
+    maxGuestMemoryMb: z.int(),
+  }),
+  /**
+   * Host cgroups that bound each VMM process (memory, CPU, pids). `none`
+   * means VMMs run without them, and `warning` says what is lost and how to fix it.
+   */
+  hostCgroups: z.strictObject({
+    mode: z.enum(['v2', 'v1', 'none']),
+    /** Memory cap of all VMM processes together, MiB; null without cgroups. */
+    memoryLimitMb: z.int().nullable(),
+    warning: z.string().nullable(),
   }),
   version: z.string(),
   /** Python version inside the guest, once a VM has reported it. */

@@ -3,11 +3,17 @@
  * across their runs; runs of one session are serialised. A session's VM is
  * destroyed when the session idles out and is never handed to anyone else.
  * Runs without a session get a VM of their own, destroyed after the run.
+ * At most MAX_SESSIONS sessions exist at once: a new one evicts the least
+ * recently used idle session, or is refused when every session is busy. When
+ * a VM cannot start within MAX_GUEST_MEMORY_MB, idle sessions are evicted
+ * (least recently used first) to make room.
  * @module
  */
+import { CodeCellError } from '@codecell/protocol';
 import type { VmShape } from '../vmm/VmmDriver.js';
 import type { Logger } from '@codecell/server-kit';
 import type { ReadyVm, VmPool } from './VmPool.js';
+import { GuestMemoryFullError } from './GuestMemory.js';
 
 interface Session {
   readonly id: string;
@@ -15,7 +21,10 @@ interface Session {
   /** Tail of the chain of this session's runs. */
   tail: Promise<void>;
   idleTimer: NodeJS.Timeout | undefined;
+  /** Runs of this session waiting or running. */
   active: number;
+  /** When it was last used (a counter: larger is more recent). */
+  lastUsed: number;
 }
 
 /** What a run tells the session about its VM when it ends. */
@@ -36,22 +45,46 @@ export interface WithVmOptions {
   readonly admit?: () => Promise<() => void>;
 }
 
+/** Options of {@link SessionManager}. */
+export interface SessionManagerOptions {
+  readonly pool: VmPool;
+  /** Destroy a session's VM after this long without runs. */
+  readonly idleTimeoutMs: number;
+  /** MAX_SESSIONS: most sessions at once. @default Infinity */
+  readonly maxSessions?: number;
+  readonly logger: Logger;
+}
+
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
+  private readonly o: SessionManagerOptions;
+  private clock = 0;
+  /** VMs of evicted sessions being destroyed. */
+  private readonly evicting = new Set<Promise<void>>();
 
-  constructor(
-    private readonly o: {
-      pool: VmPool;
-      /** Destroy a session's VM after this long without runs. */
-      idleTimeoutMs: number;
-      logger: Logger;
-    },
-  ) {}
+  constructor(options: SessionManagerOptions) {
+    this.o = options;
+  }
 
   get attached(): number {
     let n = 0;
     for (const s of this.sessions.values()) if (s.vm) n++;
     return n;
+  }
+
+  /** Sessions that exist now (with a VM, or waiting for one). */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /**
+   * Makes room for a run of `sessionId`, synchronously so the HTTP edge can
+   * answer 429 before it streams anything: an existing session always has
+   * room; a new one may evict the least recently used idle session.
+   * @throws CodeCellError `capacity_exceeded` when every one of MAX_SESSIONS sessions is busy
+   */
+  admit(sessionId: string): void {
+    this.session(sessionId).lastUsed = ++this.clock;
   }
 
   /**
@@ -62,7 +95,7 @@ export class SessionManager {
     if (!opts.sessionId) {
       const leave = await opts.admit?.();
       try {
-        const vm = await this.o.pool.acquire(opts.shape, opts.signal);
+        const vm = await this.acquire(opts.shape, opts.signal);
         try {
           return await fn({ vm, discard: () => undefined });
         } finally {
@@ -74,6 +107,7 @@ export class SessionManager {
     }
     const session = this.session(opts.sessionId);
     session.active++;
+    session.lastUsed = ++this.clock;
     clearTimeout(session.idleTimer);
     const previous = session.tail;
     let done: () => void = () => undefined;
@@ -88,8 +122,9 @@ export class SessionManager {
       let vm = session.vm;
       const usable = vm && !vm.agent.closed && vm.vm.shape.memMb === opts.shape.memMb && vm.vm.shape.vcpus === opts.shape.vcpus;
       if (!usable) {
-        if (vm) await this.o.pool.release(vm); // shape changed or VM died: the workspace goes with it
-        session.vm = vm = await this.o.pool.acquire(opts.shape, opts.signal);
+        session.vm = undefined;
+        if (vm) await this.o.pool.release(vm, { refill: false }); // shape changed or VM died: the workspace goes with it
+        session.vm = vm = await this.acquire(opts.shape, opts.signal);
       }
       let discard = false;
       try {
@@ -103,6 +138,7 @@ export class SessionManager {
     } finally {
       leave?.();
       session.active--;
+      session.lastUsed = ++this.clock;
       done();
       this.armIdleTimer(session);
     }
@@ -118,15 +154,61 @@ export class SessionManager {
         if (s.vm) await this.o.pool.release(s.vm);
       }),
     );
+    await Promise.all([...this.evicting]);
+  }
+
+  /** A VM from the pool; when guest memory is full, evicts idle sessions (least recently used first) until it fits. */
+  private async acquire(shape: VmShape, signal?: AbortSignal): Promise<ReadyVm> {
+    for (;;) {
+      try {
+        return await this.o.pool.acquire(shape, signal);
+      } catch (err) {
+        if (!(err instanceof GuestMemoryFullError)) throw err;
+        if (this.evicting.size > 0) await Promise.all([...this.evicting]);
+        else if (!this.evictIdle({ withVm: true })) throw err;
+        await Promise.all([...this.evicting]);
+      }
+    }
   }
 
   private session(id: string): Session {
     let s = this.sessions.get(id);
     if (!s) {
-      s = { id, vm: undefined, tail: Promise.resolve(), idleTimer: undefined, active: 0 };
+      const max = this.o.maxSessions ?? Infinity;
+      if (this.sessions.size >= max && !this.evictIdle({ withVm: false })) {
+        throw new CodeCellError(
+          'capacity_exceeded',
+          `all ${max} session VMs are busy running; retry when a run ends, or raise MAX_SESSIONS (each session keeps a VM for its room)`,
+        );
+      }
+      s = { id, vm: undefined, tail: Promise.resolve(), idleTimer: undefined, active: 0, lastUsed: ++this.clock };
       this.sessions.set(id, s);
     }
     return s;
+  }
+
+  /** Evicts the least recently used session without runs (`withVm`: only one holding a VM). False when there is none. */
+  private evictIdle(o: { withVm: boolean }): boolean {
+    let lru: Session | undefined;
+    for (const s of this.sessions.values()) {
+      if (s.active > 0 || (o.withVm && !s.vm)) continue;
+      if (!lru || s.lastUsed < lru.lastUsed) lru = s;
+    }
+    if (!lru) return false;
+    this.drop(lru, { why: 'evicted (least recently used) to make room', refill: false });
+    return true;
+  }
+
+  /** Forgets a session without runs and destroys its VM (`refill: false` when the memory is wanted by a run). */
+  private drop(s: Session, o: { why: string; refill: boolean }): void {
+    clearTimeout(s.idleTimer);
+    this.sessions.delete(s.id);
+    const vm = s.vm;
+    if (!vm) return;
+    s.vm = undefined;
+    this.o.logger.info(`session ${o.why}; destroying its VM`, { sessionId: s.id, vmId: vm.vm.id });
+    const p = this.o.pool.release(vm, { refill: o.refill }).finally(() => this.evicting.delete(p));
+    this.evicting.add(p);
   }
 
   private armIdleTimer(s: Session): void {
@@ -134,11 +216,7 @@ export class SessionManager {
     clearTimeout(s.idleTimer);
     s.idleTimer = setTimeout(() => {
       if (s.active > 0 || this.sessions.get(s.id) !== s) return;
-      this.sessions.delete(s.id);
-      if (s.vm) {
-        this.o.logger.info('session idled out; destroying its VM', { sessionId: s.id, vmId: s.vm.vm.id });
-        void this.o.pool.release(s.vm);
-      }
+      this.drop(s, { why: 'idled out', refill: true });
     }, this.o.idleTimeoutMs);
     s.idleTimer.unref();
   }

@@ -9,6 +9,7 @@ import { AgentConnection } from '../agent/AgentConnection.js';
 import type { VmHandle, VmmDriver, VmShape, VmTemplate } from '../vmm/VmmDriver.js';
 import type { Logger } from '@codecell/server-kit';
 import { warmUp } from './warmUp.js';
+import { GuestMemory, GuestMemoryFullError } from './GuestMemory.js';
 
 /** A VM whose agent answered `ready` (and was reseeded, if restored). */
 export interface ReadyVm {
@@ -36,6 +37,8 @@ export interface VmPoolOptions {
   readonly maxStarting: number;
   /** Run a tiny program in each new VM before pooling it (primes TCG's code cache). */
   readonly warmUp: boolean;
+  /** MAX_GUEST_MEMORY_MB: guest memory of all VMs together (pool, template, handed out). @default Infinity */
+  readonly maxGuestMemoryMb?: number;
   readonly logger: Logger;
 }
 
@@ -59,19 +62,24 @@ export class VmPool {
   private readonly outstanding = new Set<ReadyVm>();
   /** Starts in flight, so dispose can wait for them (a VM must not appear after it). */
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly memory: GuestMemory;
+  /** Guest memory counted for each VM started and not yet destroyed. */
+  private readonly charged = new Map<ReadyVm, number>();
   /** Python version the guest agent reported (null until a VM is ready). */
   python: string | null = null;
   /** Last start duration per kind, for /healthz and benchmarks. */
   readonly lastStartMs: { boot?: number; restore?: number } = {};
 
-  constructor(private readonly o: VmPoolOptions) {}
+  constructor(private readonly o: VmPoolOptions) {
+    this.memory = new GuestMemory(o.maxGuestMemoryMb ?? Infinity);
+  }
 
   get mode(): PoolMode {
     return this.o.mode === 'snapshot' && this.o.driver.supportsSnapshots ? 'snapshot' : 'boot';
   }
 
-  stats(): { idle: number; starting: number; target: number; mode: PoolMode } {
-    return { idle: this.idle.length, starting: this.starting, target: this.o.target, mode: this.mode };
+  stats(): { idle: number; starting: number; target: number; mode: PoolMode; guestMemoryMb: number } {
+    return { idle: this.idle.length, starting: this.starting, target: this.o.target, mode: this.mode, guestMemoryMb: this.memory.usedMb };
   }
 
   /** Begins filling the pool. */
@@ -87,14 +95,24 @@ export class VmPool {
   /**
    * Hands out a ready VM of `shape`, waiting for one if none is idle. The
    * caller owns it from then on and must destroy it.
+   * @throws GuestMemoryFullError when no VM can start within MAX_GUEST_MEMORY_MB
    */
   async acquire(shape: VmShape, signal?: AbortSignal): Promise<ReadyVm> {
     if (this.disposed) throw new CodeCellError('sandbox_unavailable', 'the sandbox is shutting down');
-    if (!sameShape(shape, this.o.shape)) return this.startOne(shape, false, signal);
+    if (!sameShape(shape, this.o.shape)) {
+      // Idle pooled VMs are only a head start: give their memory to a VM that is needed now.
+      while (!this.memory.fits(shape.memMb) && this.idle.length > 0) await this.release(this.idle.shift() as ReadyVm, { refill: false });
+      this.memory.take(shape.memMb);
+      return this.startOne(shape, { pooled: false, signal });
+    }
     const vm = await this.takeIdle();
     if (vm) {
       this.fill();
       return vm;
+    }
+    // No idle VM, none starting that is not spoken for, and no memory to start one: say so now.
+    if (this.starting <= this.waiters.length && !this.memory.fits(this.memoryForNextStart())) {
+      throw new GuestMemoryFullError({ usedMb: this.memory.usedMb, maxMb: this.memory.maxMb, needMb: this.memoryForNextStart() });
     }
     const p = new Promise<ReadyVm>((resolve, reject) => {
       const waiter: Waiter = {
@@ -119,11 +137,19 @@ export class VmPool {
     return p;
   }
 
-  /** Destroys a VM that came from {@link VmPool.acquire}. */
-  async release(vm: ReadyVm): Promise<void> {
+  /**
+   * Destroys a VM that came from {@link VmPool.acquire}, then gives its memory
+   * back. `refill: false` keeps the pool from taking that memory for a warm VM
+   * (the caller freed it for a VM of its own).
+   */
+  async release(vm: ReadyVm, o: { refill?: boolean } = {}): Promise<void> {
     this.outstanding.delete(vm);
+    const mb = this.charged.get(vm) ?? 0;
+    this.charged.delete(vm);
     vm.agent.dispose();
     await vm.vm.destroy();
+    this.memory.give(mb);
+    if (mb > 0 && o.refill !== false) this.fill(); // memory freed: the pool (or a waiter) may start a VM now
   }
 
   async dispose(): Promise<void> {
@@ -134,7 +160,22 @@ export class VmPool {
     const all = [...this.idle.splice(0), ...this.outstanding];
     await Promise.all(all.map((v) => this.release(v)));
     await this.templating?.catch(() => undefined);
-    await this.template?.dispose();
+    await this.dropTemplate();
+  }
+
+  /** Disposes the snapshot template and gives its memory back. */
+  private async dropTemplate(): Promise<void> {
+    const tpl = this.template;
+    this.template = undefined;
+    if (!tpl) return;
+    await tpl.dispose();
+    this.memory.give(tpl.shape.memMb);
+  }
+
+  /** Memory the next pooled start needs: one VM, plus the template when there is none yet. */
+  private memoryForNextStart(): number {
+    const templateNeeded = this.mode === 'snapshot' && !this.template && !this.templating;
+    return this.o.shape.memMb * (templateNeeded ? 2 : 1);
   }
 
   /**
@@ -159,12 +200,19 @@ export class VmPool {
     }
   }
 
-  /** Starts VMs until idle + starting covers the target and every waiter. */
+  /** Starts VMs until idle + starting covers the target and every waiter, within the memory limit. */
   private fill(): void {
     if (this.disposed || this.retryTimer) return;
     while (this.starting < this.o.maxStarting && this.idle.length + this.starting < this.o.target + this.waiters.length) {
+      if (!this.memory.fits(this.memoryForNextStart())) {
+        // Waiters nothing will serve get the error now, so the caller can free memory (evict an idle session).
+        const unserved = this.waiters.splice(this.starting);
+        for (const w of unserved) w.reject(new GuestMemoryFullError({ usedMb: this.memory.usedMb, maxMb: this.memory.maxMb, needMb: this.memoryForNextStart() }));
+        return;
+      }
+      this.memory.take(this.o.shape.memMb);
       this.starting++;
-      this.startOne(this.o.shape, true)
+      this.startOne(this.o.shape, { pooled: true })
         .then((vm) => {
           this.failures = 0;
           this.handOut(vm);
@@ -194,6 +242,7 @@ export class VmPool {
       if (i >= 0) {
         this.idle.splice(i, 1);
         this.o.logger.warn('an idle VM exited; replacing it', { vmId: vm.vm.id });
+        void this.release(vm); // gives its memory back, then refills
         this.fill();
       }
     });
@@ -205,8 +254,7 @@ export class VmPool {
     this.o.logger.error('VM start failed', { failures: this.failures, error: message.slice(0, 2000) });
     if (this.failures >= 3 && this.template) {
       // Clones keep failing: the template itself may be bad. Make a new one.
-      void this.template.dispose();
-      this.template = undefined;
+      void this.dropTemplate();
     }
     if (this.failures >= 3) {
       const failure = err instanceof CodeCellError ? err : new CodeCellError('vm_boot_failed', `could not start a VM: ${message}`);
@@ -219,9 +267,21 @@ export class VmPool {
     }, delay);
   }
 
-  /** Boots (or restores) one VM and waits until its agent is ready. */
-  private startOne(shape: VmShape, pooled: boolean, signal?: AbortSignal): Promise<ReadyVm> {
-    const p = this.startOneUntracked(shape, pooled, signal);
+  /**
+   * Boots (or restores) one VM and waits until its agent is ready. Its memory
+   * was taken by the caller; it is given back here if the start fails.
+   */
+  private startOne(shape: VmShape, o: { pooled: boolean; signal?: AbortSignal }): Promise<ReadyVm> {
+    const p = this.startOneUntracked(shape, o.pooled, o.signal).then(
+      (vm) => {
+        this.charged.set(vm, shape.memMb);
+        return vm;
+      },
+      (err: unknown) => {
+        this.memory.give(shape.memMb);
+        throw err;
+      },
+    );
     this.inFlight.add(p);
     void p.then(
       () => this.inFlight.delete(p),
@@ -263,6 +323,7 @@ export class VmPool {
   private ensureTemplate(signal?: AbortSignal): Promise<VmTemplate> {
     if (this.template) return Promise.resolve(this.template);
     this.templating ??= (async () => {
+      this.memory.take(this.o.shape.memMb); // the template's RAM file, shared by its clones
       const started = performance.now();
       const vm = await this.o.driver.boot({ shape: this.o.shape, asTemplate: true, signal });
       const agent = new AgentConnection(vm.channel);
@@ -278,7 +339,10 @@ export class VmPool {
       this.o.logger.info('snapshot template ready', { ms: Math.round(performance.now() - started) });
       this.template = tpl;
       return tpl;
-    })().finally(() => {
+    })().catch((err: unknown) => {
+      if (!(err instanceof GuestMemoryFullError)) this.memory.give(this.o.shape.memMb);
+      throw err;
+    }).finally(() => {
       this.templating = undefined;
     });
     return this.templating;

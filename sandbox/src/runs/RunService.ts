@@ -55,6 +55,7 @@ export class RunService {
         `the sandbox is at capacity (${this.running} running, ${waiting - this.running} waiting); retry shortly or raise MAX_QUEUED_RUNS`,
       );
     }
+    if (plan.sessionId !== undefined) this.o.sessions.admit(plan.sessionId); // may refuse: MAX_SESSIONS
     const jobId = `j${randomBytes(9).toString('base64url')}`;
     const job = new RunJob(jobId, plan, () => {
       const t = setTimeout(() => this.jobs.delete(jobId), FINISHED_JOB_RETENTION_MS);

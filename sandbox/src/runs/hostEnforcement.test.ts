@@ -4,14 +4,8 @@
  * a fake guest agent that ignores kills, floods output or sends garbage.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '@codecell/server-kit';
-import { loadConfig } from '../config.js';
-import { SessionManager } from '../pool/SessionManager.js';
-import { VmPool } from '../pool/VmPool.js';
-import { FakeVmm } from '../../test/fakeVmm/FakeVmm.js';
+import { fakeCore } from '../../test/fakeVmm/fakeCore.js';
 import { collect, runPy, until } from '../../test/runHelpers.js';
-import { RunService } from './RunService.js';
-import { shapeFor } from './runPlan.js';
 import { KILL_GRACE_MS } from './RunJob.js';
 
 const disposers: Array<() => Promise<void>> = [];
@@ -20,30 +14,9 @@ afterEach(async () => {
 });
 
 function setup(o: { sessionIdleMs?: number; failBoots?: number } = {}) {
-  const driver = new FakeVmm();
-  driver.failBoots = o.failBoots ?? 0;
-  const config = loadConfig({ SESSION_IDLE_MS: String(o.sessionIdleMs ?? 60_000) });
-  const pool = new VmPool({
-    driver,
-    shape: shapeFor(config.DEFAULT_MEM_MB, 1),
-    target: 1,
-    mode: 'snapshot',
-    bootTimeoutMs: 2000,
-    restoreTimeoutMs: 2000,
-    maxStarting: 1,
-    warmUp: false,
-    logger: silentLogger,
-  });
-  const sessions = new SessionManager({ pool, idleTimeoutMs: config.SESSION_IDLE_MS, logger: silentLogger });
-  const runs = new RunService({ config, sessions, logger: silentLogger });
-  pool.start();
-  disposers.push(async () => {
-    await runs.dispose();
-    await sessions.dispose();
-    await pool.dispose();
-    await driver.dispose();
-  });
-  return { driver, pool, sessions, runs };
+  const core = fakeCore({ env: { SESSION_IDLE_MS: String(o.sessionIdleMs ?? 60_000) }, failBoots: o.failBoots ?? 0 });
+  disposers.push(() => core.dispose());
+  return core;
 }
 
 describe('host-side enforcement with a misbehaving guest (fake VMM)', () => {

@@ -12,11 +12,13 @@ import type { RunService } from '../runs/RunService.js';
 import type { RunJob } from '../runs/RunJob.js';
 import type { Logger } from '@codecell/server-kit';
 import { parseJsonBody, readBody } from './body.js';
+import { checkCaller, checkJsonBody } from './requestGuard.js';
+import type { RequestGuardOptions } from './requestGuard.js';
 
 /** Largest body of `POST /run/<jobId>/stdin`. */
 export const MAX_STDIN_BODY_BYTES = 1024 * 1024 + 1024;
 
-export interface SandboxHttpOptions {
+export interface SandboxHttpOptions extends RequestGuardOptions {
   readonly runs: RunService;
   readonly health: () => Health;
   readonly logger: Logger;
@@ -38,6 +40,9 @@ const JOB_ROUTE = /^\/run\/([A-Za-z0-9_-]{1,64})\/(stdin|kill)$/;
 async function handle(o: SandboxHttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://sandbox');
   const path = url.pathname.replace(/\/+$/, '') || '/';
+  // Who is calling comes first: nothing is read, parsed or run for anyone but the gateway.
+  checkCaller(req, { ...o, tokenRequired: path !== '/healthz' });
+  if (req.method === 'POST') checkJsonBody(req);
   if (path === '/healthz') {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(req, 'GET');
     const h = o.health();
@@ -130,5 +135,6 @@ function sendError(logger: Logger, res: ServerResponse, err: unknown): void {
   }
   // The body may not have been read (e.g. too large): close rather than reuse the connection.
   res.setHeader('Connection', 'close');
+  if (e.code === 'unauthorized') res.setHeader('WWW-Authenticate', 'Bearer realm="codecell-sandbox"');
   sendJson(res, e.httpStatus, e.toBody());
 }

@@ -27,10 +27,12 @@ async function main(): Promise<void> {
   if (envFile) logger.info(describeEnvFile(envFile));
   const sandbox = await createSandbox(config, logger);
   stopOnSignals({ logger, what: 'destroying every VM', stop: () => sandbox.dispose() });
+  const where = config.SANDBOX_SOCKET ?? `${config.SANDBOX_HOST}:${config.SANDBOX_PORT}`;
   try {
-    await sandbox.listen(config.SANDBOX_PORT, config.SANDBOX_HOST);
+    if (config.SANDBOX_SOCKET !== undefined) await sandbox.listenSocket(config.SANDBOX_SOCKET);
+    else await sandbox.listen(config.SANDBOX_PORT, config.SANDBOX_HOST);
   } catch (err) {
-    logger.error(`cannot listen on ${config.SANDBOX_HOST}:${config.SANDBOX_PORT}: ${(err as Error).message}`);
+    logger.error(`cannot listen on ${where}: ${(err as Error).message}`);
     await sandbox.dispose();
     process.exit(1);
   }

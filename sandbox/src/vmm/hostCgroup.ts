@@ -1,8 +1,9 @@
 /**
  * Host cgroups for VMM processes: cpu, memory and pids limits per VM, so a
- * runaway VMM (or a guest that found a VMM bug) cannot starve the host.
+ * runaway VMM (or a guest that found a VMM bug) cannot starve the host, under
+ * one parent group whose memory cap bounds all of them together.
  * Uses cgroup v2 where its controllers are available, else the v1
- * hierarchies, else runs without one and says so.
+ * hierarchies, else runs without one and says so ({@link cgroupWarning}).
  * @module
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -44,23 +45,90 @@ export function detectCgroupMode(): CgroupMode {
   return 'none';
 }
 
+/** The error-level line logged at start when VMMs must run without host cgroups. */
+export function cgroupWarning(problem: string): string {
+  return (
+    `host cgroups are unavailable (${problem}): VMM processes run without host memory, CPU and process limits, ` +
+    'so a runaway VMM, or a guest that escapes into one, can take all of the host. ' +
+    'Fix: run the sandbox as root on a host with cgroup v2 (memory, pids and cpu controllers) or the v1 hierarchies mounted at /sys/fs/cgroup; ' +
+    'in a container, give it a writable cgroup namespace (e.g. docker run --cgroupns=private with a writable /sys/fs/cgroup)'
+  );
+}
+
+/** Options of {@link HostCgroups}. */
+export interface HostCgroupsOptions {
+  /** Name of the parent group, e.g. `codecell-sandbox-<pid>` (the stale reaper parses the pid). */
+  readonly name: string;
+  /** @default detected ({@link detectCgroupMode}) */
+  readonly mode?: CgroupMode;
+  /** Memory cap of the parent group, i.e. of every VMM together, bytes. */
+  readonly parentMemoryBytes?: number;
+}
+
 /** Creates and removes per-VM cgroups under one parent named after this service. */
 export class HostCgroups {
-  readonly mode: CgroupMode;
+  #mode: CgroupMode;
+  #problem: string | null = null;
   private readonly parent: string;
+  private readonly parentMemoryBytes: number | undefined;
   /** Every VM cgroup created and not yet removed. */
   private readonly live = new Set<VmCgroup>();
 
-  constructor(opts: { name: string; mode?: CgroupMode }) {
-    this.mode = opts.mode ?? detectCgroupMode();
+  constructor(opts: HostCgroupsOptions) {
+    this.#mode = opts.mode ?? detectCgroupMode();
     this.parent = opts.name;
+    this.parentMemoryBytes = opts.parentMemoryBytes;
+  }
+
+  /** The layout in use; `none` when the host has none or {@link HostCgroups.init} could not use it. */
+  get mode(): CgroupMode {
+    return this.#mode;
+  }
+
+  /** Why VMMs run without host cgroups, or null when they have them. Set by {@link HostCgroups.init}. */
+  get problem(): string | null {
+    return this.#problem;
+  }
+
+  /**
+   * Creates the parent group(s) and caps their memory. When that fails (e.g.
+   * a read-only cgroupfs in a container) the mode becomes `none` and
+   * {@link HostCgroups.problem} says why. Never throws.
+   */
+  async init(): Promise<void> {
+    if (this.#mode === 'none') {
+      this.#problem = `no cgroup v2 memory, pids and cpu controllers at ${V2_ROOT}/cgroup.controllers and no v1 hierarchies at ${V2_ROOT}/{memory,pids,cpu}`;
+      return;
+    }
+    try {
+      if (this.#mode === 'v2') {
+        const parent = join(V2_ROOT, this.parent);
+        await mkdir(parent, { recursive: true });
+        await writeFile(join(V2_ROOT, 'cgroup.subtree_control'), '+memory +pids +cpu').catch(() => undefined);
+        await writeFile(join(parent, 'cgroup.subtree_control'), '+memory +pids +cpu');
+        if (this.parentMemoryBytes !== undefined) await writeFile(join(parent, 'memory.max'), String(this.parentMemoryBytes));
+      } else {
+        for (const c of V1_CONTROLLERS) await mkdir(join(V2_ROOT, c, this.parent), { recursive: true });
+        if (this.parentMemoryBytes !== undefined) await writeFile(join(V2_ROOT, 'memory', this.parent, 'memory.limit_in_bytes'), String(this.parentMemoryBytes));
+      }
+    } catch (err) {
+      this.#problem = `cannot set up ${this.#mode} cgroup ${this.parent}: ${(err as Error).message}`;
+      for (const d of this.parentDirs()) await rmdir(d).catch(() => undefined);
+      this.#mode = 'none';
+    }
+  }
+
+  /** The parent group's directory in each hierarchy in use. */
+  private parentDirs(): string[] {
+    if (this.#mode === 'v2') return [join(V2_ROOT, this.parent)];
+    return this.#mode === 'v1' ? V1_CONTROLLERS.map((c) => join(V2_ROOT, c, this.parent)) : [];
   }
 
   /** Creates a cgroup for one VM. Returns undefined when cgroups are unavailable. */
   async create(vmId: string, limits: CgroupLimits): Promise<VmCgroup | undefined> {
     let cg: VmCgroup | undefined;
     try {
-      cg = this.mode === 'v2' ? await this.createV2(vmId, limits) : this.mode === 'v1' ? await this.createV1(vmId, limits) : undefined;
+      cg = this.#mode === 'v2' ? await this.createV2(vmId, limits) : this.#mode === 'v1' ? await this.createV1(vmId, limits) : undefined;
     } catch {
       return undefined; // e.g. a read-only cgroupfs in a container: run without
     }
@@ -93,8 +161,7 @@ export class HostCgroups {
       }
       await cg.remove();
     }
-    const dirs = this.mode === 'v2' ? [join(V2_ROOT, this.parent)] : this.mode === 'v1' ? V1_CONTROLLERS.map((c) => join(V2_ROOT, c, this.parent)) : [];
-    for (const d of dirs) await removeDir(d);
+    for (const d of this.parentDirs()) await removeDir(d);
   }
 
   private async createV2(vmId: string, l: CgroupLimits): Promise<VmCgroup> {

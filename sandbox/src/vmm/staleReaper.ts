@@ -95,14 +95,21 @@ function removeStaleCgroups(): number {
   return removed;
 }
 
-/** Removes run directories `codecell-<pid>` of sandboxes that no longer exist. */
+/** Run directory names: `codecell-<pid>-XXXXXX` (mkdtemp), and `codecell-<pid>` of older versions. */
+const RUN_DIR_NAME = /^codecell-(\d+)(?:-[A-Za-z0-9]+)?$/;
+
+/** Removes run directories of sandboxes that no longer exist. */
 function removeStaleRunDirs(base: string): number {
   let removed = 0;
   for (const name of list(base)) {
-    const m = /^codecell-(\d+)$/.exec(name);
+    const m = RUN_DIR_NAME.exec(name);
     if (m && !alive(Number(m[1]))) {
-      rmSync(join(base, name), { recursive: true, force: true });
-      removed++;
+      try {
+        rmSync(join(base, name), { recursive: true, force: true });
+        removed++;
+      } catch {
+        // another user's directory: not ours to remove
+      }
     }
   }
   return removed;
@@ -111,7 +118,7 @@ function removeStaleRunDirs(base: string): number {
 /** Reaps everything dead sandboxes left on this host. Synchronous: runs once at start. */
 export function reapStaleSandboxes(runDirBase: string, logger: Logger): void {
   const escaped = runDirBase.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const vmms = killOrphanVmms(new RegExp(`${escaped}/codecell-(\\d+)/`));
+  const vmms = killOrphanVmms(new RegExp(`${escaped}/codecell-(\\d+)(?:-[A-Za-z0-9]+)?/`));
   const cgroups = removeStaleCgroups();
   const dirs = removeStaleRunDirs(runDirBase);
   if (vmms + cgroups + dirs > 0) logger.warn('cleaned up after a sandbox that died', { vmms, cgroups, runDirs: dirs });

@@ -5,7 +5,7 @@
  * Facts it relies on: /work/shared/reference/vmm.md sections 1-6, 8, 10.
  * @module
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +21,7 @@ import {
   SNAPSHOT_STATE_NAME,
 } from './FirecrackerVm.js';
 import { AGENT_VSOCK_PORT, vsockConnect } from './vsockConnect.js';
+import { ensurePrivateDir } from '../runDir.js';
 
 /** `ccchannel=vsock` reaches the guest agent (PID 1) as an environment variable. */
 export const DEFAULT_BOOT_ARGS = 'console=ttyS0 reboot=k panic=1 quiet loglevel=1 ccchannel=vsock';
@@ -235,7 +236,7 @@ export class FirecrackerDriver implements VmmDriver {
     let vmDir: string | undefined;
     let proc: FirecrackerProcess;
     try {
-      await mkdir(this.#opts.workDir, { recursive: true });
+      ensurePrivateDir(this.#opts.workDir);
       vmDir = await mkdtemp(join(this.#opts.workDir, `${id}-`));
       proc = await FirecrackerProcess.spawn({
         id,

@@ -5,7 +5,7 @@
  * @module
  */
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, rename } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, rename } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -19,6 +19,7 @@ import type { Acceleration } from './qemuArgs.js';
 import { QemuVm } from './QemuVm.js';
 import { connectWithRetry } from '../unixSocket.js';
 import { resolveAcceleration, hostTscKhz } from './accelProbe.js';
+import { ensurePrivateDir } from '../runDir.js';
 
 /** Deadline for QEMU to create its sockets after spawn. */
 export const QEMU_SOCKET_TIMEOUT_MS = 10_000;
@@ -80,7 +81,7 @@ export class QemuDriver implements VmmDriver {
     for (const f of [this.opts.kernel, this.opts.initramfs]) {
       if (!existsSync(f)) throw new CodeCellError('vm_boot_failed', `guest image file ${f} is missing: run \`npm run setup\` to build it`);
     }
-    await mkdir(this.opts.runDir, { recursive: true });
+    ensurePrivateDir(this.opts.runDir);
     const resolved = await resolveAcceleration({
       requested: this.opts.acceleration ?? 'auto',
       qemuBin: this.qemuBin,
