@@ -45,12 +45,12 @@ export const gatewayBench: BenchSuite = {
         s.ws.close();
       };
       // Attach both session VMs first.
-      await timedRun(stack.sandbox.url, agent, { language: 'py', source: SOURCE, sessionId: 'bench-direct' });
+      await timedRun({ url: stack.sandbox.url, token: stack.sandbox.token() }, agent, { language: 'py', source: SOURCE, sessionId: 'bench-direct' });
       await oneGatewayRun();
       accepted.length = hello.length = start.length = first.length = 0;
       for (let i = 0; i < RUNS; i++) {
         await new Promise((r) => setTimeout(r, GAP_MS));
-        direct.push((await timedRun(stack.sandbox.url, agent, { language: 'py', source: SOURCE, sessionId: 'bench-direct' })).firstByteMs);
+        direct.push((await timedRun({ url: stack.sandbox.url, token: stack.sandbox.token() }, agent, { language: 'py', source: SOURCE, sessionId: 'bench-direct' })).firstByteMs);
         await new Promise((r) => setTimeout(r, GAP_MS));
         await oneGatewayRun();
         if ((i + 1) % 50 === 0) log(`${i + 1}/${RUNS}`);

@@ -60,14 +60,21 @@ async function hostPython(runs: number): Promise<{ ttfb: Summary; exit: Summary;
   return { ttfb: summarize(first), exit: summarize(exit), python: `${python} (${version})` };
 }
 
-/** One `POST /run`, timing the first stdout byte and the exit event. */
-export function timedRun(base: string, agent: Agent, body: object): Promise<Timed & { status: string }> {
+/** Where a sandbox listens and the token it wants. */
+export interface SandboxTarget {
+  readonly url: string;
+  readonly token: string;
+}
+
+/** One `POST /run` as the gateway sends it, timing the first stdout byte and the exit event. */
+export function timedRun(sandbox: SandboxTarget, agent: Agent, body: object): Promise<Timed & { status: string }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     let firstByteMs = NaN;
     let buf = '';
-    const req = request(`${base}/run`, { method: 'POST', agent, headers: { 'Content-Length': Buffer.byteLength(payload) } }, (res) => {
+    const headers = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), Authorization: `Bearer ${sandbox.token}` };
+    const req = request(`${sandbox.url}/run`, { method: 'POST', agent, headers }, (res) => {
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         buf += chunk;
@@ -153,7 +160,7 @@ function idleVmMemory(): { rssMb: number; pssMb: number; n: number } {
   return { rssMb: rss / 1024 / n, pssMb: pss / 1024 / n, n: pids.length };
 }
 
-async function throughput(o: { base: string; clients: number; session: boolean; seconds: number }): Promise<{ rps: number; ok: number; bad: number }> {
+async function throughput(o: { base: SandboxTarget; clients: number; session: boolean; seconds: number }): Promise<{ rps: number; ok: number; bad: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: o.clients });
   const body = (c: number) => ({ language: 'py', source: HELLO, ...(o.session ? { sessionId: `bench-tp-${o.clients}-${c}` } : {}) });
   if (o.session) await Promise.all(Array.from({ length: o.clients }, (_, c) => timedRun(o.base, agent, body(c)))); // attach VMs first
@@ -184,7 +191,7 @@ export const sandboxBench: BenchSuite = {
     const runDir = mkdtempSync(join(tmpdir(), 'cc-bench-sb-'));
     const sandbox = await createSandbox(loadConfig({ POOL_SIZE: '4', SANDBOX_RUN_DIR: runDir, LOG_LEVEL: 'silent', MAX_CONCURRENT_RUNS: '4', MAX_QUEUED_RUNS: '64' }), silentLogger);
     await sandbox.listen(0, '127.0.0.1');
-    const base = sandbox.url();
+    const base: SandboxTarget = { url: sandbox.url(), token: sandbox.token };
     try {
       while (sandbox.pool.stats().idle < 4) await new Promise((r) => setTimeout(r, 100));
       await new Promise((r) => setTimeout(r, 1000)); // let the pool settle before measuring memory

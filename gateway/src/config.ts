@@ -6,15 +6,21 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { MIN_SECRET_LENGTH } from '@codecell/server-kit';
 
 const int = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
 
-/** `host:port` or `http://host:port[/]` → a normalised `http://host:port` base URL. */
+/** `host:port` or `http://host:port[/]` → a normalised `http://host:port` base URL; `unix:/path` stays as it is. */
 const sandboxAddrSchema = z
   .string()
   .trim()
   .min(1)
   .transform((s, ctx) => {
+    if (s.startsWith('unix:')) {
+      if (s.startsWith('unix:/')) return s;
+      ctx.addIssue({ code: 'custom', message: 'a Unix socket is given as unix:/absolute/path' });
+      return z.NEVER;
+    }
     const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : `http://${s}`;
     let url: URL;
     try {
@@ -39,8 +45,12 @@ const envSchema = z.object({
   /** Port of the gateway's HTTP server (tRPC, streams, frontend). 0 picks a free port. */
   PORT: int(4000, 0).pipe(z.number().max(65535)),
   HOST: z.string().trim().min(1).default('127.0.0.1'),
-  /** Where the sandbox listens: `host:port` or `http://host:port`. */
+  /** Where the sandbox listens: `host:port`, `http://host:port` or `unix:/path` (its SANDBOX_SOCKET). */
   SANDBOX_ADDR: sandboxAddrSchema.default('http://127.0.0.1:5000'),
+  /** The sandbox's secret, sent as `Authorization: Bearer`; unset: read from SANDBOX_TOKEN_FILE. */
+  SANDBOX_TOKEN: z.string().min(MIN_SECRET_LENGTH).regex(/^\S+$/, 'may not contain spaces').optional(),
+  /** The token file the sandbox writes on first start. Default: {@link defaultSandboxTokenFile}. */
+  SANDBOX_TOKEN_FILE: z.string().trim().min(1).optional(),
   /** Wall-clock limit asked for each run, ms. */
   RUN_TIMEOUT_MS: int(5000, 100),
   /** Memory asked for each run, MiB. */
@@ -71,7 +81,13 @@ const envSchema = z.object({
 });
 
 /** The gateway's parsed, frozen configuration. */
-export type GatewayConfig = Readonly<Omit<z.output<typeof envSchema>, 'COLLAB_DB'> & { COLLAB_DB: string }>;
+export type GatewayConfig = Readonly<Omit<z.output<typeof envSchema>, 'COLLAB_DB' | 'SANDBOX_TOKEN_FILE'> & { COLLAB_DB: string; SANDBOX_TOKEN_FILE: string }>;
+
+/** `$CODECELL_CACHE_DIR/sandbox.token`, else `sandbox.token` in the codecell cache directory (where the sandbox writes it). */
+export function defaultSandboxTokenFile(env: Readonly<Record<string, string | undefined>>): string {
+  const cache = env['CODECELL_CACHE_DIR'] || join(env['XDG_CACHE_HOME'] || join(env['HOME'] || homedir(), '.cache'), 'codecell');
+  return join(cache, 'sandbox.token');
+}
 
 /** `$XDG_CACHE_HOME/codecell/collab.sqlite`, else `~/.cache/codecell/collab.sqlite` (beside the guest image cache). */
 export function defaultCollabDb(env: Readonly<Record<string, string | undefined>>): string {
@@ -108,5 +124,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     ...parsed.data,
     CORS_ORIGINS: Object.freeze([...parsed.data.CORS_ORIGINS]),
     COLLAB_DB: parsed.data.COLLAB_DB ?? defaultCollabDb(env),
+    SANDBOX_TOKEN_FILE: parsed.data.SANDBOX_TOKEN_FILE ?? defaultSandboxTokenFile(env),
   }) as GatewayConfig;
 }

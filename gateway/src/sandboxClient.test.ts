@@ -124,9 +124,10 @@ describe('SandboxClient', () => {
   it('reads health even from a 503 answer', async () => {
     const health = {
       ok: true, driver: 'fake', acceleration: 'none', accelerationReason: 'test', ready: false,
-      pool: { idle: 0, starting: 1, attached: 0, target: 1, mode: 'boot' },
+      pool: { idle: 0, starting: 1, attached: 0, target: 1, mode: 'boot', guestMemoryMb: 0 },
       runs: { active: 0, queued: 0, total: 0 },
-      limits: { timeoutMs: 1, maxTimeoutMs: 1, memoryMb: 1, maxMemoryMb: 1, vcpus: 1, maxVcpus: 1, outputBytes: 1 },
+      limits: { timeoutMs: 1, maxTimeoutMs: 1, memoryMb: 1, maxMemoryMb: 1, vcpus: 1, maxVcpus: 1, outputBytes: 1, maxSessions: 1, maxGuestMemoryMb: 1 },
+      hostCgroups: { mode: 'none', memoryLimitMb: null, warning: 'host cgroups are unavailable' },
       version: '0.1.0',
       python: null,
     };

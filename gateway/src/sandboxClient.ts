@@ -1,14 +1,17 @@
 /**
- * The gateway's one typed client of the sandbox service (HTTP, node:http).
- * `POST /run` is streamed as NDJSON, one parsed RunEvent per line. Transport
- * failures become CodeCellError('sandbox_unavailable'); the sandbox's own 4xx
- * errors keep their code and message.
+ * The gateway's one typed client of the sandbox service (HTTP, node:http, over
+ * TCP or a Unix socket). Every call carries the sandbox's secret as
+ * `Authorization: Bearer`. `POST /run` is streamed as NDJSON, one parsed
+ * RunEvent per line. Transport failures, and the sandbox refusing the gateway
+ * (401/403), become CodeCellError('sandbox_unavailable'); the sandbox's other
+ * 4xx errors keep their code and message.
  * @module
  */
 import { Agent, request } from 'node:http';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, RequestOptions } from 'node:http';
 import { CodeCellError, errorBodySchema, healthSchema, runEventSchema } from '@codecell/protocol';
 import type { Health, RunEvent, RunRequest, StdinRequest } from '@codecell/protocol';
+import { SecretFileError, readSecretFile } from '@codecell/server-kit';
 
 /** A started `POST /run`: the sandbox's job id and its events in order. */
 export interface SandboxRunHandle {
@@ -32,8 +35,16 @@ export interface SandboxApi {
 
 /** Options of {@link SandboxClient}. */
 export interface SandboxClientOptions {
-  /** Base URL, e.g. `http://127.0.0.1:5000`. */
+  /** Base URL, e.g. `http://127.0.0.1:5000`, or `unix:/path/to/sandbox.sock`. */
   readonly baseUrl: string;
+  /** The sandbox's secret (SANDBOX_TOKEN). */
+  readonly token?: string | undefined;
+  /**
+   * Where to read the secret when `token` is not given (SANDBOX_TOKEN_FILE, which
+   * the sandbox writes on first start): read at the first call that finds it,
+   * and again when the sandbox refuses it, so start order does not matter.
+   */
+  readonly tokenFile?: string | undefined;
   /**
    * Time allowed for the sandbox to answer a short request, or to send the
    * headers of `POST /run` (the run itself may last much longer), ms.
@@ -58,6 +69,10 @@ const MAX_SMALL_BODY_BYTES = 1024 * 1024;
 export class SandboxClient implements SandboxApi {
   readonly #base: string;
   readonly #timeoutMs: number;
+  readonly #token: string | undefined;
+  readonly #tokenFile: string | undefined;
+  /** The token file's content, once read. */
+  #fileToken: string | undefined;
   // Our own agent without keep-alive: a reused socket the sandbox just closed
   // would otherwise fail a request for no reason.
   readonly #agent = new Agent({ keepAlive: false });
@@ -65,6 +80,8 @@ export class SandboxClient implements SandboxApi {
   constructor(opts: SandboxClientOptions) {
     this.#base = opts.baseUrl.replace(/\/+$/, '');
     this.#timeoutMs = opts.requestTimeoutMs ?? 10_000;
+    this.#token = opts.token;
+    this.#tokenFile = opts.tokenFile;
   }
 
   /** The address shown in error messages. */
@@ -74,7 +91,7 @@ export class SandboxClient implements SandboxApi {
 
   async run(body: RunRequest, signal?: AbortSignal): Promise<SandboxRunHandle> {
     // The handshake timeout only covers the headers; the stream's lifetime is the caller's signal.
-    const res = await this.#send({ method: 'POST', path: '/run', body, signal, handshakeOnly: true });
+    const res = await this.#request({ method: 'POST', path: '/run', body, signal, handshakeOnly: true });
     if (res.statusCode !== 200) throw await this.#errorFrom(res);
     const jobId = res.headers['x-job-id'];
     if (typeof jobId !== 'string' || jobId === '') {
@@ -85,19 +102,19 @@ export class SandboxClient implements SandboxApi {
   }
 
   async sendStdin(jobId: string, body: StdinRequest, signal?: AbortSignal): Promise<void> {
-    const res = await this.#send({ method: 'POST', path: `/run/${encodeURIComponent(jobId)}/stdin`, body, signal });
+    const res = await this.#request({ method: 'POST', path: `/run/${encodeURIComponent(jobId)}/stdin`, body, signal });
     if (res.statusCode !== 202) throw await this.#errorFrom(res);
     res.resume();
   }
 
   async kill(jobId: string, signal?: AbortSignal): Promise<void> {
-    const res = await this.#send({ method: 'POST', path: `/run/${encodeURIComponent(jobId)}/kill`, body: {}, signal });
+    const res = await this.#request({ method: 'POST', path: `/run/${encodeURIComponent(jobId)}/kill`, body: {}, signal });
     if (res.statusCode !== 202) throw await this.#errorFrom(res);
     res.resume();
   }
 
   async health(signal?: AbortSignal): Promise<Health> {
-    const res = await this.#send({ method: 'GET', path: '/healthz', signal });
+    const res = await this.#request({ method: 'GET', path: '/healthz', signal });
     const text = await this.#readSmall(res);
     // 503 still carries a health body (e.g. not ready yet).
     const parsed = healthSchema.safeParse(safeJson(text));
@@ -110,18 +127,53 @@ export class SandboxClient implements SandboxApi {
     this.#agent.destroy();
   }
 
-  #send(o: { method: string; path: string; body?: unknown; signal?: AbortSignal | undefined; handshakeOnly?: boolean }): Promise<IncomingMessage> {
+  /** Sends with the current token; when the sandbox refuses a token read from the file, re-reads the file and retries once. */
+  async #request(o: SendOptions): Promise<IncomingMessage> {
+    const token = this.#currentToken();
+    const res = await this.#send(o, token);
+    if (res.statusCode !== 401 || this.#token !== undefined || this.#tokenFile === undefined) return res;
+    this.#fileToken = undefined; // the sandbox may have made a new one
+    const fresh = this.#currentToken();
+    if (fresh === undefined || fresh === token) return res;
+    res.resume();
+    return this.#send(o, fresh);
+  }
+
+  /** SANDBOX_TOKEN, else the token file's content; undefined while the file does not exist. */
+  #currentToken(): string | undefined {
+    if (this.#token !== undefined || this.#tokenFile === undefined) return this.#token;
+    if (this.#fileToken === undefined) {
+      try {
+        this.#fileToken = readSecretFile(this.#tokenFile);
+      } catch (err) {
+        if (err instanceof SecretFileError && err.problem === 'missing') return undefined; // the sandbox answers 401, explained in #errorFrom
+        throw this.#refused(`cannot use the token file: ${(err as Error).message}; or set SANDBOX_TOKEN to the sandbox's token`, err);
+      }
+    }
+    return this.#fileToken;
+  }
+
+  /** Where a request goes: a URL on TCP, or a path on the Unix socket. */
+  #target(path: string): string | RequestOptions {
+    return this.#base.startsWith('unix:') ? { socketPath: this.#base.slice('unix:'.length), path, host: 'localhost' } : `${this.#base}${path}`;
+  }
+
+  #send(o: SendOptions, token: string | undefined): Promise<IncomingMessage> {
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const handshake = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
     const payload = o.body === undefined ? undefined : JSON.stringify(o.body);
+    const headers: Record<string, string | number> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+    if (payload !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = request(`${this.#base}${o.path}`, {
+      const target = this.#target(o.path);
+      const options: RequestOptions = {
         method: o.method,
         agent: this.#agent,
         // A streamed run lives as long as the caller's signal; short calls also time out.
         signal: o.handshakeOnly ? o.signal : handshake,
-        headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-      });
+        headers,
+      };
+      const req = typeof target === 'string' ? request(target, options) : request({ ...target, ...options });
       const onTimeout = (): void => {
         req.destroy(this.#unavailable(`no answer to ${o.method} ${o.path} within ${this.#timeoutMs} ms`));
       };
@@ -174,6 +226,9 @@ export class SandboxClient implements SandboxApi {
     const status = res.statusCode ?? 0;
     const text = await this.#readSmall(res).catch(() => '');
     const body = errorBodySchema.safeParse(safeJson(text));
+    // The sandbox refusing the gateway is the operator's to fix, not the caller's.
+    if (status === 401) return this.#refused(this.#explainUnauthorized());
+    if (status === 403) return this.#refused(body.success ? body.data.error.message : `HTTP 403 ${text.slice(0, 200)}`);
     if (status >= 400 && status < 500 && body.success) {
       return new CodeCellError(body.data.error.code, body.data.error.message);
     }
@@ -201,9 +256,32 @@ export class SandboxClient implements SandboxApi {
     return this.#unavailable(describe(err), err);
   }
 
+  /** Why the sandbox answered 401, and what to change. */
+  #explainUnauthorized(): string {
+    if (this.#token !== undefined) return "it refused the gateway's token: SANDBOX_TOKEN is not the sandbox's token; set the same value in both";
+    if (this.#tokenFile === undefined) return 'it needs a token: set SANDBOX_TOKEN to the sandbox\'s token';
+    if (this.#currentToken() === undefined) {
+      return `no token: ${this.#tokenFile} does not exist yet. The sandbox writes it on first start: start the sandbox (same user, same CODECELL_CACHE_DIR), or set SANDBOX_TOKEN to its token`;
+    }
+    return `it refused the gateway's token from ${this.#tokenFile}; the sandbox uses another one (another CODECELL_CACHE_DIR or SANDBOX_TOKEN_FILE?). Point SANDBOX_TOKEN_FILE at the sandbox's token file, or set SANDBOX_TOKEN in both`;
+  }
+
+  #refused(detail: string, cause?: unknown): CodeCellError {
+    return new CodeCellError('sandbox_unavailable', `the sandbox at ${this.#base} refused the gateway: ${detail}`, { cause });
+  }
+
   #unavailable(detail: string, cause?: unknown): CodeCellError {
     return new CodeCellError('sandbox_unavailable', `the sandbox at ${this.#base} is not reachable: ${detail}`, { cause });
   }
+}
+
+/** One request to the sandbox. */
+interface SendOptions {
+  readonly method: string;
+  readonly path: string;
+  readonly body?: unknown;
+  readonly signal?: AbortSignal | undefined;
+  readonly handshakeOnly?: boolean;
 }
 
 function safeJson(text: string): unknown {

@@ -61,7 +61,7 @@ type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => vo
  * const res = await fetch(`${gw.url}/healthz`);
  */
 export async function createGateway(config: GatewayConfig, logger: Logger, overrides: GatewayOverrides = {}): Promise<Gateway> {
-  const sandbox = new SandboxClient({ baseUrl: config.SANDBOX_ADDR });
+  const sandbox = new SandboxClient({ baseUrl: config.SANDBOX_ADDR, token: config.SANDBOX_TOKEN, tokenFile: config.SANDBOX_TOKEN_FILE });
   const collab = new CollabService({
     dbPath: config.COLLAB_DB,
     maxRoomBytes: config.MAX_ROOM_BYTES,

@@ -27,8 +27,16 @@ export interface FakeSandboxServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** Options of {@link startFakeSandboxServer}. */
+export interface FakeSandboxOptions {
+  /** Answer 401 `unauthorized`, as the real sandbox does, unless `Authorization: Bearer <token>` is sent. */
+  readonly token?: string;
+  /** Listen on this Unix socket instead of 127.0.0.1 (`url` is then `unix:<path>`). */
+  readonly socketPath?: string;
+}
+
 /** Starts the fake on 127.0.0.1 and a free port. */
-export async function startFakeSandboxServer(handler: FakeHandler): Promise<FakeSandboxServer> {
+export async function startFakeSandboxServer(handler: FakeHandler, o: FakeSandboxOptions = {}): Promise<FakeSandboxServer> {
   const requests: FakeRequest[] = [];
   const fake: { handler: FakeHandler } = { handler };
   const server = createServer((raw, res) => {
@@ -37,10 +45,22 @@ export async function startFakeSandboxServer(handler: FakeHandler): Promise<Fake
     raw.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
       const req: FakeRequest = { method: raw.method ?? '', path: raw.url ?? '', body: text ? (JSON.parse(text) as unknown) : undefined, raw };
+      if (o.token !== undefined && raw.headers.authorization !== `Bearer ${o.token}`) {
+        return sendError(res, 401, { code: 'unauthorized', message: 'no Authorization header' });
+      }
       requests.push(req);
       Promise.resolve(fake.handler(req, res)).catch(() => res.destroy());
     });
   });
+  if (o.socketPath !== undefined) {
+    const path = o.socketPath;
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    const close = async (): Promise<void> => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    };
+    return Object.assign(fake, { url: `unix:${path}`, server, requests, close, [Symbol.asyncDispose]: close });
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const close = async (): Promise<void> => {

@@ -5,6 +5,7 @@
  * @module
  */
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,14 +14,21 @@ import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { readSecretFile } from '@codecell/server-kit';
+import { defaultSandboxTokenFile } from '../config.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 /** A running sandbox process. */
 export interface SandboxProcess extends AsyncDisposable {
   readonly port: number;
+  /** `http://127.0.0.1:<port>`, or `unix:<path>` with `socket`: what the gateway's SANDBOX_ADDR takes. */
   readonly url: string;
   readonly pid: number;
+  /** The token file the sandbox wrote (or read) at start. */
+  readonly tokenFile: string;
+  /** The sandbox's token, for callers that talk to it directly (benchmarks). */
+  token(): string;
   /** Last lines the sandbox wrote to stderr (for failure messages). */
   stderrTail(): string;
   /**
@@ -42,21 +50,34 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts the sandbox on `port` (default: a free one) and waits for `ready: true`. */
-export async function startSandbox(o: { port?: number; readyTimeoutMs?: number; env?: Record<string, string> } = {}): Promise<SandboxProcess> {
+/**
+ * Starts the sandbox on `port` (default: a free one), or on the Unix socket
+ * `socket`, and waits for `ready: true`. It writes its token file (the
+ * default one unless `env` names SANDBOX_TOKEN_FILE) before it listens.
+ */
+export async function startSandbox(o: { port?: number; socket?: string; readyTimeoutMs?: number; env?: Record<string, string> } = {}): Promise<SandboxProcess> {
   const port = o.port ?? (await freePort());
   // Our own run directory (snapshot memory, sockets), removed whatever happens to the process.
   const runDir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'gw-test-sandbox-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/src/server/main.ts'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, SANDBOX_PORT: String(port), SANDBOX_HOST: '127.0.0.1', SANDBOX_RUN_DIR: runDir, POOL_SIZE: '1', LOG_LEVEL: 'warn', ...o.env },
+    env: {
+      ...process.env,
+      SANDBOX_PORT: String(port),
+      SANDBOX_HOST: '127.0.0.1',
+      SANDBOX_RUN_DIR: runDir,
+      POOL_SIZE: '1',
+      LOG_LEVEL: 'warn',
+      ...(o.socket === undefined ? {} : { SANDBOX_SOCKET: o.socket }),
+      ...o.env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let tail = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (s: string) => (tail = (tail + s).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
+  const url = o.socket === undefined ? `http://127.0.0.1:${port}` : `unix:${o.socket}`;
   const stop = async (graceMs = 20_000): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
@@ -67,10 +88,13 @@ export async function startSandbox(o: { port?: number; readyTimeoutMs?: number; 
     if (child.pid !== undefined) await removeSandboxLeftovers(child.pid);
     await rm(runDir, { recursive: true, force: true });
   };
+  const tokenFile = o.env?.['SANDBOX_TOKEN_FILE'] ?? defaultSandboxTokenFile({ ...process.env, ...o.env });
   const proc: SandboxProcess = {
     port,
     url,
     pid: child.pid ?? -1,
+    tokenFile,
+    token: () => o.env?.['SANDBOX_TOKEN'] ?? readSecretFile(tokenFile),
     stderrTail: () => tail,
     crash: async () => {
       child.kill('SIGKILL');
@@ -95,8 +119,7 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number): P
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the sandbox exited (${child.exitCode ?? child.signalCode}) before it was ready`);
     try {
-      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
-      const body = (await res.json()) as { ready?: boolean };
+      const body = JSON.parse(await getHealthz(url)) as { ready?: boolean };
       if (body.ready === true) return;
     } catch {
       // not listening yet
@@ -104,6 +127,23 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number): P
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`the sandbox at ${url} was not ready within ${timeoutMs} ms`);
+}
+
+/** `GET /healthz` (which needs no token) over TCP or the Unix socket. */
+function getHealthz(url: string): Promise<string> {
+  const u = url.startsWith('unix:') ? undefined : new URL(url);
+  const target = u ? { host: u.hostname, port: Number(u.port) } : { socketPath: url.slice('unix:'.length), host: 'localhost' };
+  return new Promise((resolve, reject) => {
+    const req = request({ ...target, path: '/healthz', timeout: 2000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve(text));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
