@@ -1,27 +1,40 @@
 /**
  * Hocuspocus extension that checks what clients send before it is applied:
- * room names and protocol version at connect, document size, file count and
- * file paths on every sync message, and the shape of awareness states.
+ * room names and protocol version at connect; on every sync message, that the
+ * update applies completely (no pending structs or deletions), that it does
+ * not touch `runs` (only the gateway writes it, through a direct connection,
+ * which no hook sees), that files stay text with valid paths and within
+ * MAX_ROOM_FILES, and the document size; and awareness states (AwarenessGuard).
  * @module
  */
 import * as Y from 'yjs';
-import type { Extension, afterLoadDocumentPayload, beforeHandleAwarenessPayload, beforeSyncPayload, onConnectPayload } from '@hocuspocus/server';
-import {
-  COLLAB_PROTOCOL_VERSION,
-  CollabRejectReason,
-  MAX_AWARENESS_STATE_BYTES,
-  ROOM_DOC,
-  awarenessStateSchema,
-  roomIdSchema,
-  workspacePathSchema,
-} from '@codecell/protocol';
+import type {
+  Extension,
+  afterLoadDocumentPayload,
+  beforeHandleAwarenessPayload,
+  beforeHandleMessagePayload,
+  beforeSyncPayload,
+  onConnectPayload,
+} from '@hocuspocus/server';
+import { COLLAB_PROTOCOL_VERSION, CollabRejectReason, ROOM_DOC, roomIdSchema, workspacePathSchema } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
+import { AwarenessGuard } from './AwarenessGuard.js';
 import { CollabRejection } from './CollabRejection.js';
 import { roomFiles } from './roomDoc.js';
+import { deletedLiveItems, missingDependency, placeItems } from './updateFacts.js';
+import type { DecodedUpdate } from './updateFacts.js';
 
 /** y-protocols sync message types that carry an update. */
 const SYNC_STEP_2 = 1;
 const SYNC_UPDATE = 2;
+
+/**
+ * Whether `content` may be the value of a file in `files`. The one place that
+ * says what a file is: issue 11 adds binary files (`Y.ContentBinary`) here.
+ */
+export function isFileValue(content: Y.Item['content']): boolean {
+  return content instanceof Y.ContentType && content.type instanceof Y.Text;
+}
 
 /** Options of {@link RoomGuard}. */
 export interface RoomGuardOptions {
@@ -32,12 +45,13 @@ export interface RoomGuardOptions {
   readonly logger: Logger;
 }
 
-/** Refuses bad rooms, oversized or malformed updates, and bad awareness states. */
+/** Refuses bad rooms, incomplete, oversized or forbidden updates, and bad awareness states. */
 export class RoomGuard implements Extension {
   readonly extensionName = 'codecell-room-guard';
   // Check before anything else runs.
   readonly priority = 2000;
   readonly #o: RoomGuardOptions;
+  readonly #awareness: AwarenessGuard;
   /**
    * An upper bound of each room's encoded size: exact after load, then plus
    * every update's bytes. Recomputed exactly only when it nears the limit.
@@ -46,6 +60,7 @@ export class RoomGuard implements Extension {
 
   constructor(options: RoomGuardOptions) {
     this.#o = options;
+    this.#awareness = new AwarenessGuard(options.logger);
   }
 
   /** Refuses invalid room names and other protocol versions (sent as `?protocolVersion=`). */
@@ -64,48 +79,61 @@ export class RoomGuard implements Extension {
     });
   }
 
-  /** Starts tracking the room's size. */
-  async afterLoadDocument({ document }: afterLoadDocumentPayload): Promise<void> {
+  /** Drops what an earlier gateway let a room keep pending (it would be compacted to disk again), and starts tracking the room's size. */
+  async afterLoadDocument({ document, documentName }: afterLoadDocumentPayload): Promise<void> {
+    if (document.store.pendingStructs !== null || document.store.pendingDs !== null) {
+      document.store.pendingStructs = null;
+      document.store.pendingDs = null;
+      this.#o.logger.warn('dropped changes with missing dependencies the room had kept from before', { roomId: documentName });
+    }
     this.#sizeBound.set(document, Y.encodeStateAsUpdate(document).byteLength);
     document.on('update', (update: Uint8Array) => this.#sizeBound.set(document, (this.#sizeBound.get(document) ?? 0) + update.byteLength));
   }
 
-  /** Refuses updates that add bad files, too many files, or grow the room past MAX_ROOM_BYTES. */
+  /** Refuses incomplete updates, writes to `runs`, bad files, too many files, or growing the room past MAX_ROOM_BYTES. */
   async beforeSync({ type, payload, document, documentName }: beforeSyncPayload): Promise<void> {
     if (type !== SYNC_STEP_2 && type !== SYNC_UPDATE) return;
-    this.#checkFiles(document, payload);
+    let update: DecodedUpdate;
+    try {
+      update = Y.decodeUpdate(payload);
+    } catch {
+      throw new CollabRejection('invalid_request', 'this message does not hold a valid Yjs update');
+    }
+    const missing = missingDependency(document, update);
+    if (missing !== null) {
+      this.#o.logger.warn('refused an update with missing dependencies', { roomId: documentName, missing, bytes: payload.byteLength });
+      throw new CollabRejection('invalid_request', `this update depends on changes the room does not have (${missing}); reload the room to resync`);
+    }
+    this.#checkItems(document, update);
     this.#checkSize({ doc: document, roomId: documentName, update: payload });
   }
 
-  /** Drops awareness states that do not match the protocol or are too large (the rest pass). */
-  async beforeHandleAwareness({ states, documentName }: beforeHandleAwarenessPayload): Promise<void> {
-    for (const [clientId, state] of states) {
-      const bytes = Buffer.byteLength(JSON.stringify(state));
-      const problem =
-        bytes > MAX_AWARENESS_STATE_BYTES
-          ? `${bytes} bytes; the limit is ${MAX_AWARENESS_STATE_BYTES}`
-          : awarenessStateSchema.safeParse(state).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-      if (problem === undefined) continue;
-      states.delete(clientId);
-      this.#o.logger.debug('dropped an awareness state', { roomId: documentName, clientId, problem });
-    }
+  /** Notes which clientIDs an awareness message carries (see AwarenessGuard). */
+  async beforeHandleMessage({ connection, update }: beforeHandleMessagePayload): Promise<void> {
+    this.#awareness.noteMessage(connection, update);
   }
 
-  #checkFiles(doc: Y.Doc, update: Uint8Array): void {
+  /** Drops awareness states a connection may not publish, too many at once, or that break the protocol (the rest pass). */
+  async beforeHandleAwareness({ states, documentName, connection, document }: beforeHandleAwarenessPayload): Promise<void> {
+    if (!connection) return; // the server's own
+    const others = new Set(document.awareness.getStates().keys());
+    this.#awareness.filter({ connection, states, others, roomId: documentName });
+  }
+
+  #checkItems(doc: Y.Doc, update: DecodedUpdate): void {
     const files = roomFiles(doc);
     const added = new Set<string>();
-    for (const struct of Y.decodeUpdate(update).structs) {
-      // A new key of the root `files` map carries its parent's name (decodeUpdate leaves
-      // it a string, despite the type) and the key; changes to existing keys reference
-      // their predecessor instead and add no file.
-      if (!(struct instanceof Y.Item) || (struct.parent as unknown) !== ROOM_DOC.files || struct.parentSub === null) continue;
-      const path = struct.parentSub;
-      const bad = workspacePathSchema.safeParse(path).error?.issues[0]?.message;
-      if (bad !== undefined) throw new CollabRejection('invalid_path', `file "${path.slice(0, 80)}": ${bad}`);
-      if (!(struct.content instanceof Y.ContentType) || !(struct.content.type instanceof Y.Text)) {
-        throw new CollabRejection('invalid_request', `file "${path}" must be a Y.Text in the "${ROOM_DOC.files}" map`);
-      }
-      if (!files.has(path)) added.add(path);
+    for (const { item, parent, key } of placeItems(doc, update)) {
+      // Parts the room already has are skipped by Yjs: only what is new counts.
+      if (item.id.clock + item.length <= Y.getState(doc.store, item.id.client)) continue;
+      if (parent === null || !('root' in parent)) continue;
+      if (parent.root === ROOM_DOC.runs) throw forbiddenRuns();
+      if (parent.root !== ROOM_DOC.files || item.content instanceof Y.ContentDeleted) continue;
+      if (key === null) throw new CollabRejection('invalid_request', `"${ROOM_DOC.files}" is a map of path → Y.Text; this change inserts into it as a list`);
+      const bad = workspacePathSchema.safeParse(key).error?.issues[0]?.message;
+      if (bad !== undefined) throw new CollabRejection('invalid_path', `file "${key.slice(0, 80)}": ${bad}`);
+      if (!isFileValue(item.content)) throw new CollabRejection('invalid_request', `file "${key}" must be a Y.Text in the "${ROOM_DOC.files}" map`);
+      if (!files.has(key)) added.add(key);
     }
     if (added.size > 0 && files.size + added.size > this.#o.maxRoomFiles) {
       throw new CollabRejection(
@@ -113,6 +141,8 @@ export class RoomGuard implements Extension {
         `the room has ${files.size} files and this change adds ${added.size}; the limit is ${this.#o.maxRoomFiles} (MAX_ROOM_FILES)`,
       );
     }
+    const runs = doc.share.get(ROOM_DOC.runs);
+    if (runs && deletedLiveItems(doc, update).some((item) => item.parent === runs)) throw forbiddenRuns();
   }
 
   #checkSize({ doc, roomId, update }: { doc: Y.Doc; roomId: string; update: Uint8Array }): void {
@@ -129,6 +159,10 @@ export class RoomGuard implements Extension {
       `this change would make room ${roomId} ${fmtBytes(exact + added)}; the limit is ${fmtBytes(max)} (MAX_ROOM_BYTES). Delete something or use another room`,
     );
   }
+}
+
+function forbiddenRuns(): CollabRejection {
+  return new CollabRejection('forbidden', `only the gateway writes "${ROOM_DOC.runs}" (the room's run records); clients may read it, not change it`);
 }
 
 function fmtBytes(n: number): string {
