@@ -3,6 +3,7 @@
 // until each answers, prints the URL to open, and stops them all on Ctrl+C (or
 // when one of them dies). `npm start` runs scripts/setup.mjs first.
 import { spawn } from 'node:child_process';
+import { get } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +34,9 @@ const sandboxFile = envFiles('sandbox');
 const gatewayFile = envFiles('gateway');
 const frontendFile = envFiles('frontend', ['.env', '.env.local', '.env.development', '.env.development.local']);
 const sandboxPort = setting(sandboxFile, 'SANDBOX_PORT') ?? '5000';
+// With SANDBOX_SOCKET the sandbox listens on a Unix socket instead of TCP.
+const sandboxSocket = setting(sandboxFile, 'SANDBOX_SOCKET');
+const sandboxAddr = sandboxSocket ? `unix:${sandboxSocket}` : `127.0.0.1:${sandboxPort}`;
 const gatewayPort = setting(gatewayFile, 'PORT') ?? '4000';
 const frontendPort = '5173';
 
@@ -44,6 +48,7 @@ const services = [
     cwd: root,
     env: {},
     health: `http://127.0.0.1:${sandboxPort}/healthz`,
+    socketPath: sandboxSocket,
     // Up is not enough: wait until the warm pool has a VM, so the first Run is fast.
     ready: (body) => body?.ready === true,
     waiting: 'warming up the VM pool (the first start boots a VM and snapshots it)',
@@ -55,7 +60,7 @@ const services = [
     args: ['--import', 'tsx', 'gateway/src/main.ts'],
     cwd: root,
     // Only a default: a SANDBOX_ADDR in gateway/.env (or the environment) is left alone.
-    env: setting(gatewayFile, 'SANDBOX_ADDR') ? {} : { SANDBOX_ADDR: `127.0.0.1:${sandboxPort}` },
+    env: setting(gatewayFile, 'SANDBOX_ADDR') ? {} : { SANDBOX_ADDR: sandboxAddr },
     health: `http://127.0.0.1:${gatewayPort}/healthz`,
     timeoutMs: 60_000,
     optional: !existsSync(join(root, 'gateway/src/main.ts')),
@@ -88,14 +93,31 @@ function prefix(name, stream, out) {
   });
 }
 
+/** GET of a service's health URL (over its Unix socket when it has one); never throws on a non-JSON body. */
+function getHealth(svc) {
+  return new Promise((resolve, reject) => {
+    const req = get(svc.health, { timeout: 2000, ...(svc.socketPath ? { socketPath: svc.socketPath } : {}) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => {
+        const ok = (res.statusCode ?? 500) < 300;
+        resolve({ ok, json: () => JSON.parse(body) });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
 async function waitHealthy(svc) {
   const end = Date.now() + svc.timeoutMs;
   let said = false;
   while (Date.now() < end) {
     if (!children.has(svc.name)) throw new Error(`${svc.name} exited during start-up`);
     try {
-      const res = await fetch(svc.health, { signal: AbortSignal.timeout(2000) });
-      if (res.ok && (!svc.ready || svc.ready(await res.json()))) return;
+      const res = await getHealth(svc);
+      if (res.ok && (!svc.ready || svc.ready(res.json()))) return;
       if (res.ok && svc.waiting && !said) {
         said = true;
         process.stderr.write(`[start] ${svc.name}: ${svc.waiting}\n`);
@@ -148,10 +170,10 @@ try {
     process.stderr.write(`[start] starting ${svc.name}\n`);
     start(svc);
     await waitHealthy(svc);
-    process.stderr.write(`[start] ${svc.name} is up (${svc.health})\n`);
+    process.stderr.write(`[start] ${svc.name} is up (${svc.socketPath ? `${svc.socketPath} ` : ""}${svc.health})\n`);
   }
-  const url = services.some((s) => s.name === 'frontend') ? `http://localhost:${frontendPort}` : `http://localhost:${sandboxPort}/healthz`;
-  process.stdout.write(`\n  CodeCell Live is running. Open ${url}\n  (sandbox :${sandboxPort}, gateway :${gatewayPort}, frontend :${frontendPort}; Ctrl+C stops everything)\n\n`);
+  const url = services.some((s) => s.name === 'frontend') ? `http://localhost:${frontendPort}` : sandboxSocket ? `${sandboxSocket} (GET /healthz)` : `http://localhost:${sandboxPort}/healthz`;
+  process.stdout.write(`\n  CodeCell Live is running. Open ${url}\n  (sandbox ${sandboxSocket ?? `:${sandboxPort}`}, gateway :${gatewayPort}, frontend :${frontendPort}; Ctrl+C stops everything)\n\n`);
 } catch (err) {
   process.stderr.write(`[start] ${err.message}\n`);
   await stopAll(1);
