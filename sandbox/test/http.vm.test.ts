@@ -119,7 +119,7 @@ describe('POST /run over HTTP', () => {
     await expectError(await post('/run', '{"language":"py"}'), 400, 'invalid_request');
     await expectError(await post('/run', '{"language":"py","source":1}'), 400, 'invalid_request');
     await expectError(await post('/run', '{"language":"py","source":"","extra":1}'), 400, 'invalid_request');
-    const lang = await expectError(await post('/run', '{"language":"js","source":""}'), 400, 'unsupported_language');
+    const lang = await expectError(await post('/run', '{"language":"cobol","source":""}'), 400, 'unsupported_language');
     expect(lang).toContain('py');
     const big = await expectError(await post('/run', JSON.stringify({ language: 'py', source: 'x'.repeat(150_000) })), 413, 'source_too_large');
     expect(big).toContain('MAX_SOURCE_BYTES');

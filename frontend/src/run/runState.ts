@@ -186,6 +186,10 @@ function applyMessage(state: RunState, msg: StreamMessage): RunState {
           return { ...next, exit: ev };
         case 'error':
           return { ...next, failure: { code: ev.code, message: ev.message } };
+        case 'stage':
+        case 'diagnostics':
+          // Compile stages and their diagnostics are shown by the browser work of issue 10 (item 6).
+          return next;
       }
       return next;
     }

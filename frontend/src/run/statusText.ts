@@ -25,6 +25,8 @@ export function endStatusText(status: string, code: number | null): StatusText {
       return { label: 'Finished', tone: 'ok' };
     case 'runtime_error':
       return { label: code === null ? 'Error' : `Error (exit code ${code})`, tone: 'error' };
+    case 'compile_error':
+      return { label: 'Compile error', tone: 'error' };
     case 'timeout':
       return { label: 'Timed out', tone: 'warn' };
     case 'memory_limit':

@@ -4,7 +4,8 @@
  * @module
  */
 import { z } from 'zod';
-import { DEFAULT_ENTRY, languageSchema, runEventSchema, runLimitsSchema, workspaceFileSchema, workspacePathSchema } from './sandboxApi.js';
+import { DEFAULT_ENTRY, runEventSchema, runLimitsSchema, workspaceFileSchema, workspacePathSchema } from './sandboxApi.js';
+import { languageSchema } from './runtimes.js';
 
 /** Bumped on any incompatible change of the gateway API or stream messages. */
 export const GATEWAY_PROTOCOL_VERSION = 1;

@@ -12,11 +12,48 @@ export {
 } from './errors.js';
 export type { ErrorCode, ErrorCodeMapping, ErrorBody } from './errors.js';
 export {
+  RUNTIME_IDS,
+  RUNTIMES,
+  WORKSPACE_DIR,
+  BUILD_DIR,
+  WARM_KINDS,
+  LANGUAGE_NAMES,
+  DEFAULT_COMPILE_LIMITS,
+  TCG_COMPILE_TIMEOUT_FACTOR,
+  languageSchema,
+  runtimeInfoSchema,
+  runtimesResponseSchema,
+  resolveRuntimeId,
+  runtimeForPath,
+  isCompiled,
+  defaultCompileLimits,
+  runtimeInfos,
+} from './runtimes.js';
+export type {
+  RuntimeId,
+  Language,
+  RuntimeSpec,
+  StageCommand,
+  SourceScope,
+  WarmKind,
+  CompileLimits,
+  RuntimeInfo,
+  RuntimesResponse,
+} from './runtimes.js';
+export { helloTemplate, TEMPLATE_OUTPUT } from './runtimeTemplates.js';
+export type { TemplateFile } from './runtimeTemplates.js';
+export { DIAGNOSTIC_SEVERITIES, MAX_DIAGNOSTICS, diagnosticSchema, parseDiagnostics } from './diagnostics.js';
+export type { Diagnostic, DiagnosticSeverity } from './diagnostics.js';
+export {
   LANGUAGES,
   DEFAULT_ENTRY,
   MAX_PATH_LENGTH,
   RUN_STATUSES,
-  languageSchema,
+  STAGES,
+  stageNameSchema,
+  stageEventSchema,
+  diagnosticsEventSchema,
+  stageResultSchema,
   workspacePathSchema,
   workspaceFileSchema,
   runLimitsSchema,
@@ -32,7 +69,10 @@ export {
   healthSchema,
 } from './sandboxApi.js';
 export type {
-  Language,
+  StageName,
+  StageEvent,
+  DiagnosticsEvent,
+  StageResult,
   WorkspaceFile,
   RunLimits,
   RunRequest,

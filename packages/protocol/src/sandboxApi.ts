@@ -4,15 +4,18 @@
  * @module
  */
 import { z } from 'zod';
+import { diagnosticSchema } from './diagnostics.js';
 import { errorCodeSchema } from './errors.js';
+import { RUNTIMES, RUNTIME_IDS, languageSchema } from './runtimes.js';
+import type { Language } from './runtimes.js';
 
-/** Languages the sandbox can run. Python first; more later. */
-export const LANGUAGES = ['py'] as const;
-export const languageSchema = z.enum(LANGUAGES);
-export type Language = z.infer<typeof languageSchema>;
+/** Runtime ids the sandbox can run (the runtime table's, see runtimes.ts). */
+export const LANGUAGES = RUNTIME_IDS;
 
 /** The file a one-file run (`source`) is written to, per language. */
-export const DEFAULT_ENTRY: Readonly<Record<Language, string>> = Object.freeze({ py: 'main.py' });
+export const DEFAULT_ENTRY: Readonly<Record<Language, string>> = Object.freeze(
+  Object.fromEntries(RUNTIME_IDS.map((id) => [id, RUNTIMES[id].entry])) as Record<Language, string>,
+);
 
 /** Maximum length of one workspace path, in bytes of UTF-16 code units. */
 export const MAX_PATH_LENGTH = 255;
@@ -46,19 +49,24 @@ export const runLimitsSchema = z.strictObject({
   memoryMb: z.int().positive().optional(),
   /** Virtual CPUs of the VM. */
   vcpus: z.int().positive().optional(),
-  /** Bytes of stdout + stderr before the run is cut with `output_limit`. */
+  /** Bytes of stdout + stderr (all stages) before the run is cut with `output_limit`. */
   outputBytes: z.int().positive().optional(),
+  /** Wall-clock limit of the compile stage, ms (default per runtime: 10 s with KVM, 20 s under TCG). */
+  compileTimeoutMs: z.int().positive().optional(),
+  /** Memory of the compiler, MiB (default 512). */
+  compileMemoryMb: z.int().positive().optional(),
 });
 export type RunLimits = z.infer<typeof runLimitsSchema>;
 
 /** Body of `POST /run`. */
 export const runRequestSchema = z.strictObject({
+  /** A runtime id or alias (`python`, `node`, `c++`…), normalised to the id. */
   language: languageSchema,
-  /** The entry program; written to `entry` (default `main.py`). */
+  /** The entry program; written to `entry` (default: the runtime's, e.g. `main.py`, `Main.java`). */
   source: z.string(),
   /** Other files placed in `/workspace` before the run. */
   files: z.array(workspaceFileSchema).optional(),
-  /** Name of the entry file in `/workspace`. Default `main.py`. */
+  /** Name of the entry file in `/workspace`. Default: the runtime's entry (`main.c`, `Main.java`…). */
   entry: workspacePathSchema.optional(),
   /** Initial stdin. */
   stdin: z.string().optional(),
@@ -80,6 +88,7 @@ export type RunRequest = z.infer<typeof runRequestSchema>;
 export const RUN_STATUSES = [
   'ok',
   'runtime_error',
+  'compile_error',
   'timeout',
   'memory_limit',
   'output_limit',
@@ -96,6 +105,25 @@ export const startEventSchema = z.strictObject({
   /** Epoch milliseconds. */
   at: z.number(),
 });
+/** Starts a stage: every output event after it belongs to that stage. Compiled languages have `compile` then `run`. */
+export const STAGES = ['compile', 'run'] as const;
+export const stageNameSchema = z.enum(STAGES);
+export type StageName = z.infer<typeof stageNameSchema>;
+export const stageEventSchema = z.strictObject({ type: z.literal('stage'), name: stageNameSchema });
+/**
+ * Compiler messages parsed from the compile stage's output (which is also in
+ * the stdout/stderr events), sent when the compile stage ends and said something.
+ */
+export const diagnosticsEventSchema = z.strictObject({ type: z.literal('diagnostics'), diagnostics: z.array(diagnosticSchema) });
+/** How a finished compile stage went, carried by the run's `exit` event. */
+export const stageResultSchema = z.strictObject({
+  code: z.int().nullable(),
+  signal: z.string().nullable(),
+  cpuMs: z.number(),
+  wallMs: z.number(),
+  maxRssKb: z.number(),
+});
+export type StageResult = z.infer<typeof stageResultSchema>;
 export const stdoutEventSchema = z.strictObject({ type: z.literal('stdout'), data: z.string() });
 export const stderrEventSchema = z.strictObject({ type: z.literal('stderr'), data: z.string() });
 export const exitEventSchema = z.strictObject({
@@ -108,6 +136,8 @@ export const exitEventSchema = z.strictObject({
   cpuMs: z.number(),
   wallMs: z.number(),
   maxRssKb: z.number(),
+  /** The compile stage's result when the run had one and it succeeded (a failed compile is this exit itself). */
+  compile: stageResultSchema.optional(),
 });
 export const errorEventSchema = z.strictObject({
   type: z.literal('error'),
@@ -118,8 +148,10 @@ export const errorEventSchema = z.strictObject({
 /** One line of the `POST /run` NDJSON response. The stream ends with `exit` or `error`. */
 export const runEventSchema = z.discriminatedUnion('type', [
   startEventSchema,
+  stageEventSchema,
   stdoutEventSchema,
   stderrEventSchema,
+  diagnosticsEventSchema,
   exitEventSchema,
   errorEventSchema,
 ]);
@@ -127,6 +159,8 @@ export type RunEvent = z.infer<typeof runEventSchema>;
 export type StartEvent = z.infer<typeof startEventSchema>;
 export type ExitEvent = z.infer<typeof exitEventSchema>;
 export type ErrorEvent = z.infer<typeof errorEventSchema>;
+export type StageEvent = z.infer<typeof stageEventSchema>;
+export type DiagnosticsEvent = z.infer<typeof diagnosticsEventSchema>;
 
 /** Body of `POST /run/<jobId>/stdin`. `eof: true` closes the program's stdin. */
 export const stdinRequestSchema = z.strictObject({

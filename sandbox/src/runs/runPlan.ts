@@ -4,13 +4,14 @@
  * configuration here, before any VM is touched.
  * @module
  */
-import { CodeCellError } from '@codecell/protocol';
-import type { RunRequest } from '@codecell/protocol';
+import { CodeCellError, RUNTIMES } from '@codecell/protocol';
+import type { RunRequest, RuntimeId } from '@codecell/protocol';
 import type { SandboxConfig } from '../config.js';
 import { GUEST_OVERHEAD_MB } from '../config.js';
 import type { VmShape } from '../vmm/VmmDriver.js';
 
 export interface RunPlan {
+  readonly language: RuntimeId;
   readonly shape: VmShape;
   readonly timeoutMs: number;
   readonly memoryMb: number;
@@ -58,7 +59,11 @@ export function planRun(req: RunRequest, c: SandboxConfig): RunPlan {
   if (files.length > c.MAX_FILES) {
     throw new CodeCellError('too_many_files', `${files.length} files sent; the limit is ${c.MAX_FILES} (MAX_FILES)`);
   }
-  const entry = req.entry ?? 'main.py';
+  if (req.language !== 'py') {
+    // The runtime table knows every language; this image runs Python only (the others arrive with their packages).
+    throw new CodeCellError('unsupported_language', `language "${req.language}" is not available in this sandbox yet; use py`);
+  }
+  const entry = req.entry ?? RUNTIMES[req.language].entry;
   const seen = new Set<string>([entry]);
   let total = 0;
   const out: { path: string; content: Buffer }[] = [{ path: entry, content: Buffer.from(req.source, 'utf8') }];
@@ -90,6 +95,7 @@ export function planRun(req: RunRequest, c: SandboxConfig): RunPlan {
   const vcpus = cap({ name: 'vcpus', value: l.vcpus, def: 1, max: c.MAX_VCPUS, envName: 'MAX_VCPUS' });
   const outputBytes = cap({ name: 'outputBytes', value: l.outputBytes, def: c.OUTPUT_BYTES, max: c.MAX_OUTPUT_BYTES, envName: 'MAX_OUTPUT_BYTES', unit: ' bytes' });
   return {
+    language: req.language,
     shape: shapeFor(memoryMb, vcpus),
     timeoutMs,
     memoryMb,

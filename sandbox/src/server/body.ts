@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
-import { CodeCellError } from '@codecell/protocol';
+import { CodeCellError, LANGUAGE_NAMES, RUNTIME_IDS } from '@codecell/protocol';
 
 /** Reads the whole body, refusing more than `maxBytes`. */
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
@@ -47,7 +47,7 @@ export function parseJsonBody<TSchema extends z.ZodType>(body: Buffer, schema: T
     const issues = parsed.error.issues;
     const lang = issues.find((i) => i.path.length === 1 && i.path[0] === 'language' && i.code === 'invalid_value');
     if (lang) {
-      throw new CodeCellError('unsupported_language', `language ${JSON.stringify((value as { language?: unknown }).language)} is not supported; use one of: py`);
+      throw new CodeCellError('unsupported_language', `language ${JSON.stringify((value as { language?: unknown }).language)} is not supported; use one of: ${RUNTIME_IDS.join(', ')} (or an alias: ${LANGUAGE_NAMES.filter((n) => !(RUNTIME_IDS as readonly string[]).includes(n)).join(', ')})`);
     }
     const text = issues
       .slice(0, 5)
