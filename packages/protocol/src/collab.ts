@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { ERROR_CODES } from './errors.js';
 import type { ErrorCode } from './errors.js';
 import { roomIdSchema } from './gatewayApi.js';
+import { roomRoleSchema } from './access.js';
 import { RUN_STATUSES, workspacePathSchema } from './sandboxApi.js';
 
 /**
@@ -177,6 +178,8 @@ export const getRoomOutputSchema = z.object({
   files: z.array(z.string()),
   entry: z.string().nullable(),
   createdAt: z.int().nullable(),
+  /** The caller's role in the room (null when it does not exist). Pages make the editor read-only below `editor`. */
+  role: roomRoleSchema.nullable(),
 });
 export type GetRoomOutput = z.infer<typeof getRoomOutputSchema>;
 
@@ -184,11 +187,15 @@ export type GetRoomOutput = z.infer<typeof getRoomOutputSchema>;
  * Reasons the collab server gives when it refuses a room (provider
  * `authenticationFailed`) or a document connection (provider `close`):
  * `"<ErrorCode>: <message>"`, e.g. `"payload_too_large: ... (MAX_ROOM_BYTES)"`.
- * Version mismatches use the named reasons below.
+ * Version mismatches and role changes use the named reasons below. Access
+ * ending (link revoked, member removed, room deleted) is `"forbidden: ..."` or
+ * `"not_found: ..."`.
  */
 export const CollabRejectReason = {
   clientTooOld: 'clientTooOld',
   clientTooNew: 'clientTooNew',
+  /** The owner changed this person's role: reconnect to get the new rights (e.g. a now read-only editor). */
+  roleChanged: 'roleChanged',
 } as const;
 
 /** Formats a refusal as `"<code>: <message>"`. */

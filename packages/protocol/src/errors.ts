@@ -24,6 +24,11 @@ export const ERROR_CODES = [
   'run_finished',
   'stdin_closed',
   'capacity_exceeded',
+  'link_invalid',
+  'already_exists',
+  'quota_exceeded',
+  'rate_limited',
+  'auth_provider_unavailable',
   'sandbox_unavailable',
   'vm_boot_failed',
   'vm_crashed',
@@ -74,6 +79,16 @@ export const ERROR_CODE_TABLE: Readonly<Record<ErrorCode, ErrorCodeMapping>> = O
   run_finished: { http: 409, trpc: 'CONFLICT', ws: 4409 },
   stdin_closed: { http: 409, trpc: 'CONFLICT', ws: 4409 },
   capacity_exceeded: { http: 429, trpc: 'TOO_MANY_REQUESTS', ws: 4429 },
+  /** A share link (or invite) that was revoked, expired or never existed. */
+  link_invalid: { http: 410, trpc: 'FORBIDDEN', ws: 4410 },
+  /** A username or room id that is taken. */
+  already_exists: { http: 409, trpc: 'CONFLICT', ws: 4409 },
+  /** A per-user quota; the message says which and when it resets. */
+  quota_exceeded: { http: 429, trpc: 'TOO_MANY_REQUESTS', ws: 4429 },
+  /** Too many sign-in attempts; the message says when to try again. */
+  rate_limited: { http: 429, trpc: 'TOO_MANY_REQUESTS', ws: 4429 },
+  /** The OpenID Connect provider did not answer. */
+  auth_provider_unavailable: { http: 503, trpc: 'SERVICE_UNAVAILABLE', ws: 4503 },
   sandbox_unavailable: { http: 503, trpc: 'SERVICE_UNAVAILABLE', ws: 4503 },
   vm_boot_failed: { http: 503, trpc: 'SERVICE_UNAVAILABLE', ws: 4503 },
   vm_crashed: { http: 500, trpc: 'INTERNAL_SERVER_ERROR', ws: 4500 },
