@@ -1,12 +1,11 @@
 /**
- * Builds the tRPC context from the gateway's parts: run and room operations,
- * the sandbox's health and the runtime list.
+ * What the gateway says of itself: the sandbox's health and the runtime list.
  * @module
  */
 import { toCodeCellError } from '@codecell/protocol';
 import type { Runtime } from '@codecell/protocol';
 import type { SandboxApi } from './sandboxClient.js';
-import type { GatewayContext, GatewayHealth, RoomOperations, RunOperations } from './trpc/context.js';
+import type { GatewayHealth } from './trpc/context.js';
 
 /** How long `health` waits for the sandbox before reporting it unreachable. */
 export const HEALTH_TIMEOUT_MS = 2_000;
@@ -31,14 +30,4 @@ export async function checkHealth(sandbox: SandboxApi, signal?: AbortSignal): Pr
     const message = timeout.aborted ? `the sandbox did not answer within ${HEALTH_TIMEOUT_MS} ms` : toCodeCellError(err).message;
     return { ok: false, sandbox: null, message };
   }
-}
-
-/** The context every tRPC request gets. */
-export function createGatewayContext(runs: RunOperations, sandbox: SandboxApi, rooms: RoomOperations): GatewayContext {
-  return {
-    runs,
-    rooms,
-    health: (signal) => checkHealth(sandbox, signal),
-    runtimes: () => Promise.resolve([...RUNTIMES]),
-  };
 }

@@ -1,7 +1,10 @@
 /**
  * The gateway's HTTP server: `/trpc/*` (tRPC), `ws /stream/<jobId>`,
- * `ws /collab` (Hocuspocus rooms), `GET /healthz`, and the built frontend. {@link createGateway} wires the parts;
- * tests start it on port 0.
+ * `ws /collab` (Hocuspocus rooms), `/auth/oidc/*`, `GET /healthz`, and the
+ * built frontend. Every request and upgrade passes the Host allow-list; every
+ * upgrade the Origin check and the per-address WebSocket cap; every TCP
+ * connection the per-address connection cap. {@link createGateway} wires the
+ * parts (see gatewayServices.ts); tests start it on port 0.
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -12,20 +15,34 @@ import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { CollabServer } from './collab/CollabServer.js';
-import { CollabService } from './collab/CollabService.js';
-import type { GatewayConfig } from './config.js';
-import { checkHealth, createGatewayContext } from './gatewayContext.js';
-import { applyCors } from './http/cors.js';
-import { serveStatic } from './http/staticFiles.js';
 import type { Logger } from '@codecell/server-kit';
-import { RunManager } from './runs/RunManager.js';
-import { SandboxClient } from './sandboxClient.js';
-import { StreamServer } from './stream/StreamServer.js';
+import { LOCAL_USER } from './auth/Caller.js';
+import { CollabServer } from './collab/CollabServer.js';
+import type { CollabService } from './collab/CollabService.js';
+import type { GatewayConfig } from './config.js';
+import { buildServices } from './gatewayServices.js';
+import type { GatewayServices, ServiceOverrides } from './gatewayServices.js';
+import { AddressCounter } from './http/AddressCounter.js';
+import { CrossSitePolicy, clientAddress, isLoopbackHost } from './http/hosts.js';
+import type { Refusal } from './http/hosts.js';
+import { handleOidcRoute, isOidcPath } from './http/oidcRoutes.js';
+import { serveStatic } from './http/staticFiles.js';
+import { refuseUpgrade } from './http/refuseUpgrade.js';
+import { handleTrpcHttp } from './http/trpcHttp.js';
+import type { RunManager } from './runs/RunManager.js';
+import type { SandboxClient } from './sandboxClient.js';
+import { closeGatewayDatabase } from './store/migrations.js';
+import type { GatewayStore } from './store/GatewayStore.js';
+import type { StreamServer } from './stream/StreamServer.js';
 import { appRouter } from './trpc/router.js';
 
-/** Largest tRPC request body (a room's files plus stdin). */
-export const MAX_TRPC_BODY_BYTES = 16 * 1024 * 1024;
+/** Largest tRPC request body: two rooms' worth (JSON escaping) plus room for stdin and the envelope. */
+export function maxTrpcBodyBytes(config: Pick<GatewayConfig, 'MAX_ROOM_BYTES'>): number {
+  return 2 * config.MAX_ROOM_BYTES + 256 * 1024;
+}
+
+/** How often old quota counters and expired sessions are dropped. */
+export const HOUSEKEEPING_INTERVAL_MS = 60 * 60_000;
 
 /** A running gateway. Dispose it (or `await using` it) to stop. */
 export interface Gateway extends AsyncDisposable {
@@ -34,6 +51,9 @@ export interface Gateway extends AsyncDisposable {
   readonly streams: StreamServer;
   readonly sandbox: SandboxClient;
   readonly collab: CollabService;
+  readonly store: GatewayStore;
+  /** The one-time link that creates the first admin (printed in the log), or null. */
+  readonly setupLink: string | null;
   /** The port actually bound (useful with PORT=0). */
   readonly port: number;
   /** `http://host:port` */
@@ -46,10 +66,7 @@ export interface Gateway extends AsyncDisposable {
 }
 
 /** Test hooks and overrides of {@link createGateway}. */
-export interface GatewayOverrides {
-  /** Stream ping interval, ms. */
-  readonly pingIntervalMs?: number;
-}
+export type GatewayOverrides = ServiceOverrides;
 
 /** Handler for one kind of WebSocket upgrade (routed by the first path segment). */
 type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -61,42 +78,23 @@ type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => vo
  * const res = await fetch(`${gw.url}/healthz`);
  */
 export async function createGateway(config: GatewayConfig, logger: Logger, overrides: GatewayOverrides = {}): Promise<Gateway> {
-  const sandbox = new SandboxClient({ baseUrl: config.SANDBOX_ADDR, token: config.SANDBOX_TOKEN, tokenFile: config.SANDBOX_TOKEN_FILE });
-  const collab = new CollabService({
-    dbPath: config.COLLAB_DB,
-    maxRoomBytes: config.MAX_ROOM_BYTES,
-    maxRoomFiles: config.MAX_ROOM_FILES,
-    logger,
-  });
-  const runs = new RunManager({
-    onRunUpdate: collab.onRunUpdate,
-    sandbox,
-    logger,
-    defaults: { timeoutMs: config.RUN_TIMEOUT_MS, memoryMb: config.MAX_MEM_MB, vcpus: config.MAX_VCPUS },
-    maxConcurrent: config.MAX_CONCURRENT_RUNS,
-    maxQueued: config.MAX_QUEUED_RUNS,
-    replayBytes: config.STREAM_REPLAY_BYTES,
-    retentionMs: config.RUN_RETENTION_MS,
-  });
-  const streams = new StreamServer({
-    runs,
-    logger,
-    maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
-    ...(overrides.pingIntervalMs === undefined ? {} : { pingIntervalMs: overrides.pingIntervalMs }),
-  });
+  let listening = `http://${config.HOST}:${config.PORT}`;
+  const s = buildServices({ config, logger, baseUrl: () => config.PUBLIC_URL ?? listening, overrides });
+  const policy = new CrossSitePolicy({ publicUrl: config.PUBLIC_URL, allowedHosts: config.ALLOWED_HOSTS, corsOrigins: config.CORS_ORIGINS });
+  const authenticate = (req: IncomingMessage) => s.hooks.authenticate({ headers: req.headers, address: clientAddress(req, config.TRUST_PROXY) });
   const collabServer = new CollabServer({
-    collab,
+    collab: s.collab,
     logger,
     // Room-sized updates reach the MAX_ROOM_BYTES check; anything larger is cut off by ws.
     maxPayloadBytes: 2 * config.MAX_ROOM_BYTES + 1024 * 1024,
-    allowedOrigins: config.CORS_ORIGINS,
+    authenticate,
   });
-  const context = createGatewayContext(runs, sandbox, collab);
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
-    maxBodySize: MAX_TRPC_BODY_BYTES,
-    createContext: () => context,
+    maxBodySize: maxTrpcBodyBytes(config),
+    maxBatchSize: config.MAX_TRPC_BATCH,
+    createContext: async ({ req, res }) => s.contextFor(await authenticate(req), (value) => void res.appendHeader('Set-Cookie', value)),
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error('tRPC call failed', { path, error: String(error.cause ?? error) });
     },
@@ -106,27 +104,40 @@ export async function createGateway(config: GatewayConfig, logger: Logger, overr
     logger.warn(`FRONTEND_DIST=${frontendDist} has no index.html; build the frontend (npm run build -w frontend) or unset FRONTEND_DIST`);
   }
 
-  // Upgrades are routed by the first path segment.
+  const server = createServer(
+    {
+      headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+      // Slow clients are found by this sweep; the default (30 s) would let them linger.
+      connectionsCheckingInterval: Math.min(1_000, Math.ceil(config.HTTP_HEADERS_TIMEOUT_MS / 2)),
+    },
+    (req, res) => {
+      const refusal = policy.checkHost(req);
+      if (refusal) return refuseHttp(res, refusal);
+      handleRequest({ req, res, s, policy, config, trpc, frontendDist, logger }).catch((err: unknown) => {
+        logger.error('request failed', { url: req.url, error: String(err) });
+        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'internal_error', message: 'internal error' } }));
+        else res.destroy();
+      });
+    },
+  );
+  limitConnections(server, config);
   const upgrades = new Map<string, UpgradeHandler>([
-    ['stream', (req, socket, head) => streams.handleUpgrade(req, socket, head)],
+    ['stream', (req, socket, head) => s.streams.handleUpgrade(req, socket, head)],
     ['collab', (req, socket, head) => collabServer.handleUpgrade(req, socket, head)],
   ]);
-
-  const server = createServer((req, res) => {
-    handleRequest({ req, res, config, trpc, frontendDist, health: (signal) => checkHealth(sandbox, signal) }).catch((err: unknown) => {
-      logger.error('request failed', { url: req.url, error: String(err) });
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'internal_error', message: 'internal error' } }));
-      else res.destroy();
-    });
-  });
+  const wsPerAddress = new AddressCounter(config.MAX_WS_PER_ADDRESS);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', (err) => logger.debug('upgrade socket error', { error: err.message }));
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const handler = upgrades.get(path.split('/')[1] ?? '');
-    if (!handler) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\nnot found\n');
-      return;
+    const refusal = policy.checkHost(req) ?? policy.checkOrigin(req);
+    if (refusal) return refuseUpgrade(socket, refusal.status, refusal.message);
+    const address = clientAddress(req, config.TRUST_PROXY);
+    if (!wsPerAddress.acquire(address)) {
+      return refuseUpgrade(socket, 429, `${wsPerAddress.max} WebSocket connections from your address are open already (MAX_WS_PER_ADDRESS); close some`);
     }
+    socket.once('close', () => wsPerAddress.release(address));
+    const handler = upgrades.get(new URL(req.url ?? '/', 'http://x').pathname.split('/')[1] ?? '');
+    if (!handler) return refuseUpgrade(socket, 404, 'not found');
     handler(req, socket, head);
   });
 
@@ -139,46 +150,80 @@ export async function createGateway(config: GatewayConfig, logger: Logger, overr
       });
     });
   } catch (err) {
-    await Promise.allSettled([streams.dispose(), runs.dispose(), collab.dispose()]);
-    sandbox.dispose();
+    await Promise.allSettled([s.streams.dispose(), s.runs.dispose(), s.collab.dispose()]);
+    s.sandbox.dispose();
+    closeGatewayDatabase(s.db);
     throw err;
   }
   const address = server.address() as AddressInfo;
   const host = address.address.includes(':') ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  logger.info(`gateway listening on ${url}`, { sandbox: config.SANDBOX_ADDR, frontend: frontendDist, collabDb: config.COLLAB_DB });
+  listening = url;
+  const setupLink = await prepareIdentity(s, config);
+  logger.info(`gateway listening on ${url}`, { sandbox: config.SANDBOX_ADDR, frontend: frontendDist, collabDb: config.COLLAB_DB, auth: config.AUTH_MODE, publicUrl: config.PUBLIC_URL });
+  if (config.AUTH_MODE === 'none' && !isLoopbackHost(config.HOST)) {
+    logger.warn(`AUTH_MODE=none on ${config.HOST} (ALLOW_INSECURE_NO_AUTH=true): anyone who reaches this port can run code and read every room`);
+  }
+  const housekeeping = setInterval(() => {
+    void Promise.all([s.quotas.prune(), s.store.deleteExpiredSessions((overrides.now ?? Date.now)())]).catch((err: unknown) => logger.warn('housekeeping failed', { error: String(err) }));
+  }, HOUSEKEEPING_INTERVAL_MS);
+  housekeeping.unref();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      clearInterval(housekeeping);
       server.close();
-      await Promise.all([streams.dispose(), collabServer.dispose()]);
+      await Promise.all([s.streams.dispose(), collabServer.dispose()]);
       // Runs end first so their rooms record how they ended; then the rooms are stored.
-      await runs.dispose();
-      await collab.dispose();
+      await s.runs.dispose();
+      await s.collab.dispose();
+      closeGatewayDatabase(s.db);
       server.closeAllConnections();
-      sandbox.dispose();
+      s.sandbox.dispose();
     })());
-  return { server, runs, streams, sandbox, collab, port: address.port, url, close, [Symbol.asyncDispose]: close };
+  return { server, runs: s.runs, streams: s.streams, sandbox: s.sandbox, collab: s.collab, store: s.store, setupLink, port: address.port, url, close, [Symbol.asyncDispose]: close };
+}
+
+/** AUTH_MODE=none: rooms without an owner are the local user's. Hosted: a setup link while there is no admin. */
+async function prepareIdentity(s: GatewayServices, config: GatewayConfig): Promise<string | null> {
+  if (config.AUTH_MODE === 'none') {
+    await s.store.adoptOwnerlessRooms({ userId: LOCAL_USER.userId, previousOwners: [] });
+    return null;
+  }
+  return s.accounts.prepareSetup();
+}
+
+/** Drops TCP connections beyond MAX_CONNECTIONS_PER_ADDRESS (a trusted proxy's own address is not capped). */
+function limitConnections(server: Server, config: GatewayConfig): void {
+  const perAddress = new AddressCounter(config.MAX_CONNECTIONS_PER_ADDRESS);
+  server.on('connection', (socket) => {
+    const address = socket.remoteAddress ?? 'unknown';
+    if (config.TRUST_PROXY && isLoopbackHost(address)) return;
+    if (!perAddress.acquire(address)) return void socket.destroy();
+    socket.once('close', () => perAddress.release(address));
+  });
 }
 
 interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  readonly s: GatewayServices;
+  readonly policy: CrossSitePolicy;
   readonly config: GatewayConfig;
   readonly trpc: (req: IncomingMessage, res: ServerResponse) => void;
   readonly frontendDist: string | null;
-  readonly health: (signal?: AbortSignal) => ReturnType<typeof checkHealth>;
+  readonly logger: Logger;
 }
 
-async function handleRequest({ req, res, config, trpc, frontendDist, health }: RequestContext): Promise<void> {
+async function handleRequest({ req, res, s, policy, config, trpc, frontendDist, logger }: RequestContext): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://x').pathname;
   if (path === '/trpc' || path.startsWith('/trpc/')) {
-    if (applyCors(req, res, config.CORS_ORIGINS)) return;
-    return trpc(req, res);
+    return handleTrpcHttp(req, res, { policy, corsOrigins: config.CORS_ORIGINS, maxBatch: config.MAX_TRPC_BATCH, trpc });
   }
+  if (isOidcPath(path)) return handleOidcRoute(req, res, { oidc: s.oidc, logger });
   if (path === '/healthz') {
-    const body = JSON.stringify(await health());
+    const body = JSON.stringify(await s.health());
     // The gateway itself is up: 200 even when the sandbox is not (see `ok`).
     res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' }).end(body);
     return;
@@ -186,6 +231,11 @@ async function handleRequest({ req, res, config, trpc, frontendDist, health }: R
   if (frontendDist && !path.startsWith('/stream/') && path !== '/collab') return serveStatic(req, res, frontendDist);
   res.writeHead(404, { 'Content-Type': 'application/json; charset=utf-8' });
   res.end(JSON.stringify({ error: { code: 'not_found', message: `no route ${req.method ?? ''} ${path}; the API is under /trpc` } }));
+}
+
+function refuseHttp(res: ServerResponse, r: Refusal): void {
+  res.writeHead(r.status, { 'Content-Type': 'application/json; charset=utf-8', Connection: 'close' });
+  res.end(JSON.stringify({ error: { code: r.status === 403 ? 'forbidden' : 'invalid_request', message: r.message } }));
 }
 
 /** FRONTEND_DIST, else `../frontend/dist` beside this workspace when it was built. */

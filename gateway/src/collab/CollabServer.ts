@@ -1,8 +1,10 @@
 /**
  * `ws /collab`: the WebSocket adapter of {@link CollabService} (plain `ws` in
- * noServer mode). Accepts upgrades of exactly `/collab` from allowed origins
- * and hands each socket to Hocuspocus; rooms are chosen inside the Hocuspocus
- * protocol (document name = roomId), several per socket.
+ * noServer mode). Accepts upgrades of exactly `/collab` (the HTTP server has
+ * checked Host and Origin), authenticates the caller before completing the
+ * upgrade, and hands each socket to Hocuspocus with the caller as its context;
+ * rooms are chosen inside the Hocuspocus protocol (document name = roomId),
+ * several per socket, each checked by CollabAccess.
  * @module
  */
 import type { IncomingMessage } from 'node:http';
@@ -10,6 +12,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { COLLAB_PATH, StreamCloseCode } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
+import type { Caller } from '../auth/Caller.js';
+import { refuseUpgrade } from '../http/refuseUpgrade.js';
 import type { CollabConnection, CollabService } from './CollabService.js';
 
 /** After asking a socket to close at shutdown, how long it may take before it is dropped. */
@@ -25,8 +29,8 @@ export interface CollabServerOptions {
    * MAX_ROOM_BYTES refusal instead.
    */
   readonly maxPayloadBytes: number;
-  /** Browser origins allowed besides the gateway's own (CORS_ORIGINS). Clients without Origin (Node) are allowed. */
-  readonly allowedOrigins: readonly string[];
+  /** Who the upgrade request is (session cookie, token). */
+  readonly authenticate: (req: IncomingMessage) => Promise<Caller>;
 }
 
 /** Serves `/collab` upgrades handed to it by the HTTP server. */
@@ -46,13 +50,22 @@ export class CollabServer {
     return this.#sockets.size;
   }
 
-  /** Completes the upgrade of `/collab`; other `/collab/...` paths and foreign origins are refused. */
+  /** Completes the upgrade of `/collab` once the caller is known; other `/collab/...` paths are refused. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname !== COLLAB_PATH && url.pathname !== `${COLLAB_PATH}/`) return refuse(socket, 404, 'not found; the collab endpoint is /collab');
-    if (this.#closed) return refuse(socket, 503, 'the gateway is shutting down');
-    if (!this.#originAllowed(req)) return refuse(socket, 403, 'origin not allowed; add it to CORS_ORIGINS');
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, req));
+    if (url.pathname !== COLLAB_PATH && url.pathname !== `${COLLAB_PATH}/`) return refuseUpgrade(socket, 404, 'not found; the collab endpoint is /collab');
+    if (this.#closed) return refuseUpgrade(socket, 503, 'the gateway is shutting down');
+    // The client sends nothing before the 101, so nothing is lost while we look the caller up.
+    this.#o.authenticate(req).then(
+      (caller) => {
+        if (this.#closed || socket.destroyed) return refuseUpgrade(socket, 503, 'the gateway is shutting down');
+        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, req, caller));
+      },
+      (err: unknown) => {
+        this.#o.logger.error('collab authentication failed', { error: String(err) });
+        refuseUpgrade(socket, 503, 'could not check who you are; try again');
+      },
+    );
   }
 
   /** Closes every socket (4503) and waits for them to go. Safe to call twice. */
@@ -75,12 +88,12 @@ export class CollabServer {
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
 
-  #onConnection(ws: WebSocket, req: IncomingMessage): void {
+  #onConnection(ws: WebSocket, req: IncomingMessage, caller: Caller): void {
     this.#sockets.add(ws);
     const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? COLLAB_PATH}`, { headers: toHeaders(req) });
     let client: CollabConnection;
     try {
-      client = this.#o.collab.handleConnection(ws, request);
+      client = this.#o.collab.handleConnection(ws, request, { caller });
     } catch (err) {
       this.#o.logger.error('collab connection failed', { error: String(err) });
       ws.close(1011, 'internal error');
@@ -97,17 +110,6 @@ export class CollabServer {
       client.handleClose({ code, reason: reason.toString('utf8') });
     });
   }
-
-  #originAllowed(req: IncomingMessage): boolean {
-    const origin = req.headers.origin;
-    if (origin === undefined) return true;
-    if (this.#o.allowedOrigins.includes(origin)) return true;
-    try {
-      return new URL(origin).host === req.headers.host;
-    } catch {
-      return false;
-    }
-  }
 }
 
 function toHeaders(req: IncomingMessage): Headers {
@@ -117,10 +119,4 @@ function toHeaders(req: IncomingMessage): Headers {
     else if (Array.isArray(value)) for (const v of value) headers.append(name, v);
   }
   return headers;
-}
-
-function refuse(socket: Duplex, status: number, message: string): void {
-  const body = `${message}\n`;
-  const text = status === 404 ? 'Not Found' : status === 403 ? 'Forbidden' : 'Service Unavailable';
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }

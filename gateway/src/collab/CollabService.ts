@@ -1,22 +1,24 @@
 /**
  * The gateway's collaboration core: one Hocuspocus instance serving rooms (a
- * Yjs document per room, named by its roomId) from SQLite, `createRoom` /
- * `getRoom`, and the run records written into rooms. Transport-neutral: the
- * WebSocket adapter (CollabServer) hands it sockets.
+ * Yjs document per room, named by its roomId) from SQLite, seeding and
+ * summaries of rooms, deletion, and the run records written into rooms.
+ * Who may open a room is decided by the injected extensions (CollabAccess).
+ * Transport-neutral: the WebSocket adapter (CollabServer) hands it sockets.
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import { Hocuspocus } from '@hocuspocus/server';
-import type { WebSocketLike } from '@hocuspocus/server';
+import type { Extension, WebSocketLike } from '@hocuspocus/server';
 import * as Y from 'yjs';
-import type { CreateRoomInput, CreateRoomOutput, GetRoomInput, GetRoomOutput } from '@codecell/protocol';
+import type { GetRoomOutput } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import type { OnRunUpdate } from '../runs/types.js';
+import type { CollabContext } from './CollabAccess.js';
 import { RoomGuard } from './RoomGuard.js';
-import { RoomStore } from './RoomStore.js';
+import type { RoomStore } from './RoomStore.js';
 import { RunRecorder } from './RunRecorder.js';
 import { SqlitePersistence } from './SqlitePersistence.js';
-import { DEFAULT_ROOM_TITLE, isRoomEmpty, seedRoom, summarizeRoom } from './roomDoc.js';
+import type { SeedInfo } from './SqlitePersistence.js';
+import { isRoomEmpty, seedRoom, summarizeRoom } from './roomDoc.js';
 
 /** Wait after the last change before Hocuspocus calls onStoreDocument (which only compacts; changes are logged at once). */
 export const COLLAB_STORE_DEBOUNCE_MS = 2_000;
@@ -27,17 +29,22 @@ export const COLLAB_IDLE_TIMEOUT_MS = 60_000;
 /** How long shutdown waits for rooms to unload before compacting what is left itself. */
 export const COLLAB_UNLOAD_TIMEOUT_MS = 5_000;
 
+/** What a room's document says, for `getRoom` (`hasContent`: anything was ever stored in it). */
+export type RoomSummary = Omit<GetRoomOutput, 'exists' | 'role'> & { readonly hasContent: boolean };
+
 /** Options of {@link CollabService}. */
 export interface CollabServiceOptions {
-  /** COLLAB_DB: SQLite file (created with its directory) or `:memory:`. */
-  readonly dbPath: string;
+  /** The rooms' Yjs logs (COLLAB_DB). Not closed by the service. */
+  readonly store: RoomStore;
+  /** The registered room (title, creation time) to seed a loading room with; null when it is not registered. */
+  readonly findRoom: (roomId: string) => Promise<SeedInfo | null>;
+  /** Hocuspocus extensions of whoever builds the server (access, quotas…), run after the room guard and persistence. */
+  readonly extensions?: readonly Extension[];
   /** MAX_ROOM_BYTES */
   readonly maxRoomBytes: number;
   /** MAX_ROOM_FILES */
   readonly maxRoomFiles: number;
   readonly logger: Logger;
-  /** Makes room ids. @default 12 random base64url characters */
-  readonly newRoomId?: () => string;
   /** Clock, epoch ms. @default Date.now */
   readonly now?: () => number;
 }
@@ -48,7 +55,7 @@ export interface CollabConnection {
   handleClose(event?: { code: number; reason: string }): void;
 }
 
-/** Rooms: live documents, persistence, createRoom/getRoom and run records. */
+/** Rooms: live documents, persistence, seeding, summaries, deletion and run records. */
 export class CollabService {
   readonly store: RoomStore;
   readonly #o: CollabServiceOptions;
@@ -59,13 +66,14 @@ export class CollabService {
 
   constructor(options: CollabServiceOptions) {
     this.#o = options;
-    this.store = new RoomStore(options.dbPath);
+    this.store = options.store;
     const { logger } = options;
     this.#recorder = new RunRecorder({ openRoom: (roomId) => this.#hocuspocus.openDirectConnection(roomId), logger });
     this.#persistence = new SqlitePersistence({
       store: this.store,
       logger,
       isLiveRun: (jobId) => this.#recorder.isLive(jobId),
+      findRoom: options.findRoom,
       ...(options.now ? { now: options.now } : {}),
     });
     this.#hocuspocus = new Hocuspocus({
@@ -75,7 +83,7 @@ export class CollabService {
       debounce: COLLAB_STORE_DEBOUNCE_MS,
       maxDebounce: COLLAB_STORE_MAX_DEBOUNCE_MS,
       unloadImmediately: true,
-      extensions: [new RoomGuard({ maxRoomBytes: options.maxRoomBytes, maxRoomFiles: options.maxRoomFiles, logger }), this.#persistence],
+      extensions: [new RoomGuard({ maxRoomBytes: options.maxRoomBytes, maxRoomFiles: options.maxRoomFiles, logger }), this.#persistence, ...(options.extensions ?? [])],
     });
   }
 
@@ -94,48 +102,69 @@ export class CollabService {
     return this.#hocuspocus.documents.get(roomId);
   }
 
-  /** Serves one accepted socket; the adapter forwards its messages and close. */
-  handleConnection(socket: WebSocketLike, request: Request): CollabConnection {
-    return this.#hocuspocus.handleConnection(socket, request);
+  /** Serves one accepted socket; the adapter forwards its messages and close. `context` carries the caller (CollabAccess). */
+  handleConnection(socket: WebSocketLike, request: Request, context: CollabContext): CollabConnection {
+    return this.#hocuspocus.handleConnection(socket, request, context);
   }
 
   /**
-   * Creates a room with the starter program and returns its id. With an
-   * explicit `roomId` it is idempotent: an existing room is left as it is
-   * (`created: false`), a room that only has client content gets its metadata.
+   * Gives a registered room its starter program and metadata (idempotent;
+   * loading a registered room seeds it too, this covers one already loaded).
    */
-  async createRoom(input: CreateRoomInput): Promise<CreateRoomOutput> {
-    const roomId = input.roomId ?? (this.#o.newRoomId ?? defaultRoomId)();
-    const room = { roomId, title: input.title ?? DEFAULT_ROOM_TITLE, createdAt: (this.#o.now ?? Date.now)() };
-    const created = this.store.registerRoom(room);
-    const registered = this.store.getRoom(roomId) ?? room;
-    // Loading seeds a registered room; seeding again covers a room that was already loaded.
-    const conn = await this.#hocuspocus.openDirectConnection(roomId);
+  async seed(room: SeedInfo & { readonly roomId: string }): Promise<void> {
+    this.#persistence.restore(room.roomId);
+    const conn = await this.#hocuspocus.openDirectConnection(room.roomId);
     try {
-      await conn.transact((doc) => seedRoom(doc, registered));
+      await conn.transact((doc) => seedRoom(doc, room));
     } finally {
       await conn.disconnect();
     }
-    if (created) this.#o.logger.info('created room', { roomId });
-    return { roomId, created };
   }
 
-  /** What is known of a room without joining it. Never loads it into Hocuspocus. */
-  getRoom({ roomId }: GetRoomInput): GetRoomOutput {
-    const registered = this.store.getRoom(roomId);
+  /** What the room's document holds, without loading it into Hocuspocus. */
+  summary(roomId: string): RoomSummary {
     const live = this.#hocuspocus.documents.get(roomId);
-    if (live) return { exists: registered !== null || !isRoomEmpty(live), ...summarizeRoom(live) };
+    if (live) return { hasContent: !isRoomEmpty(live), ...summarizeRoom(live) };
     const updates = this.store.loadUpdates(roomId);
-    if (updates.length === 0) {
-      return { exists: registered !== null, title: registered?.title ?? null, files: [], entry: null, createdAt: registered?.createdAt ?? null };
-    }
+    if (updates.length === 0) return { hasContent: false, title: null, files: [], entry: null, createdAt: null };
     const doc = new Y.Doc();
     try {
       Y.applyUpdate(doc, Y.mergeUpdates(updates));
-      return { exists: true, ...summarizeRoom(doc) };
+      return { hasContent: true, ...summarizeRoom(doc) };
     } finally {
       doc.destroy();
     }
+  }
+
+  /**
+   * Closes the document connections of the room whose caller matches (all when
+   * `userIds` is null) with `reason` (`"<code>: <message>"` or a named reason).
+   * Returns how many it closed.
+   */
+  disconnect(o: { roomId: string; userIds: ReadonlySet<string> | null; reason: string }): number {
+    const doc = this.#hocuspocus.documents.get(o.roomId);
+    if (!doc) return 0;
+    let closed = 0;
+    for (const conn of doc.getConnections()) {
+      const userId = (conn.context as CollabContext | undefined)?.caller.principal?.userId;
+      if (o.userIds !== null && (userId === undefined || !o.userIds.has(userId))) continue;
+      conn.close({ code: 4403, reason: o.reason });
+      closed++;
+    }
+    return closed;
+  }
+
+  /**
+   * Deletes a room's content: closes every connection with `reason`, waits for
+   * the document to unload (bounded) and drops its log. Writes that still
+   * arrive for it (a run record) are not stored.
+   */
+  async deleteRoom(roomId: string, reason: string): Promise<void> {
+    this.#persistence.forget(roomId);
+    this.disconnect({ roomId, userIds: null, reason });
+    const deadline = Date.now() + COLLAB_UNLOAD_TIMEOUT_MS;
+    while (this.#hocuspocus.documents.has(roomId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    this.store.deleteLog(roomId);
   }
 
   /**
@@ -152,11 +181,6 @@ export class CollabService {
       while (this.#hocuspocus.getDocumentsCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       // Everything is already in the log; this only leaves the file compact.
       this.#persistence.compactAll(this.#hocuspocus.documents);
-      this.store.close();
     })());
   }
-}
-
-function defaultRoomId(): string {
-  return randomBytes(9).toString('base64url');
 }

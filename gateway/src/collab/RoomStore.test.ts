@@ -49,15 +49,6 @@ describe('RoomStore', () => {
     expect(copy.getText('t').toJSON()).toBe('x'.repeat(20));
   });
 
-  it('registers a room once', () => {
-    const store = new RoomStore(':memory:');
-    cleanups.push(() => store.close());
-    expect(store.registerRoom({ roomId: 'r', title: 'A', createdAt: 5 })).toBe(true);
-    expect(store.registerRoom({ roomId: 'r', title: 'B', createdAt: 6 })).toBe(false);
-    expect(store.getRoom('r')).toEqual({ roomId: 'r', title: 'A', createdAt: 5 });
-    expect(store.getRoom('nope')).toBeNull();
-  });
-
   it('refuses a file written by a newer schema, naming COLLAB_DB', async () => {
     const path = await tempPath();
     new RoomStore(path).close();

@@ -21,10 +21,18 @@ import { seedRoom, settleStaleRuns } from './roomDoc.js';
 /** Log entries after which a store compacts the room (merges its log into one update). */
 export const COMPACT_AFTER_UPDATES = 500;
 
+/** What seeding a registered room needs. */
+export interface SeedInfo {
+  readonly title: string;
+  readonly createdAt: number;
+}
+
 /** Options of {@link SqlitePersistence}. */
 export interface SqlitePersistenceOptions {
   readonly store: RoomStore;
   readonly logger: Logger;
+  /** The registered room, to seed it at load; null for a room nobody registered. */
+  readonly findRoom: (roomId: string) => Promise<SeedInfo | null>;
   /** True for runs the gateway is still tracking; other unfinished run records are stale. */
   readonly isLiveRun: (jobId: string) => boolean;
   /** @default COMPACT_AFTER_UPDATES */
@@ -41,6 +49,8 @@ export class SqlitePersistence implements Extension {
   readonly #o: SqlitePersistenceOptions;
   /** Updates logged per room since its last compaction. */
   readonly #logged = new Map<string, number>();
+  /** Deleted rooms: nothing more is stored for them until they are created again. */
+  readonly #forgotten = new Set<string>();
 
   constructor(options: SqlitePersistenceOptions) {
     this.#o = options;
@@ -54,10 +64,11 @@ export class SqlitePersistence implements Extension {
     this.#logged.set(documentName, updates.length);
     // Synchronous, so it runs before the acknowledgement (see the module doc).
     document.on('update', (update: Uint8Array) => {
+      if (this.#forgotten.has(documentName) || !store.open) return;
       store.appendUpdate(documentName, update);
       this.#logged.set(documentName, (this.#logged.get(documentName) ?? 0) + 1);
     });
-    const room = store.getRoom(documentName);
+    const room = this.#forgotten.has(documentName) ? null : await this.#o.findRoom(documentName);
     if (room && seedRoom(document, room)) this.#o.logger.info('seeded room', { roomId: documentName });
     const now = (this.#o.now ?? Date.now)();
     const settled = settleStaleRuns(document, { isLive: this.#o.isLiveRun, now });
@@ -84,8 +95,18 @@ export class SqlitePersistence implements Extension {
     for (const [name, doc] of documents) if ((this.#logged.get(name) ?? 0) > 1) this.#compact(name, doc);
   }
 
+  /** The room was deleted: store nothing more of it (its log is dropped by the caller). */
+  forget(roomId: string): void {
+    this.#forgotten.add(roomId);
+  }
+
+  /** The room (id) was created again: store it as any other. */
+  restore(roomId: string): void {
+    this.#forgotten.delete(roomId);
+  }
+
   #compact(roomId: string, doc: Y.Doc): void {
-    if (!this.#o.store.open) return;
+    if (!this.#o.store.open || this.#forgotten.has(roomId)) return;
     try {
       this.#o.store.compact(roomId, Y.encodeStateAsUpdate(doc));
       this.#logged.set(roomId, 1);

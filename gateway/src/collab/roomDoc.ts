@@ -77,7 +77,7 @@ export function isRoomEmpty(doc: Y.Doc): boolean {
 }
 
 /** What `getRoom` reports of a document (`exists` is decided by the caller). */
-export function summarizeRoom(doc: Y.Doc): Omit<GetRoomOutput, 'exists'> {
+export function summarizeRoom(doc: Y.Doc): Omit<GetRoomOutput, 'exists' | 'role'> {
   const meta = roomMeta(doc);
   const title = meta.get(ROOM_META_KEYS.title);
   const entry = meta.get(ROOM_META_KEYS.entry);

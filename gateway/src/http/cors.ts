@@ -1,5 +1,6 @@
 /**
- * CORS for `/trpc` so the Vite dev server (another origin) can call the gateway.
+ * CORS for `/trpc` so the Vite dev server (another origin) can call the
+ * gateway, cookies included. Only CORS_ORIGINS get CORS headers.
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -14,6 +15,8 @@ export function applyCors(req: IncomingMessage, res: ServerResponse, allowed: re
   const ok = origin !== undefined && allowed.includes(origin);
   if (ok) {
     res.setHeader('Access-Control-Allow-Origin', origin);
+    // The dev frontend sends the session cookie (fetch credentials: 'include').
+    res.setHeader('Access-Control-Allow-Credentials', 'true');
   }
   if (req.method !== 'OPTIONS') return false;
   if (ok) {

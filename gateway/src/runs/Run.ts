@@ -8,6 +8,8 @@ import { GATEWAY_PROTOCOL_VERSION } from '@codecell/protocol';
 import type { RunEvent, RunRequest, StreamMessage } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import { ReplayLog } from './ReplayLog.js';
+import { requestBytes } from './runRequest.js';
+import type { RunOwner } from './types.js';
 
 /** Lifecycle of a run: queued → starting (POST /run sent) → running (sandbox job id known) → finished. */
 export type RunState = 'queued' | 'starting' | 'running' | 'finished';
@@ -36,6 +38,8 @@ export interface RunOptions {
   readonly jobId: string;
   readonly request: RunRequest;
   readonly startedBy: string | null;
+  /** Who pressed Run (quotas, access to stdin/stop/stream of runs without a room). */
+  readonly owner: RunOwner | null;
   /** Epoch ms when it was submitted. */
   readonly submittedAt: number;
   readonly replayBytes: number;
@@ -45,12 +49,19 @@ export interface RunOptions {
 /** One run. Created and driven by RunManager. */
 export class Run {
   readonly jobId: string;
-  readonly request: RunRequest;
+  /** The room (sandbox session) it runs in, if any. */
+  readonly sessionId: string | undefined;
+  /** Bytes its request holds until it is sent to the sandbox. */
+  readonly requestBytes: number;
   readonly startedBy: string | null;
+  readonly owner: RunOwner | null;
   /** Epoch ms when it was submitted. */
   readonly submittedAt: number;
   /** Aborted to close the sandbox connection (which makes the sandbox kill the run). */
   readonly abort = new AbortController();
+  /** Held only until it is sent (finished runs keep no files or stdin). */
+  #request: RunRequest | null;
+  #cpuMs: number | null = null;
   #state: RunState = 'queued';
   #sandboxJobId: string | null = null;
   #end: RunEnd | null = null;
@@ -71,8 +82,11 @@ export class Run {
 
   constructor(o: RunOptions) {
     this.jobId = o.jobId;
-    this.request = o.request;
+    this.#request = o.request;
+    this.sessionId = o.request.sessionId;
+    this.requestBytes = requestBytes(o.request);
     this.startedBy = o.startedBy;
+    this.owner = o.owner;
     this.submittedAt = o.submittedAt;
     this.#log = new ReplayLog(o.replayBytes);
     this.#logger = o.logger;
@@ -81,6 +95,29 @@ export class Run {
 
   get state(): RunState {
     return this.#state;
+  }
+
+  /** The request while it has not been sent; sending takes it (see {@link takeRequest}). */
+  get request(): RunRequest | null {
+    return this.#request;
+  }
+
+  /** Hands the request over to be sent, and forgets it. */
+  takeRequest(): RunRequest {
+    const r = this.#request;
+    if (r === null) throw new Error(`run ${this.jobId} was sent already`);
+    this.#request = null;
+    return r;
+  }
+
+  /** CPU time from the `exit` event, or null before (or without) one. */
+  get cpuMs(): number | null {
+    return this.#cpuMs;
+  }
+
+  /** Output bytes its replay holds. */
+  get replayBytes(): number {
+    return this.#log.outputBytes;
   }
   get sandboxJobId(): string | null {
     return this.#sandboxJobId;
@@ -131,7 +168,10 @@ export class Run {
   /** Publishes one sandbox run event, numbered from 0. */
   pushEvent(event: RunEvent): void {
     if (this.#state === 'finished') return;
-    if (event.type === 'exit') this.#wallMs = event.wallMs;
+    if (event.type === 'exit') {
+      this.#wallMs = event.wallMs;
+      this.#cpuMs = event.cpuMs;
+    }
     this.#publish({ type: 'event', seq: this.#seq++, event });
   }
 
@@ -142,6 +182,7 @@ export class Run {
     this.#end = end;
     this.#state = 'finished';
     this.#finishedAt = now;
+    this.#request = null;
     this.#subscribers.clear();
     this.#openStdinGate();
   }

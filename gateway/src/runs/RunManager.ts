@@ -13,8 +13,8 @@ import type { SandboxApi } from '../sandboxClient.js';
 import { Run } from './Run.js';
 import type { RunEnd, RunSubscriber, RunSubscription } from './Run.js';
 import { buildRunRequest } from './runRequest.js';
-import type { RunDefaults } from './runRequest.js';
-import type { OnRunUpdate, ParsedRunCodeInput } from './types.js';
+import type { RunDefaults, RunMaxima } from './runRequest.js';
+import type { OnRunUpdate, ParsedRunCodeInput, RunOwner } from './types.js';
 
 /** Stdin that may wait for a run to start, bytes. */
 export const MAX_PENDING_STDIN_BYTES = 1024 * 1024;
@@ -25,10 +25,16 @@ export interface RunManagerOptions {
   readonly logger: Logger;
   /** Limits each run asks for (RUN_TIMEOUT_MS, MAX_MEM_MB, MAX_VCPUS). */
   readonly defaults: RunDefaults;
+  /** The most a run may ask for (MAX_RUN_TIMEOUT_MS, MAX_MEM_MB, MAX_VCPUS); beyond: limit_exceeded. @default no check */
+  readonly maxima?: RunMaxima;
   /** Runs at the sandbox at once. @default 4 */
   readonly maxConcurrent?: number;
   /** Runs waiting; more fail with capacity_exceeded. @default 50 */
   readonly maxQueued?: number;
+  /** Bytes of requests the queue may hold; more fail with capacity_exceeded (MAX_QUEUED_BYTES). @default 64 MiB */
+  readonly maxQueuedBytes?: number;
+  /** Replay bytes all finished runs may keep together; the oldest are forgotten first (MAX_RETAINED_REPLAY_BYTES). @default 64 MiB */
+  readonly maxRetainedReplayBytes?: number;
   /** Output bytes kept per run for replay. @default 1 MiB */
   readonly replayBytes?: number;
   /** How long a finished run stays subscribable, ms. @default 5 min */
@@ -41,6 +47,8 @@ export interface RunManagerOptions {
   readonly now?: () => number;
   /** Told when a run of a room is queued, starts running and ends (e.g. to record it in the room). */
   readonly onRunUpdate?: OnRunUpdate;
+  /** Told once when any run ends, with its owner and CPU time (quotas). Must not throw. */
+  readonly onRunEnd?: (run: Run) => void;
 }
 
 /** Counts for health and tests. */
@@ -48,21 +56,31 @@ export interface RunManagerStats {
   readonly queued: number;
   readonly active: number;
   readonly retained: number;
+  /** Bytes of the requests waiting in the queue. */
+  readonly queuedBytes: number;
+  /** Bytes of requests held by runs of any state (only queued or starting runs hold one). */
+  readonly heldRequestBytes: number;
+  /** Replay output held by finished runs. */
+  readonly retainedReplayBytes: number;
 }
 
 /** Queues, runs and remembers runs. Dispose it to abort everything. */
 export class RunManager {
-  readonly #o: Required<Omit<RunManagerOptions, 'sandbox' | 'logger' | 'defaults' | 'onRunUpdate'>> & RunManagerOptions;
+  readonly #o: Required<Omit<RunManagerOptions, 'sandbox' | 'logger' | 'defaults' | 'onRunUpdate' | 'onRunEnd' | 'maxima'>> & RunManagerOptions;
   readonly #runs = new Map<string, Run>();
   readonly #queue: Run[] = [];
   readonly #active = new Map<Run, Promise<void>>();
   readonly #expiry = new Map<string, NodeJS.Timeout>();
+  #queuedBytes = 0;
+  #retainedReplayBytes = 0;
   #disposed = false;
 
   constructor(options: RunManagerOptions) {
     this.#o = {
       maxConcurrent: 4,
       maxQueued: 50,
+      maxQueuedBytes: 64 * 1024 * 1024,
+      maxRetainedReplayBytes: 64 * 1024 * 1024,
       replayBytes: 1024 * 1024,
       retentionMs: 5 * 60_000,
       maxRetainedRuns: 100,
@@ -73,12 +91,22 @@ export class RunManager {
   }
 
   /**
-   * Queues a run; it starts at once when a slot is free.
-   * @throws CodeCellError invalid_request (entry not in files), capacity_exceeded (queue full)
+   * Queues a run; it starts at once when a slot is free. `owner` is who pressed
+   * Run (their name is the room's `startedBy`; without one, `input.startedBy`).
+   * @throws CodeCellError invalid_request (entry not in files), limit_exceeded, capacity_exceeded (queue full)
    */
-  submit(input: ParsedRunCodeInput): RunCodeOutput {
+  submit(input: ParsedRunCodeInput, owner: RunOwner | null = null): RunCodeOutput {
     if (this.#disposed) throw new CodeCellError('sandbox_unavailable', 'the gateway is shutting down; try again in a moment');
-    const request = buildRunRequest(input, this.#o.defaults);
+    const request = buildRunRequest(input, this.#o.defaults, this.#o.maxima);
+    const run = new Run({
+      jobId: this.#o.newJobId(),
+      request,
+      startedBy: owner?.displayName ?? input.startedBy ?? null,
+      owner,
+      submittedAt: this.#o.now(),
+      replayBytes: this.#o.replayBytes,
+      logger: this.#o.logger,
+    });
     const startNow = this.#active.size < this.#o.maxConcurrent && this.#queue.length === 0;
     if (!startNow && this.#queue.length >= this.#o.maxQueued) {
       throw new CodeCellError(
@@ -86,16 +114,14 @@ export class RunManager {
         `${this.#queue.length} runs are already waiting (MAX_QUEUED_RUNS=${this.#o.maxQueued}); try again when one finishes`,
       );
     }
-    const run = new Run({
-      jobId: this.#o.newJobId(),
-      request,
-      startedBy: input.startedBy ?? null,
-      submittedAt: this.#o.now(),
-      replayBytes: this.#o.replayBytes,
-      logger: this.#o.logger,
-    });
+    if (!startNow && this.#queuedBytes + run.requestBytes > this.#o.maxQueuedBytes) {
+      throw new CodeCellError(
+        'capacity_exceeded',
+        `the runs waiting already hold ${this.#queuedBytes} bytes of files and stdin (MAX_QUEUED_BYTES=${this.#o.maxQueuedBytes}); try again when one starts`,
+      );
+    }
     this.#runs.set(run.jobId, run);
-    this.#queue.push(run);
+    this.#enqueue(run);
     this.#notify(run, 'queued');
     this.#pump();
     const position = run.state === 'queued' ? this.#queue.indexOf(run) + 1 : 0;
@@ -151,7 +177,7 @@ export class RunManager {
         return;
       case 'queued': {
         const i = this.#queue.indexOf(run);
-        if (i >= 0) this.#queue.splice(i, 1);
+        if (i >= 0) this.#dequeue(i);
         this.#finish(run, { status: 'killed', code: null, message: 'stopped before it started' });
         this.#updatePositions();
         return;
@@ -165,21 +191,52 @@ export class RunManager {
     }
   }
 
-  /** Queue and run counts. */
+  /** Stops every queued and running run of a room (it is being deleted). */
+  async stopRoom(roomId: string): Promise<void> {
+    const runs = [...this.#runs.values()].filter((r) => r.sessionId === roomId && r.state !== 'finished');
+    await Promise.allSettled(runs.map((r) => this.stop({ jobId: r.jobId })));
+  }
+
+  /** Queue and run counts, and the memory they hold. */
   stats(): RunManagerStats {
-    return { queued: this.#queue.length, active: this.#active.size, retained: this.#expiry.size };
+    let held = 0;
+    for (const r of this.#runs.values()) if (r.request !== null) held += r.requestBytes;
+    return {
+      queued: this.#queue.length,
+      active: this.#active.size,
+      retained: this.#expiry.size,
+      queuedBytes: this.#queuedBytes,
+      heldRequestBytes: held,
+      retainedReplayBytes: this.#retainedReplayBytes,
+    };
+  }
+
+  #enqueue(run: Run): void {
+    this.#queue.push(run);
+    this.#queuedBytes += run.requestBytes;
+  }
+
+  /** Takes the run at `index` out of the queue. */
+  #dequeue(index: number): Run | undefined {
+    const [run] = this.#queue.splice(index, 1);
+    if (run) this.#queuedBytes -= run.requestBytes;
+    return run;
   }
 
   /** Ends queued runs, aborts running ones (the sandbox kills them) and forgets everything. Safe to call twice. */
   async dispose(): Promise<void> {
     this.#disposed = true;
     const shutdown: RunEnd = { status: 'killed', code: null, message: 'the gateway is shutting down' };
-    for (const run of this.#queue.splice(0)) this.#finish(run, shutdown);
+    while (this.#queue.length > 0) {
+      const run = this.#dequeue(0);
+      if (run) this.#finish(run, shutdown);
+    }
     for (const run of this.#active.keys()) run.abort.abort(new CodeCellError('sandbox_unavailable', 'the gateway is shutting down'));
     await Promise.allSettled([...this.#active.values()]);
     for (const t of this.#expiry.values()) clearTimeout(t);
     this.#expiry.clear();
     this.#runs.clear();
+    this.#retainedReplayBytes = 0;
   }
 
   #require(jobId: string): Run {
@@ -192,10 +249,10 @@ export class RunManager {
     while (!this.#disposed && this.#active.size < this.#o.maxConcurrent) {
       // One run per room at a time: a room that queued several runs must not
       // take every slot (its runs share one VM and would only wait there).
-      const busy = new Set([...this.#active.keys()].map((r) => r.request.sessionId).filter((id) => id !== undefined));
-      const i = this.#queue.findIndex((r) => r.request.sessionId === undefined || !busy.has(r.request.sessionId));
+      const busy = new Set([...this.#active.keys()].map((r) => r.sessionId).filter((id) => id !== undefined));
+      const i = this.#queue.findIndex((r) => r.sessionId === undefined || !busy.has(r.sessionId));
       if (i < 0) break;
-      const [run] = this.#queue.splice(i, 1);
+      const run = this.#dequeue(i);
       if (!run) break;
       run.setPosition(0);
       const done = this.#execute(run).finally(() => {
@@ -217,7 +274,8 @@ export class RunManager {
     let started = false;
     let lastError: Extract<RunEvent, { type: 'error' }> | null = null;
     try {
-      const handle = await this.#o.sandbox.run(run.request, run.abort.signal);
+      // The client serialises the body at once: the run keeps no copy of the files from here on.
+      const handle = await this.#o.sandbox.run(run.takeRequest(), run.abort.signal);
       run.markRunning(handle.jobId);
       if (run.killRequested) void this.#kill(run).catch(() => undefined);
       for await (const event of handle.events) {
@@ -270,20 +328,26 @@ export class RunManager {
     this.#o.logger.debug('run finished', { jobId: run.jobId, ...end });
     // S4 statuses are exit statuses or error codes; anything else would be a bug upstream.
     this.#notify(run, roomRunStatusSchema.catch('internal_error').parse(end.status));
+    try {
+      this.#o.onRunEnd?.(run);
+    } catch (err) {
+      this.#o.logger.error('onRunEnd failed', { jobId: run.jobId, error: String(err) });
+    }
     if (this.#disposed) return;
     const timer = setTimeout(() => this.#forget(run.jobId), this.#o.retentionMs);
     timer.unref();
     this.#expiry.set(run.jobId, timer);
-    // Bound memory: beyond maxRetainedRuns, forget the oldest finished runs first (Map keeps insertion order).
+    this.#retainedReplayBytes += run.replayBytes;
+    // Bound memory: beyond maxRetainedRuns or maxRetainedReplayBytes, forget the oldest finished runs first (Map keeps insertion order).
     for (const jobId of this.#expiry.keys()) {
-      if (this.#expiry.size <= this.#o.maxRetainedRuns) break;
+      if (this.#expiry.size <= this.#o.maxRetainedRuns && this.#retainedReplayBytes <= this.#o.maxRetainedReplayBytes) break;
       this.#forget(jobId);
     }
   }
 
   /** Tells onRunUpdate about a run of a room. Never throws. */
   #notify(run: Run, status: RoomRunStatus): void {
-    const roomId = run.request.sessionId;
+    const roomId = run.sessionId;
     if (!this.#o.onRunUpdate || roomId === undefined) return;
     const record: RoomRunRecord = {
       jobId: run.jobId,
@@ -304,7 +368,7 @@ export class RunManager {
   #forget(jobId: string): void {
     const timer = this.#expiry.get(jobId);
     if (timer) clearTimeout(timer);
-    this.#expiry.delete(jobId);
+    if (this.#expiry.delete(jobId)) this.#retainedReplayBytes -= this.#runs.get(jobId)?.replayBytes ?? 0;
     this.#runs.delete(jobId);
   }
 }

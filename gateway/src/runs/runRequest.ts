@@ -16,12 +16,46 @@ export interface RunDefaults {
   readonly vcpus: number;
 }
 
+/** The most a run may ask for (a request beyond them fails with limit_exceeded). */
+export interface RunMaxima {
+  /** MAX_RUN_TIMEOUT_MS */
+  readonly timeoutMs: number;
+  /** MAX_MEM_MB */
+  readonly memoryMb: number;
+  /** MAX_VCPUS */
+  readonly vcpus: number;
+}
+
+const MAX_NAMES: Record<keyof RunMaxima, string> = { timeoutMs: 'MAX_RUN_TIMEOUT_MS', memoryMb: 'MAX_MEM_MB', vcpus: 'MAX_VCPUS' };
+
+/**
+ * Refuses limits above the gateway's maxima.
+ * @throws CodeCellError limit_exceeded naming the limit and the variable
+ */
+export function checkLimits(limits: RunRequest['limits'], maxima: RunMaxima | undefined): void {
+  if (limits === undefined || maxima === undefined) return;
+  for (const key of ['timeoutMs', 'memoryMb', 'vcpus'] as const) {
+    const asked = limits[key];
+    if (asked !== undefined && asked > maxima[key]) {
+      throw new CodeCellError('limit_exceeded', `limits.${key} is ${asked}; this gateway allows at most ${maxima[key]} (${MAX_NAMES[key]}=${maxima[key]})`);
+    }
+  }
+}
+
+/** Bytes a request holds (source, files, stdin): what a queued run costs in memory. */
+export function requestBytes(request: RunRequest): number {
+  let n = Buffer.byteLength(request.source) + (request.stdin === undefined ? 0 : Buffer.byteLength(request.stdin));
+  for (const f of request.files ?? []) n += Buffer.byteLength(f.content) + f.path.length;
+  return n;
+}
+
 /**
  * The entry file becomes `source`, the other files `files`; the room becomes
  * the sandbox session; limits are always explicit; stdin stays open for `sendStdin`.
- * @throws CodeCellError invalid_request when `entry` is not among `files` or a path repeats
+ * @throws CodeCellError invalid_request when `entry` is not among `files` or a path repeats, limit_exceeded beyond `maxima`
  */
-export function buildRunRequest(input: ParsedRunCodeInput, defaults: RunDefaults): RunRequest {
+export function buildRunRequest(input: ParsedRunCodeInput, defaults: RunDefaults, maxima?: RunMaxima): RunRequest {
+  checkLimits(input.limits, maxima);
   const seen = new Set<string>();
   for (const f of input.files) {
     if (seen.has(f.path)) throw new CodeCellError('invalid_request', `files lists "${f.path}" twice; each path may appear once`);

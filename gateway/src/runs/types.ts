@@ -21,3 +21,13 @@ export interface RunUpdate {
  * Must not throw (a throw is logged and ignored); slow work belongs in a queue.
  */
 export type OnRunUpdate = (update: RunUpdate) => void;
+
+/** Who a run belongs to: who pressed Run, as quotas and `startedBy` see them. */
+export interface RunOwner {
+  /** Quota key: `user:<id>`, or `addr:<ip>` for guests. */
+  readonly key: string;
+  /** The account, or null (AUTH_MODE=none has the local user). */
+  readonly userId: string | null;
+  /** Shown to the room as `startedBy`. */
+  readonly displayName: string | null;
+}

@@ -1,14 +1,18 @@
 /**
  * `ws /stream/<jobId>`: live run output over plain `ws` (noServer mode). Each
  * socket gets `hello`, the replay, then live messages up to `end`, and is closed
- * with 1000. A socket whose unsent bytes exceed the cap is closed with 4429 while
- * the run goes on for everyone else; an unknown or expired job gets 4404.
+ * with 1000. Messages are handed to the socket only while it has less than the
+ * per-socket cap unsent, the replay included; a socket whose live backlog
+ * exceeds the cap is closed with 4429 while the run goes on for everyone else.
+ * An unknown or expired job gets 4404; a caller who may not watch the run gets
+ * the close code of the refusal (4401, 4403, 4410); subscribers beyond the
+ * per-run or total cap get 4429.
  * @module
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { StreamCloseCode, jobIdSchema } from '@codecell/protocol';
+import { ERROR_CODE_TABLE, StreamCloseCode, jobIdSchema, toCodeCellError } from '@codecell/protocol';
 import type { StreamMessage } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import type { RunSubscriber, RunSubscription } from '../runs/Run.js';
@@ -17,10 +21,19 @@ import type { RunSubscriber, RunSubscription } from '../runs/Run.js';
 export const STREAM_PING_INTERVAL_MS = 30_000;
 /** After closing a slow or departing peer, how long it may take to finish the close handshake. */
 export const STREAM_CLOSE_GRACE_MS = 5_000;
+const DEFAULT_MAX_SUBSCRIBERS_PER_RUN = 64;
+const DEFAULT_MAX_SOCKETS = 2048;
+const UNKNOWN_JOB = 'unknown or expired jobId; runs are kept for a few minutes after they end';
 
 /** Where streams come from (implemented by RunManager). */
 export interface RunSource {
   subscribe(jobId: string, subscriber: RunSubscriber): RunSubscription | undefined;
+}
+
+/** Who watches a stream: for closing their sockets when their access ends. */
+export interface StreamWatcher {
+  readonly userId: string | null;
+  readonly roomId: string | null;
 }
 
 /** Options of {@link StreamServer}. */
@@ -29,10 +42,23 @@ export interface StreamServerOptions {
   readonly logger: Logger;
   /** STREAM_MAX_BUFFERED_BYTES: unsent bytes allowed per socket. */
   readonly maxBufferedBytes: number;
+  /** Checks the upgrade's caller may watch the job; throws a CodeCellError to refuse. @default everyone may */
+  readonly authorize?: (req: IncomingMessage, jobId: string) => Promise<StreamWatcher>;
+  /** MAX_STREAM_SUBSCRIBERS_PER_RUN @default 64 */
+  readonly maxSubscribersPerRun?: number;
+  /** MAX_STREAM_SOCKETS @default 2048 */
+  readonly maxSockets?: number;
   /** @default STREAM_PING_INTERVAL_MS */
   readonly pingIntervalMs?: number;
   /** @default STREAM_CLOSE_GRACE_MS */
   readonly closeGraceMs?: number;
+}
+
+/** A message waiting to be handed to the socket; live ones count against the cap. */
+interface Outgoing {
+  readonly msg: StreamMessage;
+  /** Serialised at once for live messages (their size counts), lazily for the replay (already held by the run). */
+  text: string | null;
 }
 
 interface Connection {
@@ -41,6 +67,12 @@ interface Connection {
   alive: boolean;
   subscription: RunSubscription | null;
   graceTimer: NodeJS.Timeout | null;
+  watcher: StreamWatcher | null;
+  readonly outgoing: Outgoing[];
+  /** Bytes of live messages in `outgoing`. */
+  pendingLiveBytes: number;
+  /** Close this way once `outgoing` is empty (the run ended). */
+  closeWhenSent: { code: number; reason: string } | null;
 }
 
 /** Serves run streams on upgrades handed to it by the HTTP server. */
@@ -49,6 +81,8 @@ export class StreamServer {
   // Clients send nothing; a tiny maxPayload keeps anyone from pushing data at us.
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 1024, perMessageDeflate: false, clientTracking: false });
   readonly #conns = new Set<Connection>();
+  /** Subscribed sockets per job. */
+  readonly #perJob = new Map<string, number>();
   readonly #pingTimer: NodeJS.Timeout;
   #closed = false;
 
@@ -65,15 +99,28 @@ export class StreamServer {
   /** Bytes queued in user space, summed over every open socket (what slow peers cost us). */
   get bufferedBytes(): number {
     let total = 0;
-    for (const c of this.#conns) total += c.ws.bufferedAmount;
+    for (const c of this.#conns) total += c.ws.bufferedAmount + c.pendingLiveBytes;
     return total;
+  }
+
+  /** Closes the streams `userIds` (everyone when null) watch in a room, with `reason` and close code `code`. */
+  disconnect(o: { roomId: string; userIds: ReadonlySet<string> | null; code: number; reason: string }): number {
+    let closed = 0;
+    for (const conn of this.#conns) {
+      const w = conn.watcher;
+      if (w === null || w.roomId !== o.roomId) continue;
+      if (o.userIds !== null && (w.userId === null || !o.userIds.has(w.userId))) continue;
+      this.#close(conn, o.code, o.reason);
+      closed++;
+    }
+    return closed;
   }
 
   /** Completes the upgrade of `/stream/<jobId>` (the HTTP server routed it here by its prefix). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const jobId = path.slice(path.indexOf('/', 1) + 1);
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, jobId));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, req, jobId));
   }
 
   /** Closes every socket with 4503 and stops pinging. Safe to call twice. */
@@ -92,54 +139,104 @@ export class StreamServer {
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
 
-  #onConnection(ws: WebSocket, jobId: string): void {
-    const conn: Connection = { ws, jobId, alive: true, subscription: null, graceTimer: null };
+  #onConnection(ws: WebSocket, req: IncomingMessage, jobId: string): void {
+    const conn: Connection = { ws, jobId, alive: true, subscription: null, graceTimer: null, watcher: null, outgoing: [], pendingLiveBytes: 0, closeWhenSent: null };
     this.#conns.add(conn);
     ws.on('pong', () => (conn.alive = true));
     ws.on('error', (err) => this.#o.logger.debug('stream socket error', { jobId, error: err.message }));
     ws.on('close', () => {
-      conn.subscription?.unsubscribe();
+      this.#unsubscribe(conn);
       if (conn.graceTimer) clearTimeout(conn.graceTimer);
+      conn.outgoing.length = 0;
+      conn.pendingLiveBytes = 0;
       this.#conns.delete(conn);
     });
     if (this.#closed) return this.#close(conn, StreamCloseCode.shuttingDown, 'the gateway is shutting down');
-
-    const valid = jobIdSchema.safeParse(jobId).success;
-    const subscription = valid ? this.#o.runs.subscribe(jobId, { send: (msg) => this.#sendLive(conn, msg) }) : undefined;
-    if (!subscription) {
-      return this.#close(conn, StreamCloseCode.unknownJob, 'unknown or expired jobId; runs are kept for a few minutes after they end');
+    const maxSockets = this.#o.maxSockets ?? DEFAULT_MAX_SOCKETS;
+    if (this.#conns.size > maxSockets) {
+      return this.#close(conn, StreamCloseCode.slowConsumer, `the gateway serves ${maxSockets} run streams at most (MAX_STREAM_SOCKETS); try again later`);
     }
+    if (!jobIdSchema.safeParse(jobId).success) return this.#close(conn, StreamCloseCode.unknownJob, UNKNOWN_JOB);
+    const authorize = this.#o.authorize ?? (() => Promise.resolve({ userId: null, roomId: null }));
+    authorize(req, jobId).then(
+      (watcher) => this.#start(conn, watcher),
+      (err: unknown) => {
+        const e = toCodeCellError(err);
+        this.#close(conn, ERROR_CODE_TABLE[e.code].ws, e.code === 'not_found' ? UNKNOWN_JOB : `${e.code}: ${e.message}`.slice(0, 120));
+      },
+    );
+  }
+
+  #start(conn: Connection, watcher: StreamWatcher): void {
+    if (conn.ws.readyState !== WebSocket.OPEN) return;
+    const perRun = this.#o.maxSubscribersPerRun ?? DEFAULT_MAX_SUBSCRIBERS_PER_RUN;
+    const watching = this.#perJob.get(conn.jobId) ?? 0;
+    if (watching >= perRun) {
+      return this.#close(conn, StreamCloseCode.slowConsumer, `${watching} subscribers already watch this run (MAX_STREAM_SUBSCRIBERS_PER_RUN); try again later`);
+    }
+    const subscription = this.#o.runs.subscribe(conn.jobId, { send: (msg) => this.#sendLive(conn, msg) });
+    if (!subscription) return this.#close(conn, StreamCloseCode.unknownJob, UNKNOWN_JOB);
+    conn.watcher = watcher;
     conn.subscription = subscription;
-    // The replay is bounded by STREAM_REPLAY_BYTES, so it is sent without the per-socket cap.
-    this.#send(conn, subscription.hello);
-    for (const msg of subscription.replay) this.#send(conn, msg);
-    if (subscription.replay.at(-1)?.type === 'end') this.#close(conn, 1000, 'run ended');
+    this.#perJob.set(conn.jobId, watching + 1);
+    // The replay goes through the same queue as live messages: never more than the cap handed to the socket.
+    conn.outgoing.push({ msg: subscription.hello, text: null });
+    for (const msg of subscription.replay) conn.outgoing.push({ msg, text: null });
+    if (subscription.replay.at(-1)?.type === 'end') conn.closeWhenSent = { code: 1000, reason: 'run ended' };
+    this.#flush(conn);
   }
 
   #sendLive(conn: Connection, msg: StreamMessage): void {
-    if (conn.ws.readyState !== WebSocket.OPEN) return;
-    this.#send(conn, msg);
-    if (msg.type === 'end') return this.#close(conn, 1000, 'run ended');
-    const buffered = conn.ws.bufferedAmount;
-    if (buffered > this.#o.maxBufferedBytes) {
+    if (conn.ws.readyState !== WebSocket.OPEN || conn.graceTimer) return;
+    const text = JSON.stringify(msg);
+    conn.outgoing.push({ msg, text });
+    conn.pendingLiveBytes += text.length;
+    if (msg.type === 'end') conn.closeWhenSent = { code: 1000, reason: 'run ended' };
+    this.#flush(conn);
+    // The socket holds at most the cap; live output waiting behind a full socket may reach the cap too, then the peer is cut.
+    if (conn.pendingLiveBytes > this.#o.maxBufferedBytes && conn.closeWhenSent === null) {
       this.#o.logger.warn('closing a stream socket that does not keep up', {
         jobId: conn.jobId,
-        bufferedAmount: buffered,
+        bufferedAmount: conn.ws.bufferedAmount,
+        pendingBytes: conn.pendingLiveBytes,
         maxBufferedBytes: this.#o.maxBufferedBytes,
       });
       this.#close(conn, StreamCloseCode.slowConsumer, `too much unread output (over ${this.#o.maxBufferedBytes} bytes); reconnect to get the replay`);
     }
   }
 
-  #send(conn: Connection, msg: StreamMessage): void {
-    if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(JSON.stringify(msg));
+  /** Hands queued messages to the socket while it has less than the cap unsent; resumes as writes complete. */
+  #flush(conn: Connection): void {
+    const { ws } = conn;
+    while (conn.outgoing.length > 0 && ws.readyState === WebSocket.OPEN && ws.bufferedAmount < this.#o.maxBufferedBytes && !conn.graceTimer) {
+      const item = conn.outgoing.shift();
+      if (!item) break;
+      const text = item.text ?? JSON.stringify(item.msg);
+      if (item.text !== null) conn.pendingLiveBytes -= item.text.length;
+      ws.send(text, (err) => {
+        if (!err && conn.outgoing.length > 0) this.#flush(conn);
+      });
+    }
+    if (conn.outgoing.length === 0 && conn.closeWhenSent) this.#close(conn, conn.closeWhenSent.code, conn.closeWhenSent.reason);
+  }
+
+  #unsubscribe(conn: Connection): void {
+    if (conn.subscription === null) return;
+    conn.subscription.unsubscribe();
+    conn.subscription = null;
+    const n = (this.#perJob.get(conn.jobId) ?? 1) - 1;
+    if (n > 0) this.#perJob.set(conn.jobId, n);
+    else this.#perJob.delete(conn.jobId);
   }
 
   /** Unsubscribes, starts the close handshake and drops the socket if it does not finish in time. */
   #close(conn: Connection, code: number, reason: string): void {
-    conn.subscription?.unsubscribe();
+    this.#unsubscribe(conn);
+    conn.outgoing.length = 0;
+    conn.pendingLiveBytes = 0;
     if (conn.ws.readyState === WebSocket.CLOSED || conn.graceTimer) return;
-    conn.ws.close(code, reason);
+    // A close reason is at most 123 bytes.
+    conn.ws.close(code, Buffer.from(reason).subarray(0, 123).toString('utf8').replace(/\uFFFD$/, ''));
     conn.graceTimer = setTimeout(() => conn.ws.terminate(), this.#o.closeGraceMs ?? STREAM_CLOSE_GRACE_MS);
   }
 

@@ -10,9 +10,9 @@ import { streamMessageSchema } from '@codecell/protocol';
 import type { StreamMessage } from '@codecell/protocol';
 import type { AppRouter } from '../trpc/router.js';
 
-/** A tRPC client of the gateway at `baseUrl`. */
-export function trpcClient(baseUrl: string): TRPCClient<AppRouter> {
-  return createTRPCClient<AppRouter>({ links: [httpLink({ url: `${baseUrl}/trpc`, fetch })] });
+/** A tRPC client of the gateway at `baseUrl`, sending `headers` (a cookie, a bearer token) with every call. */
+export function trpcClient(baseUrl: string, headers: () => Record<string, string> = () => ({}), f: typeof fetch = fetch): TRPCClient<AppRouter> {
+  return createTRPCClient<AppRouter>({ links: [httpLink({ url: `${baseUrl}/trpc`, fetch: f, headers })] });
 }
 
 /** An open `/stream/<jobId>` socket and what it received. */
@@ -32,9 +32,9 @@ export interface StreamReader {
   timeOfStdout(text: string): number;
 }
 
-/** Connects to `ws(s)://…/stream/<jobId>` and records every message. Throws on an invalid one. */
-export function openStream(baseUrl: string, jobId: string): StreamReader {
-  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/stream/${jobId}`);
+/** Connects to `ws(s)://…/stream/<jobId>` (with `headers`, e.g. a cookie) and records every message. Throws on an invalid one. */
+export function openStream(baseUrl: string, jobId: string, headers: Record<string, string> = {}): StreamReader {
+  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/stream/${jobId}`, { headers });
   const messages: StreamMessage[] = [];
   const times: number[] = [];
   const waiters = new Set<() => void>();

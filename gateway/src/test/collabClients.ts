@@ -29,14 +29,14 @@ export function collabUrl(baseUrl: string, protocolVersion: number | null = COLL
   return protocolVersion === null ? url : `${url}?protocolVersion=${protocolVersion}`;
 }
 
-/** Joins `roomId` on the gateway at `baseUrl` with a fresh document. */
-export function joinRoom(baseUrl: string, roomId: string, o: { protocolVersion?: number | null } = {}): RoomClient {
+/** Joins `roomId` on the gateway at `baseUrl` with a fresh document (`headers`: a session cookie or bearer token). */
+export function joinRoom(baseUrl: string, roomId: string, o: { protocolVersion?: number | null; headers?: Record<string, string> } = {}): RoomClient {
   const doc = new Y.Doc();
   const refusals: string[] = [];
   const closes: string[] = [];
   const socket = new HocuspocusProviderWebsocket({
     url: collabUrl(baseUrl, o.protocolVersion === undefined ? COLLAB_PROTOCOL_VERSION : o.protocolVersion),
-    WebSocketPolyfill: WebSocket,
+    WebSocketPolyfill: o.headers === undefined ? WebSocket : withHeaders(o.headers),
     // Tests restart servers: retry fast.
     delay: 50,
     minDelay: 50,
@@ -66,6 +66,15 @@ export function joinRoom(baseUrl: string, roomId: string, o: { protocolVersion?:
     destroy,
     [Symbol.dispose]: destroy,
   };
+}
+
+/** A `ws` WebSocket class that sends `headers` with its upgrade (browsers send their cookies by themselves). */
+function withHeaders(headers: Record<string, string>): typeof WebSocket {
+  return class extends WebSocket {
+    constructor(url: string | URL | null, protocols?: string | string[]) {
+      super(url ?? '', protocols, { headers });
+    }
+  } as typeof WebSocket;
 }
 
 /** Polls `pred` every 10 ms; rejects naming `what` after `timeoutMs` (default 5 s). */

@@ -54,17 +54,17 @@ function makeClient(socket: Socket): RawWsClient {
     destroy: () => socket.destroy(),
     drain: (timeoutMs = 30_000) =>
       new Promise((resolve, reject) => {
-        const chunks: Buffer[] = [];
+        const parser = new FrameParser();
         const timer = setTimeout(() => reject(new Error('raw ws client: no close within the timeout')), timeoutMs);
         const finish = (): void => {
           clearTimeout(timer);
           socket.destroy();
-          resolve(parseFrames(Buffer.concat(chunks)));
+          resolve({ texts: parser.texts, closeCode: parser.closeCode });
         };
         socket.on('data', (c: Buffer) => {
-          chunks.push(c);
+          parser.push(c);
           // Stop at the close frame rather than wait for the server's close timeout.
-          if (parseFrames(Buffer.concat(chunks)).closeCode !== null) finish();
+          if (parser.closeCode !== null) finish();
         });
         socket.once('close', finish);
         socket.resume();
@@ -72,8 +72,28 @@ function makeClient(socket: Socket): RawWsClient {
   };
 }
 
+/** Parses server frames as bytes arrive (a long replay arrives in many chunks). */
+class FrameParser {
+  readonly texts: string[] = [];
+  closeCode: number | null = null;
+  #pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): void {
+    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    const { texts, closeCode, consumed } = parseFramesFrom(this.#pending);
+    this.texts.push(...texts);
+    if (closeCode !== null) this.closeCode = closeCode;
+    this.#pending = this.#pending.subarray(consumed);
+  }
+}
+
 /** Parses unmasked server frames (no fragmentation: the gateway sends whole messages). */
 export function parseFrames(data: Buffer): { texts: string[]; closeCode: number | null } {
+  const { texts, closeCode } = parseFramesFrom(data);
+  return { texts, closeCode };
+}
+
+function parseFramesFrom(data: Buffer): { texts: string[]; closeCode: number | null; consumed: number } {
   const texts: string[] = [];
   let closeCode: number | null = null;
   let at = 0;
@@ -82,9 +102,11 @@ export function parseFrames(data: Buffer): { texts: string[]; closeCode: number 
     let len = (data[at + 1] ?? 0) & 0x7f;
     let off = at + 2;
     if (len === 126) {
+      if (off + 2 > data.length) break;
       len = data.readUInt16BE(off);
       off += 2;
     } else if (len === 127) {
+      if (off + 8 > data.length) break;
       len = Number(data.readBigUInt64BE(off));
       off += 8;
     }
@@ -94,5 +116,5 @@ export function parseFrames(data: Buffer): { texts: string[]; closeCode: number 
     if (opcode === 0x8 && len >= 2) closeCode = payload.readUInt16BE(0);
     at = off + len;
   }
-  return { texts, closeCode };
+  return { texts, closeCode, consumed: at };
 }

@@ -8,18 +8,29 @@ import { codecellCodeOf, toTRPCError } from './errors.js';
 import { appRouter } from './router.js';
 import type { AppRouter } from './router.js';
 
+const unused = (): never => {
+  throw new Error('not used by this test');
+};
+
 function caller(overrides: Partial<GatewayContext['runs']> = {}) {
   const ctx: GatewayContext = {
+    caller: { principal: null, credential: null, address: '127.0.0.1' },
     runs: {
-      submit: () => ({ jobId: 'job1', position: 0 }),
+      submit: () => Promise.resolve({ jobId: 'job1', position: 0 }),
       sendStdin: () => Promise.resolve(),
       stop: () => Promise.resolve(),
       ...overrides,
     },
     rooms: {
-      createRoom: (input) => Promise.resolve({ roomId: input.roomId ?? 'room1', created: true }),
-      getRoom: () => ({ exists: true, title: 'T', files: ['main.py'], entry: 'main.py', createdAt: 1 }),
+      createRoom: (_caller, input) => Promise.resolve({ roomId: input.roomId ?? 'room1', created: true }),
+      getRoom: () => Promise.resolve({ exists: true, title: 'T', files: ['main.py'], entry: 'main.py', createdAt: 1, role: 'owner' }),
+      mine: unused,
+      deleteRoom: unused,
     },
+    sharing: { createLink: unused, listLinks: unused, revokeLink: unused, linkInfo: unused, redeemLink: unused, members: unused, setRole: unused, removeMember: unused },
+    auth: { me: unused, setup: unused, signUp: unused, signIn: unused, signOut: unused, createToken: unused, listTokens: unused, revokeToken: unused, createInvite: unused },
+    quotas: { usage: unused },
+    setCookie: unused,
     health: () => Promise.resolve({ ok: false, sandbox: null, message: 'down' }),
     runtimes: () => Promise.resolve([{ language: 'py', name: 'Python', version: '3.11', entry: 'main.py' }]),
   };
@@ -29,7 +40,7 @@ function caller(overrides: Partial<GatewayContext['runs']> = {}) {
 describe('appRouter', () => {
   it('parses inputs with the protocol schemas (defaults applied) and returns at once', async () => {
     let seen: unknown;
-    const c = caller({ submit: (input) => ((seen = input), { jobId: 'job1', position: 3 }) });
+    const c = caller({ submit: (_caller, input) => ((seen = input), Promise.resolve({ jobId: 'job1', position: 3 })) });
     await expect(c.runCode({ files: [{ path: 'main.py', content: 'print(1)' }] })).resolves.toEqual({ jobId: 'job1', position: 3 });
     expect(seen).toEqual({ language: 'py', entry: 'main.py', files: [{ path: 'main.py', content: 'print(1)' }] });
     await expect(c.sendStdin({ jobId: 'job1', data: 'x' })).resolves.toEqual({ ok: true });

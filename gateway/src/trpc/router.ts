@@ -2,9 +2,9 @@
  * The gateway's tRPC router. Every input is parsed by a schema from
  * `@codecell/protocol`; every CodeCellError becomes a TRPCError whose tRPC code
  * comes from ERROR_CODE_TABLE and whose `data.codecellCode` is the original code.
+ * Every procedure acts as `ctx.caller`; what they may do is decided behind it.
  * @module
  */
-import { initTRPC } from '@trpc/server';
 import {
   createRoomInputSchema,
   createRoomOutputSchema,
@@ -15,62 +15,49 @@ import {
   sendStdinInputSchema,
   stopRunInputSchema,
 } from '@codecell/protocol';
-import type { ErrorCode } from '@codecell/protocol';
-import type { GatewayContext } from './context.js';
-import { codecellCodeOf, toTRPCError } from './errors.js';
-
-const t = initTRPC.context<GatewayContext>().create({
-  // Never send stack traces to browsers.
-  isDev: false,
-  errorFormatter({ shape, error }): typeof shape & { data: typeof shape.data & { codecellCode: ErrorCode } } {
-    return { ...shape, data: { ...shape.data, codecellCode: codecellCodeOf(error) } };
-  },
-});
-
-/** Re-throws whatever a procedure (or its input parser) threw as a mapped TRPCError. */
-const mapErrors = t.middleware(async ({ next }) => {
-  const result = await next();
-  if (!result.ok) throw toTRPCError(result.error);
-  return result;
-});
-
-const procedure = t.procedure.use(mapErrors);
+import { authRouter } from './authRouter.js';
+import { procedure, router } from './init.js';
+import { quotasRouter, roomsRouter } from './roomsRouter.js';
 
 /** The gateway API. The frontend imports only its type ({@link AppRouter}). */
-export const appRouter = t.router({
-  /** Queues a run of the room's files; returns at once. Output is on `ws /stream/<jobId>`. */
+export const appRouter = router({
+  /** Queues a run of the room's files (runner and above); returns at once. Output is on `ws /stream/<jobId>`. */
   runCode: procedure
     .input(runCodeInputSchema)
     .output(runCodeOutputSchema)
-    .mutation(({ ctx, input }) => ctx.runs.submit(input)),
-  /** Sends stdin to a run (buffered while it is queued or starting). */
+    .mutation(({ ctx, input }) => ctx.runs.submit(ctx.caller, input)),
+  /** Sends stdin to a run (runner and above; buffered while it is queued or starting). */
   sendStdin: procedure.input(sendStdinInputSchema).mutation(async ({ ctx, input, signal }) => {
-    await ctx.runs.sendStdin(input, signal);
+    await ctx.runs.sendStdin(ctx.caller, input, signal);
     return { ok: true as const };
   }),
-  /** Stops a run: a queued run is removed, a running one is killed. */
+  /** Stops a run (runner and above): a queued run is removed, a running one is killed. */
   stopRun: procedure.input(stopRunInputSchema).mutation(async ({ ctx, input, signal }) => {
-    await ctx.runs.stop(input, signal);
+    await ctx.runs.stop(ctx.caller, input, signal);
     return { ok: true as const };
   }),
   /**
-   * Creates a room seeded with the starter program (`main.py`) and returns its
-   * id. With `roomId`, makes sure that room exists (idempotent). Clients then
+   * Creates a room owned by the caller, seeded with the starter program
+   * (`main.py`), and returns its id. With `roomId`, makes sure that room exists
+   * (idempotent for its members; `already_exists` for others). Clients then
    * join it on `ws /collab` (document name = roomId).
    */
   createRoom: procedure
     .input(createRoomInputSchema)
     .output(createRoomOutputSchema)
-    .mutation(({ ctx, input }) => ctx.rooms.createRoom(input)),
-  /** Whether a room exists, its title and file paths, without joining it. */
+    .mutation(({ ctx, input }) => ctx.rooms.createRoom(ctx.caller, input)),
+  /** A room's title, file paths and the caller's role, without joining it (members only; others get not_found). */
   getRoom: procedure
     .input(getRoomInputSchema)
     .output(getRoomOutputSchema)
-    .query(({ ctx, input }) => ctx.rooms.getRoom(input)),
+    .query(({ ctx, input }) => ctx.rooms.getRoom(ctx.caller, input.roomId)),
   /** The languages runs can use, with their default entry file. */
   runtimes: procedure.query(({ ctx, signal }) => ctx.runtimes(signal)),
   /** Whether the sandbox answers, with its own health report. Never fails. */
   health: procedure.query(({ ctx, signal }) => ctx.health(signal)),
+  auth: authRouter,
+  rooms: roomsRouter,
+  quotas: quotasRouter,
 });
 
 /** The type the frontend's tRPC client is built from. */

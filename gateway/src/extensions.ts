@@ -1,0 +1,117 @@
+/**
+ * The gateway's extension points (house style rule 18, after Hocuspocus's
+ * `Extension`): whoever builds the server passes extensions; their hooks run
+ * in order, and a hook that throws refuses what is being done. Authentication,
+ * quotas and room access checks are extensions; a later issue can add more
+ * (a Judge0 `X-Auth-Token`, an IP allow-list) without touching the core.
+ * @module
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Extension } from '@hocuspocus/server';
+import type { RoomAction, RoomRole } from '@codecell/protocol';
+import type { Caller, Credential } from './auth/Caller.js';
+import type { Principal } from '@codecell/protocol';
+import type { RunOwner } from './runs/types.js';
+
+/** What an authentication hook sees of a request or WebSocket upgrade. */
+export interface AuthenticatePayload {
+  readonly headers: IncomingHttpHeaders;
+  readonly address: string;
+}
+
+/** Who a request is, when a hook recognised its credentials. */
+export interface Authenticated {
+  readonly principal: Principal;
+  readonly credential: Credential;
+}
+
+/** A room action the core allowed (by role); hooks may still refuse it. */
+export interface AuthorizePayload {
+  readonly caller: Caller;
+  readonly roomId: string;
+  readonly action: RoomAction;
+  readonly role: RoomRole;
+}
+
+/** A run about to be queued. */
+export interface BeforeRunPayload {
+  readonly caller: Caller;
+  readonly owner: RunOwner;
+  /** The room it runs in, or null. */
+  readonly roomId: string | null;
+}
+
+/** A run that will not (`accepted: false`) or no longer runs. */
+export interface AfterRunPayload {
+  readonly owner: RunOwner;
+  readonly jobId: string | null;
+  readonly accepted: boolean;
+  /** CPU time the sandbox measured; null when it never ran. */
+  readonly cpuMs: number | null;
+}
+
+/** One extension: any subset of the hooks. */
+export interface GatewayExtension {
+  readonly extensionName: string;
+  /** Recognises credentials; null passes to the next extension. The first answer wins. */
+  onAuthenticate?(payload: AuthenticatePayload): Promise<Authenticated | null>;
+  /** Runs after the role check of every room action. Throw to refuse. */
+  onAuthorize?(payload: AuthorizePayload): Promise<void>;
+  /** Before a run is queued. Throw to refuse (quotas). */
+  beforeRun?(payload: BeforeRunPayload): Promise<void>;
+  /** Once for every run that passed `beforeRun`: refused later, or ended. Must not throw. */
+  afterRun?(payload: AfterRunPayload): void;
+  /** Before a room is created. Throw to refuse. */
+  beforeCreateRoom?(payload: { readonly caller: Caller }): Promise<void>;
+  /** Hocuspocus extensions this one contributes to `/collab`. */
+  readonly collabExtensions?: readonly Extension[];
+}
+
+/** Runs the hooks of a list of extensions, in order. */
+export class GatewayHooks {
+  readonly #extensions: readonly GatewayExtension[];
+
+  constructor(extensions: readonly GatewayExtension[]) {
+    this.#extensions = extensions;
+  }
+
+  /** The caller of a request: the first extension that recognises it, else nobody. */
+  async authenticate(payload: AuthenticatePayload): Promise<Caller> {
+    for (const e of this.#extensions) {
+      const found = await e.onAuthenticate?.(payload);
+      if (found) return { ...found, address: payload.address };
+    }
+    return { principal: null, credential: null, address: payload.address };
+  }
+
+  async authorize(payload: AuthorizePayload): Promise<void> {
+    for (const e of this.#extensions) await e.onAuthorize?.(payload);
+  }
+
+  /** Runs every `beforeRun`; when one throws, those that passed get `afterRun` (not accepted) so they can release what they counted. */
+  async beforeRun(payload: BeforeRunPayload): Promise<void> {
+    const passed: GatewayExtension[] = [];
+    try {
+      for (const e of this.#extensions) {
+        await e.beforeRun?.(payload);
+        passed.push(e);
+      }
+    } catch (err) {
+      for (const e of passed) e.afterRun?.({ owner: payload.owner, jobId: null, accepted: false, cpuMs: null });
+      throw err;
+    }
+  }
+
+  afterRun(payload: AfterRunPayload): void {
+    for (const e of this.#extensions) e.afterRun?.(payload);
+  }
+
+  async beforeCreateRoom(payload: { readonly caller: Caller }): Promise<void> {
+    for (const e of this.#extensions) await e.beforeCreateRoom?.(payload);
+  }
+
+  /** Every contributed Hocuspocus extension, in order. */
+  collabExtensions(): Extension[] {
+    return this.#extensions.flatMap((e) => [...(e.collabExtensions ?? [])]);
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Builds the gateway's parts from its configuration, in dependency order:
+ * the database and store, authentication, quotas and the extension list,
+ * room access, collaboration, runs, streams, and the services the tRPC
+ * procedures call. No I/O beyond opening the database.
+ * @module
+ */
+import type { Logger } from '@codecell/server-kit';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+import { RoomAccess } from './access/RoomAccess.js';
+import { RoomService } from './access/RoomService.js';
+import type { LiveConnections } from './access/RoomService.js';
+import { SharingService } from './access/SharingService.js';
+import { Accounts } from './auth/Accounts.js';
+import { AuthService } from './auth/AuthService.js';
+import { authOperations } from './auth/authOperations.js';
+import type { Caller } from './auth/Caller.js';
+import { OidcSignIn } from './auth/OidcSignIn.js';
+import { CollabAccess } from './collab/CollabAccess.js';
+import { CollabService } from './collab/CollabService.js';
+import { RoomStore } from './collab/RoomStore.js';
+import type { GatewayConfig } from './config.js';
+import { GatewayHooks } from './extensions.js';
+import type { GatewayExtension } from './extensions.js';
+import { checkHealth, RUNTIMES } from './gatewayContext.js';
+import { clientAddress } from './http/hosts.js';
+import { QuotaExtension } from './quotas/QuotaExtension.js';
+import { RunManager } from './runs/RunManager.js';
+import { RunService } from './runs/RunService.js';
+import { SandboxClient } from './sandboxClient.js';
+import { openGatewayDatabase } from './store/migrations.js';
+import { SqliteGatewayStore } from './store/SqliteGatewayStore.js';
+import type { GatewayStore } from './store/GatewayStore.js';
+import { StreamServer } from './stream/StreamServer.js';
+import type { GatewayContext, GatewayHealth } from './trpc/context.js';
+
+/** What {@link buildServices} may be given besides the configuration. */
+export interface ServiceOverrides {
+  /** Stream ping interval, ms. */
+  readonly pingIntervalMs?: number;
+  /** More extensions, after authentication and quotas. */
+  readonly extensions?: readonly GatewayExtension[];
+  /** Clock, epoch ms (tests). @default Date.now */
+  readonly now?: () => number;
+}
+
+/** The parts of a gateway. */
+export interface GatewayServices {
+  readonly db: SqliteDatabase;
+  readonly store: GatewayStore;
+  readonly sandbox: SandboxClient;
+  readonly hooks: GatewayHooks;
+  readonly auth: AuthService;
+  readonly accounts: Accounts;
+  readonly oidc: OidcSignIn | null;
+  readonly quotas: QuotaExtension;
+  readonly collab: CollabService;
+  readonly runs: RunManager;
+  readonly runService: RunService;
+  readonly streams: StreamServer;
+  /** Asks the sandbox how it is; never throws. */
+  health(signal?: AbortSignal): Promise<GatewayHealth>;
+  /** The tRPC context of a request by `caller`, whose response takes cookies through `setCookie`. */
+  contextFor(caller: Caller, setCookie: (value: string) => void): GatewayContext;
+}
+
+/**
+ * Wires everything. `baseUrl` is where people reach the gateway (PUBLIC_URL,
+ * else the listening URL once known), for links and the OIDC callback.
+ */
+export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUrl: () => string; overrides?: ServiceOverrides }): GatewayServices {
+  const { config, logger, baseUrl } = o;
+  const now = o.overrides?.now ?? Date.now;
+  const mode = config.AUTH_MODE;
+  const db = openGatewayDatabase(config.COLLAB_DB);
+  const store = new SqliteGatewayStore(db);
+  const secureCookies = config.PUBLIC_URL?.startsWith('https:') ?? false;
+  const auth = new AuthService({ mode, store, sessionTtlMs: config.SESSION_TTL_HOURS * 3_600_000, secureCookies, now });
+  const accounts = new Accounts({ mode, store, logger, allowSignup: config.ALLOW_SIGNUP, maxSignInFailures: config.SIGNIN_MAX_FAILURES, baseUrl, now });
+  const quotas = new QuotaExtension({
+    store,
+    logger,
+    now,
+    limits: {
+      concurrentRuns: config.QUOTA_CONCURRENT_RUNS,
+      runsPerMinute: config.QUOTA_RUNS_PER_MINUTE,
+      cpuSecondsPerDay: config.QUOTA_CPU_SECONDS_PER_DAY,
+      rooms: config.QUOTA_ROOMS,
+      storageBytes: config.QUOTA_STORAGE_MB * 1024 * 1024,
+    },
+  });
+  const hooks = new GatewayHooks([auth, quotas, ...(o.overrides?.extensions ?? [])]);
+  const access = new RoomAccess({ mode, store, hooks, now });
+  const collab = new CollabService({
+    store: new RoomStore(db),
+    findRoom: (roomId) => store.getRoom(roomId),
+    maxRoomBytes: config.MAX_ROOM_BYTES,
+    maxRoomFiles: config.MAX_ROOM_FILES,
+    logger,
+    now,
+    extensions: [new CollabAccess({ access }), ...hooks.collabExtensions()],
+  });
+  const sandbox = new SandboxClient({ baseUrl: config.SANDBOX_ADDR, token: config.SANDBOX_TOKEN, tokenFile: config.SANDBOX_TOKEN_FILE });
+  const runs = new RunManager({
+    onRunUpdate: collab.onRunUpdate,
+    onRunEnd: (run) => {
+      if (run.owner) hooks.afterRun({ owner: run.owner, jobId: run.jobId, accepted: true, cpuMs: run.cpuMs });
+    },
+    sandbox,
+    logger,
+    now,
+    defaults: { timeoutMs: config.RUN_TIMEOUT_MS, memoryMb: config.MAX_MEM_MB, vcpus: config.MAX_VCPUS },
+    maxima: { timeoutMs: config.MAX_RUN_TIMEOUT_MS, memoryMb: config.MAX_MEM_MB, vcpus: config.MAX_VCPUS },
+    maxConcurrent: config.MAX_CONCURRENT_RUNS,
+    maxQueued: config.MAX_QUEUED_RUNS,
+    maxQueuedBytes: config.MAX_QUEUED_BYTES,
+    maxRetainedReplayBytes: config.MAX_RETAINED_REPLAY_BYTES,
+    replayBytes: config.STREAM_REPLAY_BYTES,
+    retentionMs: config.RUN_RETENTION_MS,
+  });
+  const runService = new RunService({ mode, runs, access, hooks });
+  const streams = new StreamServer({
+    runs,
+    logger,
+    maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
+    maxSubscribersPerRun: config.MAX_STREAM_SUBSCRIBERS_PER_RUN,
+    maxSockets: config.MAX_STREAM_SOCKETS,
+    authorize: async (req, jobId) => {
+      const caller = await hooks.authenticate({ headers: req.headers, address: clientAddress(req, config.TRUST_PROXY) });
+      const run = await runService.requireJob(caller, jobId, 'read');
+      return { userId: caller.principal?.userId ?? null, roomId: run.sessionId ?? null };
+    },
+    ...(o.overrides?.pingIntervalMs === undefined ? {} : { pingIntervalMs: o.overrides.pingIntervalMs }),
+  });
+  const live: LiveConnections = {
+    revoke: ({ roomId, userIds, reason }) => {
+      const users = userIds === null ? null : new Set(userIds);
+      collab.disconnect({ roomId, userIds: users, reason });
+      streams.disconnect({ roomId, userIds: users, code: 4403, reason });
+    },
+  };
+  const rooms = new RoomService({ store, access, collab, hooks, stopRoomRuns: (roomId) => runs.stopRoom(roomId), live, logger, now });
+  const sharing = new SharingService({ store, access, accounts, auth, live, baseUrl, logger, now });
+  const oidc =
+    mode === 'oidc' && config.OIDC_ISSUER !== undefined && config.OIDC_CLIENT_ID !== undefined
+      ? new OidcSignIn({ issuer: config.OIDC_ISSUER, clientId: config.OIDC_CLIENT_ID, clientSecret: config.OIDC_CLIENT_SECRET, scopes: config.OIDC_SCOPES, baseUrl, accounts, auth, secureCookies, logger, now })
+      : null;
+  const authOps = authOperations({ auth, accounts });
+  const runtimes = () => Promise.resolve([...RUNTIMES]);
+  const health = (signal?: AbortSignal) => checkHealth(sandbox, signal);
+  return {
+    db,
+    store,
+    sandbox,
+    hooks,
+    auth,
+    accounts,
+    oidc,
+    quotas,
+    collab,
+    runs,
+    runService,
+    streams,
+    health,
+    contextFor: (caller, setCookie) => ({ caller, runs: runService, rooms, sharing, auth: authOps, quotas, setCookie, health, runtimes }),
+  };
+}

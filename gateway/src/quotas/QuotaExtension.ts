@@ -1,0 +1,169 @@
+/**
+ * Per-user quotas (issue 9) as a {@link GatewayExtension}: concurrent runs,
+ * runs per minute, CPU-seconds per day, rooms owned and storage bytes, counted
+ * per account (per address for guests). Counters that must outlive the
+ * process (runs per minute, CPU time) are in the store; concurrent runs are in
+ * memory (they end with the process anyway). Each refusal is
+ * `quota_exceeded` naming the quota, its limit and when it resets.
+ * @module
+ */
+import { CodeCellError } from '@codecell/protocol';
+import type { QuotaDetails, QuotaName, QuotaUsage } from '@codecell/protocol';
+import type { Logger } from '@codecell/server-kit';
+import type { Caller } from '../auth/Caller.js';
+import { quotaKeyOf } from '../auth/Caller.js';
+import type { AfterRunPayload, BeforeRunPayload, GatewayExtension } from '../extensions.js';
+import type { GatewayStore } from '../store/GatewayStore.js';
+import { StorageQuotaGuard } from './StorageQuotaGuard.js';
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+/** The limits; 0 means unlimited. */
+export interface QuotaLimits {
+  /** QUOTA_CONCURRENT_RUNS: runs queued or running at once. */
+  readonly concurrentRuns: number;
+  /** QUOTA_RUNS_PER_MINUTE: runs started per clock minute. */
+  readonly runsPerMinute: number;
+  /** QUOTA_CPU_SECONDS_PER_DAY: CPU time of runs per UTC day. */
+  readonly cpuSecondsPerDay: number;
+  /** QUOTA_ROOMS: rooms owned. */
+  readonly rooms: number;
+  /** QUOTA_STORAGE_MB in bytes: stored content of the rooms owned. */
+  readonly storageBytes: number;
+}
+
+const VARIABLE: Record<QuotaName, string> = {
+  concurrent_runs: 'QUOTA_CONCURRENT_RUNS',
+  runs_per_minute: 'QUOTA_RUNS_PER_MINUTE',
+  cpu_seconds_per_day: 'QUOTA_CPU_SECONDS_PER_DAY',
+  rooms: 'QUOTA_ROOMS',
+  storage_bytes: 'QUOTA_STORAGE_MB',
+};
+
+/** `quota_exceeded`, with the details pages show (`data.quota` in tRPC errors). */
+export class QuotaExceededError extends CodeCellError {
+  override readonly name = 'QuotaExceededError';
+  readonly details: QuotaDetails;
+
+  /** `what` says what was counted; `now` (epoch ms) is used for "in N s". */
+  constructor(details: QuotaDetails, o: { readonly what: string; readonly now: number }) {
+    const when =
+      details.resetsAt === null
+        ? 'it frees up as soon as you use less'
+        : `it resets at ${new Date(details.resetsAt).toISOString()} (in ${Math.max(1, Math.ceil((details.resetsAt - o.now) / 1000))} s)`;
+    super('quota_exceeded', `quota ${details.quota} reached: ${o.what} (${VARIABLE[details.quota]}=${details.limit}); ${when}`);
+    this.details = details;
+  }
+}
+
+/** Options of {@link QuotaExtension}. */
+export interface QuotaExtensionOptions {
+  readonly store: GatewayStore;
+  readonly limits: QuotaLimits;
+  readonly logger: Logger;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Counts and enforces the quotas. */
+export class QuotaExtension implements GatewayExtension {
+  readonly extensionName = 'codecell-quotas';
+  readonly collabExtensions: readonly StorageQuotaGuard[];
+  readonly #o: QuotaExtensionOptions;
+  /** Runs queued or running per quota key. */
+  readonly #active = new Map<string, number>();
+
+  constructor(options: QuotaExtensionOptions) {
+    this.#o = options;
+    this.collabExtensions = options.limits.storageBytes > 0 ? [new StorageQuotaGuard({ store: options.store, limitBytes: options.limits.storageBytes, now: options.now })] : [];
+  }
+
+  #now(): number {
+    return (this.#o.now ?? Date.now)();
+  }
+
+  async beforeRun({ owner }: BeforeRunPayload): Promise<void> {
+    const { limits, store } = this.#o;
+    const now = this.#now();
+    const key = owner.key;
+    if (limits.cpuSecondsPerDay > 0) {
+      const day = Math.floor(now / DAY_MS) * DAY_MS;
+      const usedS = (await store.getQuota({ key, kind: 'cpu_ms', windowStart: day })) / 1000;
+      if (usedS >= limits.cpuSecondsPerDay) {
+        throw new QuotaExceededError({ quota: 'cpu_seconds_per_day', limit: limits.cpuSecondsPerDay, used: Math.round(usedS), resetsAt: day + DAY_MS }, { what: `your runs used ${Math.round(usedS)} CPU-seconds today`, now });
+      }
+    }
+    this.#checkConcurrent(key);
+    if (limits.runsPerMinute > 0) {
+      const minute = Math.floor(now / MINUTE_MS) * MINUTE_MS;
+      const r = await store.consumeQuota({ key, kind: 'runs', windowStart: minute, amount: 1, limit: limits.runsPerMinute });
+      if (!r.ok) {
+        throw new QuotaExceededError({ quota: 'runs_per_minute', limit: limits.runsPerMinute, used: r.used, resetsAt: minute + MINUTE_MS }, { what: `you started ${r.used} runs this minute`, now });
+      }
+    }
+    // Checked again after the awaits, then counted in the same tick: concurrent requests cannot both slip through.
+    this.#checkConcurrent(key);
+    this.#active.set(key, (this.#active.get(key) ?? 0) + 1);
+  }
+
+  afterRun({ owner, accepted, cpuMs }: AfterRunPayload): void {
+    const n = (this.#active.get(owner.key) ?? 1) - 1;
+    if (n > 0) this.#active.set(owner.key, n);
+    else this.#active.delete(owner.key);
+    if (!accepted || cpuMs === null || cpuMs <= 0 || this.#o.limits.cpuSecondsPerDay === 0) return;
+    const day = Math.floor(this.#now() / DAY_MS) * DAY_MS;
+    this.#o.store.addQuota({ key: owner.key, kind: 'cpu_ms', windowStart: day, amount: cpuMs }).catch((err: unknown) => {
+      this.#o.logger.error('could not count a run\'s CPU time', { key: owner.key, error: String(err) });
+    });
+  }
+
+  async beforeCreateRoom({ caller }: { readonly caller: Caller }): Promise<void> {
+    const { limits, store } = this.#o;
+    const now = this.#now();
+    const userId = caller.principal?.userId;
+    if (userId === undefined) return;
+    if (limits.rooms > 0) {
+      const owned = await store.countRoomsOwnedBy(userId);
+      if (owned >= limits.rooms) throw new QuotaExceededError({ quota: 'rooms', limit: limits.rooms, used: owned, resetsAt: null }, { what: `you own ${owned} rooms; delete one to make another`, now });
+    }
+    if (limits.storageBytes > 0) {
+      const bytes = await store.storageBytesOwnedBy(userId);
+      if (bytes >= limits.storageBytes) {
+        throw new QuotaExceededError({ quota: 'storage_bytes', limit: limits.storageBytes, used: bytes, resetsAt: null }, { what: `your rooms hold ${bytes} bytes; delete files or rooms`, now });
+      }
+    }
+  }
+
+  /** `quotas.mine`: each quota's limit (null = unlimited), what the caller used and when it resets. */
+  async usage(caller: Caller): Promise<QuotaUsage> {
+    const { limits, store } = this.#o;
+    const now = this.#now();
+    const key = quotaKeyOf(caller);
+    const day = Math.floor(now / DAY_MS) * DAY_MS;
+    const minute = Math.floor(now / MINUTE_MS) * MINUTE_MS;
+    const userId = caller.principal?.kind === 'user' ? caller.principal.userId : null;
+    const limit = (n: number): number | null => (n > 0 ? n : null);
+    return [
+      { quota: 'concurrent_runs', limit: limit(limits.concurrentRuns), used: this.#active.get(key) ?? 0, resetsAt: null },
+      { quota: 'runs_per_minute', limit: limit(limits.runsPerMinute), used: await store.getQuota({ key, kind: 'runs', windowStart: minute }), resetsAt: minute + MINUTE_MS },
+      { quota: 'cpu_seconds_per_day', limit: limit(limits.cpuSecondsPerDay), used: Math.round((await store.getQuota({ key, kind: 'cpu_ms', windowStart: day })) / 1000), resetsAt: day + DAY_MS },
+      { quota: 'rooms', limit: limit(limits.rooms), used: userId === null ? 0 : await store.countRoomsOwnedBy(userId), resetsAt: null },
+      { quota: 'storage_bytes', limit: limit(limits.storageBytes), used: userId === null ? 0 : await store.storageBytesOwnedBy(userId), resetsAt: null },
+    ];
+  }
+
+  /** Drops counters of windows older than two days. */
+  async prune(): Promise<void> {
+    await this.#o.store.pruneQuotas(this.#now() - 2 * DAY_MS);
+  }
+
+  #checkConcurrent(key: string): void {
+    const now = this.#now();
+    const limit = this.#o.limits.concurrentRuns;
+    const active = this.#active.get(key) ?? 0;
+    if (limit > 0 && active >= limit) {
+      throw new QuotaExceededError({ quota: 'concurrent_runs', limit, used: active, resetsAt: null }, { what: `${active} of your runs are queued or running`, now });
+    }
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The run procedures as callers use them (issue 9): who may run, type stdin,
+ * stop or watch a run is decided here, from the caller's role in the run's
+ * room (runner and above to run, type and stop; viewer and above to watch).
+ * Runs without a room belong to who started them. `startedBy` is the caller's
+ * display name (with AUTH_MODE=none, the label the page sends). Quotas and
+ * other extensions run before a run is queued.
+ * @module
+ */
+import { CodeCellError } from '@codecell/protocol';
+import type { AuthMode, RoomAction, RunCodeOutput, SendStdinInput, StopRunInput } from '@codecell/protocol';
+import type { RoomAccess } from '../access/RoomAccess.js';
+import { requireUser } from '../auth/AuthService.js';
+import type { Caller } from '../auth/Caller.js';
+import { quotaKeyOf } from '../auth/Caller.js';
+import type { GatewayHooks } from '../extensions.js';
+import type { Run } from './Run.js';
+import type { RunManager } from './RunManager.js';
+import type { ParsedRunCodeInput, RunOwner } from './types.js';
+
+/** Options of {@link RunService}. */
+export interface RunServiceOptions {
+  readonly mode: AuthMode;
+  readonly runs: RunManager;
+  readonly access: RoomAccess;
+  readonly hooks: GatewayHooks;
+}
+
+/** Runs, as the caller may use them. */
+export class RunService {
+  readonly #o: RunServiceOptions;
+
+  constructor(options: RunServiceOptions) {
+    this.#o = options;
+  }
+
+  /** Queues a run for the caller (runner and above in its room). */
+  async submit(caller: Caller, input: ParsedRunCodeInput): Promise<RunCodeOutput> {
+    const roomId = input.roomId ?? null;
+    if (roomId !== null) await this.#o.access.require(caller, roomId, 'run');
+    else if (this.#o.mode !== 'none') requireUser(caller, 'run code outside a room');
+    const owner = this.#ownerOf(caller, input);
+    await this.#o.hooks.beforeRun({ caller, owner, roomId });
+    try {
+      return this.#o.runs.submit(input, owner);
+    } catch (err) {
+      this.#o.hooks.afterRun({ owner, jobId: null, accepted: false, cpuMs: null });
+      throw err;
+    }
+  }
+
+  async sendStdin(caller: Caller, input: SendStdinInput, signal?: AbortSignal): Promise<void> {
+    await this.requireJob(caller, input.jobId, 'run');
+    await this.#o.runs.sendStdin(input, signal);
+  }
+
+  async stop(caller: Caller, input: StopRunInput, signal?: AbortSignal): Promise<void> {
+    await this.requireJob(caller, input.jobId, 'run');
+    await this.#o.runs.stop(input, signal);
+  }
+
+  /**
+   * Checks that the caller may do `action` to the run (`read`: watch its
+   * stream). Unknown runs and runs of others without a room are `not_found`.
+   */
+  async requireJob(caller: Caller, jobId: string, action: RoomAction): Promise<Run> {
+    const run = this.#o.runs.get(jobId);
+    if (run === undefined) throw new CodeCellError('not_found', `no run ${jobId}: it never existed or finished a while ago`);
+    if (run.sessionId !== undefined) await this.#o.access.require(caller, run.sessionId, action);
+    else if (this.#o.mode !== 'none' && (caller.principal === null || run.owner?.userId !== caller.principal.userId)) {
+      throw new CodeCellError(caller.principal === null ? 'unauthorized' : 'not_found', `no run ${jobId} of yours`);
+    }
+    return run;
+  }
+
+  #ownerOf(caller: Caller, input: ParsedRunCodeInput): RunOwner {
+    const p = caller.principal;
+    // With AUTH_MODE=none everyone is the local user; the page's label is the only name there is.
+    const displayName = this.#o.mode === 'none' ? (input.startedBy ?? null) : (p?.displayName ?? null);
+    return { key: quotaKeyOf(caller), userId: p?.userId ?? null, displayName };
+  }
+}
