@@ -10,8 +10,10 @@ import { CodeCellError, roomRunStatusSchema, toCodeCellError } from '@codecell/p
 import type { RoomRunRecord, RoomRunStatus, RunCodeOutput, RunEvent, SendStdinInput, StopRunInput } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import type { SandboxApi } from '../sandboxClient.js';
+import { RetainedRuns } from './RetainedRuns.js';
 import { Run } from './Run.js';
 import type { RunEnd, RunSubscriber, RunSubscription } from './Run.js';
+import { RunQueue } from './RunQueue.js';
 import { buildRunRequest } from './runRequest.js';
 import type { RunDefaults, RunMaxima } from './runRequest.js';
 import type { OnRunUpdate, ParsedRunCodeInput, RunOwner } from './types.js';
@@ -68,11 +70,9 @@ export interface RunManagerStats {
 export class RunManager {
   readonly #o: Required<Omit<RunManagerOptions, 'sandbox' | 'logger' | 'defaults' | 'onRunUpdate' | 'onRunEnd' | 'maxima'>> & RunManagerOptions;
   readonly #runs = new Map<string, Run>();
-  readonly #queue: Run[] = [];
+  readonly #queue = new RunQueue();
   readonly #active = new Map<Run, Promise<void>>();
-  readonly #expiry = new Map<string, NodeJS.Timeout>();
-  #queuedBytes = 0;
-  #retainedReplayBytes = 0;
+  readonly #retained: RetainedRuns;
   #disposed = false;
 
   constructor(options: RunManagerOptions) {
@@ -88,6 +88,12 @@ export class RunManager {
       now: Date.now,
       ...options,
     };
+    this.#retained = new RetainedRuns({
+      retentionMs: this.#o.retentionMs,
+      maxRuns: this.#o.maxRetainedRuns,
+      maxReplayBytes: this.#o.maxRetainedReplayBytes,
+      onForget: (jobId) => this.#runs.delete(jobId),
+    });
   }
 
   /**
@@ -114,17 +120,17 @@ export class RunManager {
         `${this.#queue.length} runs are already waiting (MAX_QUEUED_RUNS=${this.#o.maxQueued}); try again when one finishes`,
       );
     }
-    if (!startNow && this.#queuedBytes + run.requestBytes > this.#o.maxQueuedBytes) {
+    if (!startNow && this.#queue.bytes + run.requestBytes > this.#o.maxQueuedBytes) {
       throw new CodeCellError(
         'capacity_exceeded',
-        `the runs waiting already hold ${this.#queuedBytes} bytes of files and stdin (MAX_QUEUED_BYTES=${this.#o.maxQueuedBytes}); try again when one starts`,
+        `the runs waiting already hold ${this.#queue.bytes} bytes of files and stdin (MAX_QUEUED_BYTES=${this.#o.maxQueuedBytes}); try again when one starts`,
       );
     }
     this.#runs.set(run.jobId, run);
-    this.#enqueue(run);
+    this.#queue.push(run);
     this.#notify(run, 'queued');
     this.#pump();
-    const position = run.state === 'queued' ? this.#queue.indexOf(run) + 1 : 0;
+    const position = run.state === 'queued' ? this.#queue.positionOf(run) : 0;
     this.#o.logger.debug('run submitted', { jobId: run.jobId, position, sessionId: request.sessionId });
     return { jobId: run.jobId, position };
   }
@@ -176,8 +182,7 @@ export class RunManager {
       case 'finished':
         return;
       case 'queued': {
-        const i = this.#queue.indexOf(run);
-        if (i >= 0) this.#dequeue(i);
+        this.#queue.remove(run);
         this.#finish(run, { status: 'killed', code: null, message: 'stopped before it started' });
         this.#updatePositions();
         return;
@@ -204,39 +209,22 @@ export class RunManager {
     return {
       queued: this.#queue.length,
       active: this.#active.size,
-      retained: this.#expiry.size,
-      queuedBytes: this.#queuedBytes,
+      retained: this.#retained.size,
+      queuedBytes: this.#queue.bytes,
       heldRequestBytes: held,
-      retainedReplayBytes: this.#retainedReplayBytes,
+      retainedReplayBytes: this.#retained.replayBytes,
     };
-  }
-
-  #enqueue(run: Run): void {
-    this.#queue.push(run);
-    this.#queuedBytes += run.requestBytes;
-  }
-
-  /** Takes the run at `index` out of the queue. */
-  #dequeue(index: number): Run | undefined {
-    const [run] = this.#queue.splice(index, 1);
-    if (run) this.#queuedBytes -= run.requestBytes;
-    return run;
   }
 
   /** Ends queued runs, aborts running ones (the sandbox kills them) and forgets everything. Safe to call twice. */
   async dispose(): Promise<void> {
     this.#disposed = true;
     const shutdown: RunEnd = { status: 'killed', code: null, message: 'the gateway is shutting down' };
-    while (this.#queue.length > 0) {
-      const run = this.#dequeue(0);
-      if (run) this.#finish(run, shutdown);
-    }
+    for (const run of this.#queue.drain()) this.#finish(run, shutdown);
     for (const run of this.#active.keys()) run.abort.abort(new CodeCellError('sandbox_unavailable', 'the gateway is shutting down'));
     await Promise.allSettled([...this.#active.values()]);
-    for (const t of this.#expiry.values()) clearTimeout(t);
-    this.#expiry.clear();
+    this.#retained.clear();
     this.#runs.clear();
-    this.#retainedReplayBytes = 0;
   }
 
   #require(jobId: string): Run {
@@ -247,12 +235,8 @@ export class RunManager {
 
   #pump(): void {
     while (!this.#disposed && this.#active.size < this.#o.maxConcurrent) {
-      // One run per room at a time: a room that queued several runs must not
-      // take every slot (its runs share one VM and would only wait there).
       const busy = new Set([...this.#active.keys()].map((r) => r.sessionId).filter((id) => id !== undefined));
-      const i = this.#queue.findIndex((r) => r.sessionId === undefined || !busy.has(r.sessionId));
-      if (i < 0) break;
-      const run = this.#dequeue(i);
+      const run = this.#queue.takeNext(busy);
       if (!run) break;
       run.setPosition(0);
       const done = this.#execute(run).finally(() => {
@@ -265,7 +249,7 @@ export class RunManager {
   }
 
   #updatePositions(): void {
-    this.#queue.forEach((run, i) => run.setPosition(i + 1));
+    this.#queue.forEachPosition((run, position) => run.setPosition(position));
   }
 
   /** Sends the run to the sandbox and relays its events until it ends. Never throws. */
@@ -333,16 +317,7 @@ export class RunManager {
     } catch (err) {
       this.#o.logger.error('onRunEnd failed', { jobId: run.jobId, error: String(err) });
     }
-    if (this.#disposed) return;
-    const timer = setTimeout(() => this.#forget(run.jobId), this.#o.retentionMs);
-    timer.unref();
-    this.#expiry.set(run.jobId, timer);
-    this.#retainedReplayBytes += run.replayBytes;
-    // Bound memory: beyond maxRetainedRuns or maxRetainedReplayBytes, forget the oldest finished runs first (Map keeps insertion order).
-    for (const jobId of this.#expiry.keys()) {
-      if (this.#expiry.size <= this.#o.maxRetainedRuns && this.#retainedReplayBytes <= this.#o.maxRetainedReplayBytes) break;
-      this.#forget(jobId);
-    }
+    if (!this.#disposed) this.#retained.add(run);
   }
 
   /** Tells onRunUpdate about a run of a room. Never throws. */
@@ -365,10 +340,4 @@ export class RunManager {
     }
   }
 
-  #forget(jobId: string): void {
-    const timer = this.#expiry.get(jobId);
-    if (timer) clearTimeout(timer);
-    if (this.#expiry.delete(jobId)) this.#retainedReplayBytes -= this.#runs.get(jobId)?.replayBytes ?? 0;
-    this.#runs.delete(jobId);
-  }
 }
