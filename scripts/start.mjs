@@ -59,8 +59,12 @@ const services = [
     cmd: process.execPath,
     args: ['--import', 'tsx', 'gateway/src/main.ts'],
     cwd: root,
-    // Only a default: a SANDBOX_ADDR in gateway/.env (or the environment) is left alone.
-    env: setting(gatewayFile, 'SANDBOX_ADDR') ? {} : { SANDBOX_ADDR: sandboxAddr },
+    // Only defaults: a SANDBOX_ADDR or CORS_ORIGINS in gateway/.env (or the environment) is left alone.
+    // The dev frontend below is the only other origin the gateway lets in (cross-site protection, issue 9).
+    env: {
+      ...(setting(gatewayFile, 'SANDBOX_ADDR') ? {} : { SANDBOX_ADDR: sandboxAddr }),
+      ...(setting(gatewayFile, 'CORS_ORIGINS') ? {} : { CORS_ORIGINS: `http://localhost:${frontendPort},http://127.0.0.1:${frontendPort}` }),
+    },
     health: `http://127.0.0.1:${gatewayPort}/healthz`,
     timeoutMs: 60_000,
     optional: !existsSync(join(root, 'gateway/src/main.ts')),

@@ -15,7 +15,10 @@ export type GatewayClient = TRPCClient<AppRouter>;
 /** Creates a client for the gateway at `apiBase` (tRPC under `/trpc`). */
 export function createGatewayClient(apiBase: string = API_BASE): GatewayClient {
   // httpLink, not httpBatchLink: stdin and stop must not wait behind a batch.
-  return createTRPCClient<AppRouter>({ links: [httpLink({ url: `${apiBase}/trpc` })] });
+  // credentials: the session cookie also goes to a gateway on another port (the Vite dev server).
+  return createTRPCClient<AppRouter>({
+    links: [httpLink({ url: `${apiBase}/trpc`, fetch: (input, init) => fetch(input, { ...init, credentials: 'include' }) })],
+  });
 }
 
 /** React bindings: `useTRPC()` gives query/mutation options for TanStack Query. */

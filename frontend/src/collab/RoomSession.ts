@@ -53,6 +53,9 @@ export interface RoomSessionOptions {
 /** WebSocket close code for a message larger than the server accepts. */
 const MESSAGE_TOO_BIG = 1009;
 
+/** Refusal codes that mean this person's access to the room ended (link revoked, removed, room deleted): nothing to retry. */
+const ACCESS_ENDED = new Set(['unauthorized', 'forbidden', 'link_invalid', 'not_found']);
+
 /** Reconnect quickly after a gateway restart, backing off to 5 s. */
 const RECONNECT = { delay: 300, minDelay: 300, maxDelay: 5_000, factor: 1.6, jitter: true } as const;
 
@@ -201,22 +204,28 @@ export class RoomSession {
    */
   #onClosed(event: { readonly code: number; readonly reason: string }): void {
     if (this.#disposed) return;
+    // The owner changed this person's role: reconnect to get the new rights.
+    if (event.reason === CollabRejectReason.roleChanged) return this.#reopen(null);
+    const access = parseCollabReason(event.reason);
+    if (access !== null && ACCESS_ENDED.has(access.code)) {
+      this.#set({ fatal: access });
+      return;
+    }
     const parsed =
       parseCollabReason(event.reason) ??
       (event.code === MESSAGE_TOO_BIG ? { code: 'payload_too_large', message: 'the change is larger than the gateway accepts in one message' } : null);
     if (parsed === null) return;
+    this.#reopen({
+      code: parsed.code,
+      message: `The gateway refused your last change (${parsed.message}). The room was reloaded as the server has it.`,
+    });
+  }
+
+  /** Opens the room again with a fresh document (the server's), telling the page `notice`. */
+  #reopen(notice: RoomNotice | null): void {
     const old = this.#conn;
     this.#conn = this.#open();
-    this.#set({
-      generation: this.#state.generation + 1,
-      loaded: false,
-      synced: false,
-      unsynced: 0,
-      notice: {
-        code: parsed.code,
-        message: `The gateway refused your last change (${parsed.message}). The room was reloaded as the server has it.`,
-      },
-    });
+    this.#set({ generation: this.#state.generation + 1, loaded: false, synced: false, unsynced: 0, notice });
     // After the new connection exists, so the page never sees a destroyed document as current.
     queueMicrotask(() => this.#close(old));
   }
