@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { CONFIG_VARIABLES, ConfigError, HOSTED_QUOTA_DEFAULTS, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -63,6 +64,20 @@ describe('loadConfig', () => {
   ])('rejects %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}: .*\\(got "${value}"\\)`));
+  });
+
+  it('documents every variable in .env.example', () => {
+    const example = readFileSync(fileURLToPath(new URL('../.env.example', import.meta.url)), 'utf8');
+    const missing = CONFIG_VARIABLES.filter((v) => !new RegExp(`^#? ?${v}=`, 'm').test(example));
+    expect(missing).toEqual([]);
+  });
+
+  it('hosted modes get quotas by default, AUTH_MODE=none none; 0 means unlimited', () => {
+    expect(loadConfig({ AUTH_MODE: 'local' })).toMatchObject(HOSTED_QUOTA_DEFAULTS);
+    expect(loadConfig({})).toMatchObject({ QUOTA_CONCURRENT_RUNS: 0, QUOTA_RUNS_PER_MINUTE: 0, QUOTA_CPU_SECONDS_PER_DAY: 0, QUOTA_ROOMS: 0, QUOTA_STORAGE_MB: 0 });
+    expect(loadConfig({ AUTH_MODE: 'local', QUOTA_ROOMS: '0' }).QUOTA_ROOMS).toBe(0);
+    expect(loadConfig({ AUTH_MODE: 'local' }).ALLOW_SIGNUP).toBe(false);
+    expect(loadConfig({ AUTH_MODE: 'oidc', OIDC_ISSUER: 'https://idp.test', OIDC_CLIENT_ID: 'x' }).ALLOW_SIGNUP).toBe(true);
   });
 
   it('main.ts exits with code 2 and names the variable on bad config', () => {

@@ -137,6 +137,8 @@ const envSchema = z.object({
   QUOTA_STORAGE_MB: optInt(0),
 });
 
+/** Every variable the gateway reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(envSchema.shape));
 /** `$CODECELL_CACHE_DIR/sandbox.token`, else `sandbox.token` in the codecell cache directory (where the sandbox writes it). */
 export function defaultSandboxTokenFile(env: Readonly<Record<string, string | undefined>>): string {
   const cache = env['CODECELL_CACHE_DIR'] || join(env['XDG_CACHE_HOME'] || join(env['HOME'] || homedir(), '.cache'), 'codecell');

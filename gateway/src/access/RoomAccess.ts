@@ -9,6 +9,7 @@
 import { CodeCellError, ROOM_PERMISSIONS, roleAllows } from '@codecell/protocol';
 import type { AuthMode, RoomAction, RoomRole } from '@codecell/protocol';
 import type { Caller } from '../auth/Caller.js';
+import { LOCAL_USER } from '../auth/Caller.js';
 import type { GatewayHooks } from '../extensions.js';
 import type { GatewayStore, LinkRow, MembershipRow, RoomRow } from '../store/GatewayStore.js';
 
@@ -90,9 +91,9 @@ export class RoomAccess {
   }
 }
 
-/** True when `p` owns `room` (admins own rooms from before accounts existed). */
+/** True when `p` owns `room` (admins own rooms from before accounts existed, or made with AUTH_MODE=none). */
 export function ownerOf(room: RoomRow, p: { readonly userId: string; readonly admin: boolean }): boolean {
-  return room.ownerId === p.userId || (room.ownerId === null && p.admin);
+  return room.ownerId === p.userId || ((room.ownerId === null || room.ownerId === LOCAL_USER.userId) && p.admin);
 }
 
 function notFound(roomId: string): CodeCellError {
