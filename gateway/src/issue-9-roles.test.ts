@@ -148,6 +148,24 @@ describe('issue 9: access changes reach live connections', () => {
     expect(await outcome(owner.trpc.rooms.setRole.mutate({ roomId: room, userId: (await owner.trpc.auth.me.query()).user?.userId ?? '', role: 'viewer' }))).toBe('invalid_request');
   });
 
+  it('"My rooms" lists rooms owned and joined (not through dead links), newest first, with roles', async () => {
+    const mia = await signUp(h.gw, owner, { username: 'mia', displayName: 'Mia' });
+    const own = await mia.trpc.createRoom.mutate({ title: 'Mine' });
+    clock += 1000;
+    const { roomId: shared } = await owner.trpc.createRoom.mutate({ title: 'Shared with Mia' });
+    const link = await owner.trpc.rooms.createLink.mutate({ roomId: shared, role: 'runner' });
+    await mia.trpc.rooms.redeemLink.mutate({ token: link.token });
+    expect((await mia.trpc.rooms.mine.query()).map((r) => [r.title, r.role, r.owner?.displayName])).toEqual([
+      ['Shared with Mia', 'runner', 'Olive Owner'],
+      ['Mine', 'owner', 'Mia'],
+    ]);
+    await owner.trpc.rooms.revokeLink.mutate({ roomId: shared, linkId: link.linkId });
+    expect((await mia.trpc.rooms.mine.query()).map((r) => r.roomId)).toEqual([own.roomId]);
+    await mia.trpc.rooms.delete.mutate({ roomId: own.roomId });
+    expect(await mia.trpc.rooms.mine.query()).toEqual([]);
+    expect(await outcome(mia.trpc.getRoom.query({ roomId: own.roomId }))).toBe('not_found');
+  });
+
   it('names people in awareness by their account, whatever their client claims', async () => {
     const { roomId: room } = await owner.trpc.createRoom.mutate({});
     const link = await owner.trpc.rooms.createLink.mutate({ roomId: room, role: 'viewer', allowGuests: true });
