@@ -26,6 +26,8 @@ export interface DebugHandle {
   activeFile(): string | null;
   editorText(): string | null;
   visibleLines(): Array<[number, number]>;
+  /** Writes into the document past the editor (what a console can do). */
+  forgeEdit(path: string, text: string): void;
 }
 
 /** Calls `window.codecell[method](...args)` in the page (see src/ui/debugHandle.ts). */

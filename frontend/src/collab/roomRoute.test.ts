@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRoute, roomPath } from './roomRoute';
+import { parseRoute, returnPath, roomPath, signInPath } from './roomRoute';
 
 describe('parseRoute', () => {
   it('reads rooms, with or without a trailing slash', () => {
@@ -18,5 +18,22 @@ describe('parseRoute', () => {
   });
   it('round-trips roomPath', () => {
     expect(parseRoute(roomPath('q9_x'))).toEqual({ kind: 'room', roomId: 'q9_x' });
+  });
+});
+
+describe('hosted-mode routes', () => {
+  it('reads the sign-in, setup, sign-up, join and My rooms pages', () => {
+    expect(parseRoute('/signin', '?returnTo=/r/x')).toEqual({ kind: 'signin' });
+    expect(parseRoute('/setup', '?token=abc')).toEqual({ kind: 'setup', token: 'abc' });
+    expect(parseRoute('/signup', '?invite=i1')).toEqual({ kind: 'signup', invite: 'i1' });
+    expect(parseRoute('/signup')).toEqual({ kind: 'signup', invite: null });
+    expect(parseRoute('/join/tok_1-2')).toEqual({ kind: 'join', token: 'tok_1-2' });
+    expect(parseRoute('/rooms')).toEqual({ kind: 'rooms' });
+  });
+  it('returns only to paths of this site', () => {
+    expect(returnPath(new URL(`http://x${signInPath('/r/a b')}`).search)).toBe('/r/a b');
+    expect(returnPath('?returnTo=//evil.example')).toBe('/');
+    expect(returnPath('?returnTo=https://evil.example')).toBe('/');
+    expect(returnPath('')).toBe('/');
   });
 });

@@ -1,21 +1,41 @@
 /**
- * Page routes: a room is the URL `/r/<roomId>`; `/` makes a new room.
+ * Page routes: a room is the URL `/r/<roomId>`; `/` makes a new room (with
+ * AUTH_MODE=none) or shows My rooms (hosted). Hosted mode adds the sign-in,
+ * first-admin setup, sign-up and share-link pages.
  * @module
  */
-import { roomIdSchema } from '@codecell/protocol';
+import { SETUP_PATH, SHARE_LINK_PATH, SIGNUP_PATH, roomIdSchema } from '@codecell/protocol';
 
-/** What a URL path asks for. */
+/** What a URL asks for. */
 export type Route =
   | { readonly kind: 'home' }
+  | { readonly kind: 'rooms' }
+  | { readonly kind: 'signin' }
+  | { readonly kind: 'setup'; readonly token: string }
+  | { readonly kind: 'signup'; readonly invite: string | null }
+  | { readonly kind: 'join'; readonly token: string }
   | { readonly kind: 'room'; readonly roomId: string }
   | { readonly kind: 'notFound'; readonly message: string };
 
+/** Path of the sign-in page (`?returnTo=` where to go afterwards). */
+export const SIGNIN_PATH = '/signin';
+/** Path of My rooms. */
+export const ROOMS_PATH = '/rooms';
+
 /**
- * Reads a `location.pathname`.
+ * Reads a `location.pathname` (and `location.search` for the token pages).
  * @example parseRoute('/r/abc_1') // { kind: 'room', roomId: 'abc_1' }
  */
-export function parseRoute(pathname: string): Route {
+export function parseRoute(pathname: string, search = ''): Route {
   if (pathname === '/' || pathname === '' || pathname === '/index.html') return { kind: 'home' };
+  const query = new URLSearchParams(search);
+  if (pathname === ROOMS_PATH) return { kind: 'rooms' };
+  if (pathname === SIGNIN_PATH) return { kind: 'signin' };
+  if (pathname === SETUP_PATH) return { kind: 'setup', token: query.get('token') ?? '' };
+  if (pathname === SIGNUP_PATH) return { kind: 'signup', invite: query.get('invite') };
+  if (pathname.startsWith(SHARE_LINK_PATH) && pathname.length > SHARE_LINK_PATH.length) {
+    return { kind: 'join', token: pathname.slice(SHARE_LINK_PATH.length).replace(/\/$/, '') };
+  }
   const m = /^\/r\/([^/]*)\/?$/.exec(pathname);
   if (!m) return { kind: 'notFound', message: `There is no page at ${pathname}.` };
   let id: string;
@@ -33,4 +53,15 @@ export function parseRoute(pathname: string): Route {
 /** The path of a room's page. */
 export function roomPath(roomId: string): string {
   return `/r/${encodeURIComponent(roomId)}`;
+}
+
+/** `/signin?returnTo=<path>`: back where the visitor was after signing in. */
+export function signInPath(returnTo: string): string {
+  return `${SIGNIN_PATH}?returnTo=${encodeURIComponent(returnTo)}`;
+}
+
+/** The `returnTo` of a sign-in URL when it is a path of this site, else `/`. */
+export function returnPath(search: string): string {
+  const raw = new URLSearchParams(search).get('returnTo');
+  return raw !== null && raw.startsWith('/') && !raw.startsWith('//') ? raw : '/';
 }

@@ -28,10 +28,12 @@ export interface CollabEditorProps {
   readonly jump: JumpRequest | null;
   /** The editor once created (null after it is disposed). */
   readonly onEditor?: (editor: RoomEditor | null) => void;
+  /** The caller may not edit (viewer, runner); the server refuses their edits anyway. */
+  readonly readOnly?: boolean;
 }
 
 export default function CollabEditor(props: CollabEditorProps) {
-  const { doc, awareness, path, theme, follow, jump } = props;
+  const { doc, awareness, path, theme, follow, jump, readOnly = false } = props;
   const host = useRef<HTMLDivElement>(null);
   const latest = useRef(props);
   const [editor, setEditor] = useState<RoomEditor | null>(null);
@@ -60,6 +62,7 @@ export default function CollabEditor(props: CollabEditorProps) {
 
   useEffect(() => editor?.setPath(path), [editor, path]);
   useEffect(() => editor?.setTheme(theme), [editor, theme]);
+  useEffect(() => editor?.setReadOnly(readOnly), [editor, readOnly]);
   useEffect(() => editor?.setFollow(follow), [editor, follow]);
   useEffect(() => {
     if (jump) editor?.jumpTo(jump.clientId);

@@ -98,6 +98,11 @@ export class RoomEditor {
     this.#show();
   }
 
+  /** Read-only for people whose role does not let them edit. */
+  setReadOnly(readOnly: boolean): void {
+    this.editor.updateOptions({ readOnly, readOnlyMessage: { value: 'Your role in this room does not let you edit (ask its owner).' } });
+  }
+
   setTheme(theme: ThemeName): void {
     monaco.editor.setTheme(MONACO_THEME[theme]);
   }

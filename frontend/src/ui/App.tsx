@@ -1,18 +1,24 @@
 /**
- * The page's routes: `/r/<roomId>` is a room (joining it is opening it), `/`
- * creates a new room and goes there, anything else says there is no such page.
+ * The page's routes. With AUTH_MODE=none (one local user): `/r/<roomId>` is a
+ * room (joining it is opening it), `/` creates a new room and goes there. In
+ * hosted mode the page first asks who it is (`auth.me`): the sign-in, setup,
+ * sign-up and share-link pages work without a session, everything else signs
+ * in first; `/` is My rooms.
  * @module
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { ReactNode } from 'react';
+import type { MeOutput } from '@codecell/protocol';
 import type { GatewayClient } from '../api/trpc';
 import { API_BASE } from '../api/apiUrl';
 import { toUserError } from '../api/userError';
 import { loadIdentity, saveIdentity } from '../collab/identity';
 import type { UserIdentity } from '../collab/identity';
-import { parseRoute, roomPath } from '../collab/roomRoute';
+import { parseRoute, returnPath, roomPath, signInPath } from '../collab/roomRoute';
 import type { Route } from '../collab/roomRoute';
-import { LogoMark } from './icons';
+import { SetupPage, SignInPage, SignUpPage } from './AuthPages';
+import { JoinPage } from './JoinPage';
+import { MyRoomsPage } from './MyRoomsPage';
+import { Notice } from './Notice';
 import { RoomPage } from './RoomPage';
 import { useTheme } from './theme';
 
@@ -20,27 +26,40 @@ export interface AppProps {
   readonly client: GatewayClient;
 }
 
+const currentRoute = (): Route => parseRoute(location.pathname, location.search);
+
 export function App({ client }: AppProps) {
-  const [route, setRoute] = useState<Route>(() => parseRoute(location.pathname));
+  const [route, setRoute] = useState<Route>(currentRoute);
   const theme = useTheme();
   const [identity, setIdentity] = useState<UserIdentity>(() => loadIdentity(safeLocalStorage()));
+  const [me, setMe] = useState<MeOutput | null>(null);
+  const [meError, setMeError] = useState<string | null>(null);
 
   useEffect(() => {
-    const onPop = (): void => setRoute(parseRoute(location.pathname));
+    const onPop = (): void => setRoute(currentRoute());
     window.addEventListener('popstate', onPop);
     return () => window.removeEventListener('popstate', onPop);
+  }, []);
+
+  const loadMe = useCallback(() => {
+    setMeError(null);
+    client.auth.me.query().then(setMe, (err: unknown) => setMeError(toUserError(err, API_BASE).message));
+  }, [client]);
+  useEffect(loadMe, [loadMe]);
+
+  const navigate = useCallback((path: string, replace = false): void => {
+    if (replace) history.replaceState(null, '', path);
+    else history.pushState(null, '', path);
+    setRoute(currentRoute());
   }, []);
 
   /** Creates a room on the gateway (seeded there) and opens it. */
   const newRoom = useCallback(
     async (replace: boolean): Promise<void> => {
       const { roomId } = await client.createRoom.mutate({});
-      const path = roomPath(roomId);
-      if (replace) history.replaceState(null, '', path);
-      else history.pushState(null, '', path);
-      setRoute({ kind: 'room', roomId });
+      navigate(roomPath(roomId), replace);
     },
-    [client],
+    [client, navigate],
   );
 
   const rename = useCallback((name: string) => {
@@ -51,6 +70,41 @@ export function App({ client }: AppProps) {
     });
   }, []);
 
+  if (me === null) {
+    return meError === null ? (
+      <Notice title="Loading…" busy />
+    ) : (
+      <Notice title="Cannot reach CodeCell Live" message={meError}>
+        <button type="button" className="btn btn-run" onClick={loadMe}>
+          Try again
+        </button>
+      </Notice>
+    );
+  }
+  const hosted = me.mode !== 'none';
+  const signedIn = (next: MeOutput): void => {
+    setMe(next);
+    navigate(route.kind === 'signin' ? returnPath(location.search) : '/', true);
+  };
+  const authProps = { client, me, onSignedIn: signedIn, navigate };
+
+  switch (route.kind) {
+    case 'setup':
+      return <SetupPage {...authProps} token={route.token} />;
+    case 'signup':
+      return <SignUpPage {...authProps} invite={route.invite} />;
+    case 'join':
+      return <JoinPage client={client} me={me} token={route.token} navigate={navigate} onJoined={(path) => (client.auth.me.query().then(setMe, () => undefined), navigate(path, true))} />;
+    case 'signin':
+      if (!hosted || me.user !== null) return <Redirect to={returnPath(location.search)} navigate={navigate} />;
+      return <SignInPage {...authProps} returnTo={returnPath(location.search)} />;
+    default:
+      break;
+  }
+  if (hosted && me.user === null) return <Redirect to={signInPath(location.pathname)} navigate={navigate} />;
+  // Hosted: names come from the account (the gateway puts them on cursors anyway).
+  const shownIdentity = hosted && me.user ? { ...identity, name: me.user.displayName } : identity;
+
   switch (route.kind) {
     case 'room':
       return (
@@ -59,13 +113,15 @@ export function App({ client }: AppProps) {
           roomId={route.roomId}
           client={client}
           theme={theme}
-          identity={identity}
+          identity={shownIdentity}
+          me={me}
           onRename={rename}
-          onNewRoom={() => newRoom(false)}
+          onNewRoom={hosted ? () => Promise.resolve(navigate('/')) : () => newRoom(false)}
         />
       );
     case 'home':
-      return <CreatingRoom create={() => newRoom(true)} />;
+    case 'rooms':
+      return hosted ? <MyRoomsPage client={client} me={me} navigate={navigate} /> : <CreatingRoom create={() => newRoom(true)} />;
     case 'notFound':
       return (
         <Notice title="No such room" message={route.message}>
@@ -73,6 +129,12 @@ export function App({ client }: AppProps) {
         </Notice>
       );
   }
+}
+
+/** Goes to `to` once rendered. */
+function Redirect({ to, navigate }: { readonly to: string; readonly navigate: (path: string, replace?: boolean) => void }) {
+  useEffect(() => navigate(to, true), [to, navigate]);
+  return null;
 }
 
 /** `/`: makes a room and replaces the URL with it. */
@@ -109,25 +171,6 @@ function NewRoomButton({ create }: { readonly create: () => Promise<void> }) {
       </button>
       {error ? <p className="notice-error">{error}</p> : null}
     </>
-  );
-}
-
-function Notice({ title, message, busy, children }: { readonly title: string; readonly message: string; readonly busy?: boolean; readonly children?: ReactNode }) {
-  return (
-    <div className="notice-page">
-      <div className="notice-card">
-        <div className="brand">
-          <LogoMark />
-          <span className="brand-name">CodeCell Live</span>
-        </div>
-        <h1 className="notice-title">
-          {busy ? <span className="spinner" aria-hidden="true" /> : null}
-          {title}
-        </h1>
-        <p className="muted">{message}</p>
-        {children}
-      </div>
-    </div>
   );
 }
 

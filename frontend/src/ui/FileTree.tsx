@@ -22,11 +22,13 @@ export interface FileTreeProps {
   readonly onOpen: (path: string) => void;
   /** Disabled until the room's document has arrived. */
   readonly ready: boolean;
+  /** The caller may not edit (viewer, runner): no file actions. */
+  readonly readOnly?: boolean;
 }
 
 type Editing = { readonly kind: 'new' } | { readonly kind: 'rename'; readonly path: string } | { readonly kind: 'delete'; readonly path: string };
 
-export function FileTree({ doc, paths, entry, activeFile, people, onOpen, ready }: FileTreeProps) {
+export function FileTree({ doc, paths, entry, activeFile, people, onOpen, ready, readOnly = false }: FileTreeProps) {
   const [editing, setEditing] = useState<Editing | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
@@ -116,19 +118,21 @@ export function FileTree({ doc, paths, entry, activeFile, people, onOpen, ready 
               <span key={p.clientId} className="presence-dot" style={{ background: p.color }} title={`${p.name} is here`} />
             ))}
           </span>
-          <span className="tree-actions">
-            {!isEntry ? (
-              <button type="button" className="icon-btn" title="Run this file (make it the entry)" aria-label={`Make ${path} the entry file`} data-testid="set-entry" onClick={() => setEntry(doc, path)}>
-                <EntryIcon />
+          {readOnly ? null : (
+            <span className="tree-actions">
+              {!isEntry ? (
+                <button type="button" className="icon-btn" title="Run this file (make it the entry)" aria-label={`Make ${path} the entry file`} data-testid="set-entry" onClick={() => setEntry(doc, path)}>
+                  <EntryIcon />
+                </button>
+              ) : null}
+              <button type="button" className="icon-btn" title="Rename" aria-label={`Rename ${path}`} data-testid="rename-file" onClick={() => setEditing({ kind: 'rename', path })}>
+                <PencilIcon />
               </button>
-            ) : null}
-            <button type="button" className="icon-btn" title="Rename" aria-label={`Rename ${path}`} data-testid="rename-file" onClick={() => setEditing({ kind: 'rename', path })}>
-              <PencilIcon />
-            </button>
-            <button type="button" className="icon-btn icon-danger" title="Delete" aria-label={`Delete ${path}`} data-testid="delete-file" onClick={() => setEditing({ kind: 'delete', path })}>
-              <TrashIcon />
-            </button>
-          </span>
+              <button type="button" className="icon-btn icon-danger" title="Delete" aria-label={`Delete ${path}`} data-testid="delete-file" onClick={() => setEditing({ kind: 'delete', path })}>
+                <TrashIcon />
+              </button>
+            </span>
+          )}
         </div>
       </li>
     );
@@ -145,7 +149,7 @@ export function FileTree({ doc, paths, entry, activeFile, people, onOpen, ready 
           title="New file"
           aria-label="New file"
           data-testid="new-file"
-          disabled={!ready}
+          disabled={!ready || readOnly}
           onClick={() => {
             setEditing({ kind: 'new' });
             setError(null);

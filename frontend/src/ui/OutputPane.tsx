@@ -20,9 +20,11 @@ export interface OutputPaneProps {
   readonly state: RunState;
   readonly controller: RunController;
   readonly entry: string;
+  /** The caller's role lets them type stdin. */
+  readonly canRun?: boolean;
 }
 
-export function OutputPane({ state, controller, entry }: OutputPaneProps) {
+export function OutputPane({ state, controller, entry, canRun = true }: OutputPaneProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const [stick, setStick] = useState(true);
 
@@ -92,7 +94,7 @@ export function OutputPane({ state, controller, entry }: OutputPaneProps) {
           ↓ Latest output
         </button>
       ) : null}
-      {stdinOpen ? <StdinLine controller={controller} disabled={!acceptsStdin(state)} /> : null}
+      {stdinOpen ? <StdinLine controller={controller} disabled={!canRun || !acceptsStdin(state)} /> : null}
       <RunResult state={state} />
     </section>
   );

@@ -15,7 +15,8 @@ import { EyeIcon, TargetIcon } from './icons';
 export interface PeopleListProps {
   readonly people: readonly Participant[];
   readonly me: UserIdentity;
-  readonly onRename: (name: string) => void;
+  /** Null when the name comes from the account (hosted mode). */
+  readonly onRename: ((name: string) => void) | null;
   readonly following: number | null;
   readonly onFollow: (clientId: number | null) => void;
   readonly onJump: (clientId: number) => void;
@@ -32,7 +33,7 @@ export function PeopleList({ people, me, onRename, following, onFollow, onJump }
       <ul className="people-list">
         <li className="person person-self" data-testid="me">
           <Avatar name={me.name} color={me.color} />
-          <NameField name={me.name} onRename={onRename} />
+          {onRename ? <NameField name={me.name} onRename={onRename} /> : <span className="person-name">{me.name}</span>}
           <span className="muted small">you</span>
         </li>
         {others.map((p) => (

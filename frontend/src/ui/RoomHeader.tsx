@@ -4,6 +4,7 @@
  * @module
  */
 import { useEffect, useState } from 'react';
+import type { ReactNode } from 'react';
 import { API_BASE } from '../api/apiUrl';
 import { toUserError } from '../api/userError';
 import type { Participant } from '../collab/participants';
@@ -32,19 +33,26 @@ export interface RoomHeaderProps {
   readonly onJump: (clientId: number) => void;
   readonly onNewRoom: () => Promise<void>;
   readonly theme: { readonly theme: ThemeName; readonly toggle: () => void };
+  /** The caller's role lets them run, type stdin and stop. */
+  readonly canRun: boolean;
+  /** Opens the Share dialog (owners in hosted mode); null: Share copies the page's link; 'hidden': no Share button (others in hosted mode). */
+  readonly onShare: (() => void) | null | 'hidden';
+  /** Who is signed in, and Sign out (hosted mode). */
+  readonly account: ReactNode;
 }
 
-export function RoomHeader({ roomId, title, entry, run, onRun, onStop, connection, people, onJump, onNewRoom, theme }: RoomHeaderProps) {
+export function RoomHeader({ roomId, title, entry, run, onRun, onStop, connection, people, onJump, onNewRoom, theme, canRun, onShare, account }: RoomHeaderProps) {
   const active = isActive(run);
+  const noRun = canRun ? undefined : 'Your role in this room does not let you run code';
   return (
       <header className="header">
         <div className="brand">
           <LogoMark />
           <span className="brand-name">CodeCell Live</span>
         </div>
-        <RoomTitle title={title} roomId={roomId} />
+        <RoomTitle title={title} roomId={roomId} onShare={onShare} />
         <div className="toolbar" role="toolbar" aria-label="Run controls">
-          <button type="button" className="btn btn-run" data-testid="run" onClick={onRun} disabled={active} title={`Run ${entry} (${RUN_SHORTCUT})`}>
+          <button type="button" className="btn btn-run" data-testid="run" onClick={onRun} disabled={active || !canRun} title={noRun ?? `Run ${entry} (${RUN_SHORTCUT})`}>
             <PlayIcon />
             Run
             <kbd className="kbd-hint">{RUN_SHORTCUT}</kbd>
@@ -54,8 +62,8 @@ export function RoomHeader({ roomId, title, entry, run, onRun, onStop, connectio
             className="btn btn-stop"
             data-testid="stop"
             onClick={onStop}
-            disabled={!active || run.stopping || run.jobId === null}
-            title="Stop the running program (for everyone)"
+            disabled={!canRun || !active || run.stopping || run.jobId === null}
+            title={noRun ?? 'Stop the running program (for everyone)'}
           >
             <StopIcon />
             Stop
@@ -72,7 +80,8 @@ export function RoomHeader({ roomId, title, entry, run, onRun, onStop, connectio
           ))}
           {people.length > 5 ? <span className="avatar-more">+{people.length - 5}</span> : null}
         </div>
-        <NewRoomHeaderButton onNewRoom={onNewRoom} />
+        <NewRoomHeaderButton onNewRoom={onNewRoom} label={account ? 'My rooms' : 'New room'} />
+        {account}
         <button
           type="button"
           className="btn btn-icon"
@@ -87,7 +96,7 @@ export function RoomHeader({ roomId, title, entry, run, onRun, onStop, connectio
   );
 }
 
-function RoomTitle({ title, roomId }: { readonly title: string | null; readonly roomId: string }) {
+function RoomTitle({ title, roomId, onShare }: { readonly title: string | null; readonly roomId: string; readonly onShare: (() => void) | null | 'hidden' }) {
   const [copied, setCopied] = useState<'idle' | 'copied' | 'failed'>('idle');
   useEffect(() => {
     if (copied === 'idle') return;
@@ -95,6 +104,7 @@ function RoomTitle({ title, roomId }: { readonly title: string | null; readonly 
     return () => clearTimeout(t);
   }, [copied]);
   const copy = (): void => {
+    if (typeof onShare === 'function') return onShare();
     navigator.clipboard.writeText(location.href).then(
       () => setCopied('copied'),
       () => setCopied('failed'),
@@ -106,15 +116,17 @@ function RoomTitle({ title, roomId }: { readonly title: string | null; readonly 
         {title ?? 'Room'}
       </span>
       <span className="room-id muted mono">{roomId}</span>
-      <button type="button" className="btn btn-ghost btn-small" onClick={copy} data-testid="copy-link" title="Copy this room's link to share it">
-        <LinkIcon />
-        {copied === 'copied' ? 'Copied' : copied === 'failed' ? 'Copy failed' : 'Share'}
-      </button>
+      {onShare === 'hidden' ? null : (
+        <button type="button" className="btn btn-ghost btn-small" onClick={copy} data-testid="copy-link" title={onShare ? 'Share links for this room' : "Copy this room's link to share it"}>
+          <LinkIcon />
+          {copied === 'copied' ? 'Copied' : copied === 'failed' ? 'Copy failed' : 'Share'}
+        </button>
+      )}
     </div>
   );
 }
 
-function NewRoomHeaderButton({ onNewRoom }: { readonly onNewRoom: () => Promise<void> }) {
+function NewRoomHeaderButton({ onNewRoom, label }: { readonly onNewRoom: () => Promise<void>; readonly label: string }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   return (
@@ -123,7 +135,7 @@ function NewRoomHeaderButton({ onNewRoom }: { readonly onNewRoom: () => Promise<
       className={`btn btn-small-h${error ? ' btn-error' : ''}`}
       data-testid="new-room"
       disabled={busy}
-      title={error ?? 'Create a new room and go there'}
+      title={error ?? (label === 'New room' ? 'Create a new room and go there' : 'Your rooms')}
       onClick={() => {
         setBusy(true);
         setError(null);
@@ -137,7 +149,7 @@ function NewRoomHeaderButton({ onNewRoom }: { readonly onNewRoom: () => Promise<
       }}
     >
       <PlusIcon />
-      <span className="btn-label">New room</span>
+      <span className="btn-label">{label}</span>
     </button>
   );
 }

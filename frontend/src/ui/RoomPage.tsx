@@ -5,6 +5,8 @@
  * @module
  */
 import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
+import { roleAllows } from '@codecell/protocol';
+import type { MeOutput } from '@codecell/protocol';
 import type { GatewayClient } from '../api/trpc';
 import { API_BASE, collabUrl, streamUrl } from '../api/apiUrl';
 import { toUserError } from '../api/userError';
@@ -16,16 +18,21 @@ import type { JumpRequest } from '../editor/CollabEditor';
 import type { RoomEditor } from '../editor/RoomEditor';
 import { RunController } from '../run/RunController';
 import { openRunStream } from '../run/runStream';
+import { AccountMenu } from './AccountMenu';
 import { FileTree } from './FileTree';
 import { useDebugHandle } from './debugHandle';
 import { RuntimeLabel } from './HealthBadge';
 import { EntryIcon, FileIcon } from './icons';
 import { OutputPane } from './OutputPane';
 import { Avatar, PeopleList } from './PeopleList';
+import { MembersList } from './MembersList';
+import { Notice } from './Notice';
 import { RoomHeader } from './RoomHeader';
+import { ShareDialog } from './ShareDialog';
 import { RunHistory } from './RunHistory';
 import type { ThemeName } from './theme';
 import { useParticipants, useRoomFiles, useRoomRuns, useSessionState } from './useRoom';
+import { useRoomAccess } from './useRoomAccess';
 import { useRunState } from './useRunState';
 import { cursorCss } from '../collab/cursorStyles';
 
@@ -36,6 +43,8 @@ export interface RoomPageProps {
   readonly client: GatewayClient;
   readonly theme: { readonly theme: ThemeName; readonly toggle: () => void };
   readonly identity: UserIdentity;
+  /** Who the page is signed in as (`auth.me`). */
+  readonly me: MeOutput;
   readonly onRename: (name: string) => void;
   readonly onNewRoom: () => Promise<void>;
 }
@@ -70,36 +79,22 @@ export function RoomPage(props: RoomPageProps) {
     };
   }, [roomId, client]);
 
-  // A room opened from a link may not be registered yet: the gateway seeds it (C4).
-  useEffect(() => {
-    const ac = new AbortController();
-    void ensureRoom(client, roomId, ac.signal);
-    return () => ac.abort();
-  }, [client, roomId]);
-
   useEffect(() => joined?.session.setUser(identity), [joined, identity]);
 
   if (!joined) return null;
   return <RoomView {...props} session={joined.session} controller={joined.controller} />;
 }
 
-/** getRoom, then createRoom when missing; retried with backoff while the gateway is unreachable. */
-async function ensureRoom(client: GatewayClient, roomId: string, signal: AbortSignal): Promise<void> {
-  for (let attempt = 0; !signal.aborted; attempt++) {
-    try {
-      const room = await client.getRoom.query({ roomId }, { signal });
-      if (!room.exists) await client.createRoom.mutate({ roomId }, { signal });
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** attempt)));
-    }
-  }
-}
-
 interface RoomViewProps extends RoomPageProps, Joined {}
 
-function RoomView({ roomId, session, controller, theme, identity, onRename, onNewRoom }: RoomViewProps) {
+function RoomView({ roomId, session, controller, theme, identity, me, client, onRename, onNewRoom }: RoomViewProps) {
   const state = useSessionState(session);
+  const access = useRoomAccess({ client, roomId, me, generation: state.generation });
+  const hosted = me.mode !== 'none';
+  // Until the role is known, nothing can be changed: the server would refuse it anyway.
+  const canEdit = access.role !== null && roleAllows(access.role, 'edit');
+  const canRun = access.role !== null && roleAllows(access.role, 'run');
+  const [sharing, setSharing] = useState(false);
   const doc = session.doc;
   const awareness = session.awareness;
   const files = useRoomFiles(doc);
@@ -113,7 +108,9 @@ function RoomView({ roomId, session, controller, theme, identity, onRename, onNe
   const activeRef = useRef(activeFile);
   activeRef.current = activeFile;
 
-  const runNow = useCallback(() => void controller.run(), [controller]);
+  const canRunRef = useRef(canRun);
+  canRunRef.current = canRun;
+  const runNow = useCallback(() => void (canRunRef.current ? controller.run() : undefined), [controller]);
 
   // The output pane shows the newest run of the room, whoever started it.
   useEffect(() => {
@@ -198,9 +195,14 @@ function RoomView({ roomId, session, controller, theme, identity, onRename, onNe
   const others = people.filter((p) => !p.isSelf);
   const here = others.filter((p) => p.activeFile === activeFile && activeFile !== null);
 
+  if (access.error !== null) {
+    return <Notice title="You cannot open this room" message={access.error.message} />;
+  }
+
   return (
-    <div className="app">
+    <div className="app" data-role={access.role ?? 'unknown'}>
       <style>{cursorCss(others)}</style>
+      {sharing ? <ShareDialog client={client} roomId={roomId} onClose={() => setSharing(false)} /> : null}
       <RoomHeader
         roomId={roomId}
         title={files.title}
@@ -213,6 +215,9 @@ function RoomView({ roomId, session, controller, theme, identity, onRename, onNe
         onJump={jumpTo}
         onNewRoom={onNewRoom}
         theme={theme}
+        canRun={canRun}
+        onShare={!hosted ? null : access.role === 'owner' ? () => setSharing(true) : 'hidden'}
+        account={hosted && me.user ? <AccountMenu client={client} user={me.user} /> : null}
       />
       {state.notice ? (
         <div className="banner banner-warn page-banner" role="alert" data-testid="room-notice" data-code={state.notice.code}>
@@ -229,8 +234,9 @@ function RoomView({ roomId, session, controller, theme, identity, onRename, onNe
       ) : null}
       <main className="workbench">
         <aside className="sidebar" aria-label="Room">
-          <FileTree doc={doc} paths={files.paths} entry={files.entry} activeFile={activeFile} people={people} onOpen={openFile} ready={state.loaded} />
-          <PeopleList people={people} me={identity} onRename={onRename} following={following} onFollow={setFollowing} onJump={jumpTo} />
+          <FileTree doc={doc} paths={files.paths} entry={files.entry} activeFile={activeFile} people={people} onOpen={openFile} ready={state.loaded} readOnly={!canEdit} />
+          <PeopleList people={people} me={identity} onRename={hosted ? null : onRename} following={following} onFollow={setFollowing} onJump={jumpTo} />
+          {hosted ? <MembersList client={client} roomId={roomId} isOwner={access.role === 'owner'} presence={people.map((p) => p.clientId).join(',')} /> : null}
           <RunHistory runs={runs} shown={run.jobId} onShow={(jobId) => controller.attach(jobId, { explicit: true })} />
         </aside>
         <section className="pane editor-pane" aria-label="Editor">
@@ -285,12 +291,13 @@ function RoomView({ roomId, session, controller, theme, identity, onRename, onNe
                   follow={following}
                   jump={jump}
                   onEditor={(ed) => (editorRef.current = ed)}
+                  readOnly={!canEdit}
                 />
               </Suspense>
             ) : null}
           </div>
         </section>
-        <OutputPane state={run} controller={controller} entry={entry} />
+        <OutputPane state={run} controller={controller} entry={entry} canRun={canRun} />
       </main>
     </div>
   );

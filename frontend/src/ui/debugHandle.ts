@@ -1,6 +1,7 @@
 /**
- * `window.codecell`: read-only views of the open room for tests and the
- * browser console (files and text as the document has them, connection state).
+ * `window.codecell`: views of the open room for tests and the browser console
+ * (files and text as the document has them, connection state), and a raw
+ * write that bypasses the editor (`forgeEdit`).
  * @module
  */
 import { useEffect } from 'react';
@@ -32,6 +33,12 @@ export function useDebugHandle({
       editorText: () => editorRef.current?.model?.getValue() ?? null,
       visibleLines: () => editorRef.current?.editor.getVisibleRanges().map((r) => [r.startLineNumber, r.endLineNumber]) ?? [],
       state: () => session.getState(),
+      /**
+       * Writes straight into the room's document, past the (maybe read-only)
+       * editor: what anyone can do from the console. The server decides whether
+       * it stays (tests of read-only roles).
+       */
+      forgeEdit: (path: string, text: string) => filesOf(session.doc).get(path)?.insert(0, text),
     };
     (window as unknown as { codecell?: typeof handle }).codecell = handle;
     return () => {
