@@ -114,8 +114,8 @@ describe('issue 9: CSRF-proof tRPC', () => {
   it('needs application/json for every POST, also without an Origin: a form body is never taken as input', async () => {
     const { gw, fake } = await setup();
     const res = await rawRequest(gw.url, { method: 'POST', path: '/trpc/stopRun', body: 'jobId=x', headers: { Host: new URL(gw.url).host, 'Content-Type': 'multipart/form-data; boundary=x' } });
-    expect(res.status).toBe(400);
-    expect(codeOf(res.body)).toBe('invalid_request');
+    expect(res.status).toBe(415);
+    expect(codeOf(res.body)).toBe('unsupported_media_type');
     expect(JSON.parse(res.body)).toMatchObject({ error: { message: expect.stringMatching(/application\/json/) as string } });
     expect(fake.requests).toEqual([]);
   });

@@ -15,6 +15,7 @@ import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { ERROR_CODE_TABLE } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import { LOCAL_USER } from './auth/Caller.js';
 import { CollabServer } from './collab/CollabServer.js';
@@ -130,7 +131,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger, overr
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', (err) => logger.debug('upgrade socket error', { error: err.message }));
     const refusal = policy.checkHost(req) ?? policy.checkOrigin(req);
-    if (refusal) return refuseUpgrade(socket, refusal.status, refusal.message);
+    if (refusal) return refuseUpgrade(socket, ERROR_CODE_TABLE[refusal.code].http, refusal.message);
     const address = clientAddress(req, config.TRUST_PROXY);
     if (!wsPerAddress.acquire(address)) {
       return refuseUpgrade(socket, 429, `${wsPerAddress.max} WebSocket connections from your address are open already (MAX_WS_PER_ADDRESS); close some`);
@@ -234,8 +235,8 @@ async function handleRequest({ req, res, s, policy, config, trpc, frontendDist, 
 }
 
 function refuseHttp(res: ServerResponse, r: Refusal): void {
-  res.writeHead(r.status, { 'Content-Type': 'application/json; charset=utf-8', Connection: 'close' });
-  res.end(JSON.stringify({ error: { code: r.status === 403 ? 'forbidden' : 'invalid_request', message: r.message } }));
+  res.writeHead(ERROR_CODE_TABLE[r.code].http, { 'Content-Type': 'application/json; charset=utf-8', Connection: 'close' });
+  res.end(JSON.stringify({ error: { code: r.code, message: r.message } }));
 }
 
 /** FRONTEND_DIST, else `../frontend/dist` beside this workspace when it was built. */

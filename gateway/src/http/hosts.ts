@@ -33,9 +33,9 @@ export interface CrossSitePolicyOptions {
   readonly corsOrigins: readonly string[];
 }
 
-/** Why a request was refused, for the HTTP answer. */
+/** Why a request was refused, for the HTTP answer (its status comes from ERROR_CODE_TABLE). */
 export interface Refusal {
-  readonly status: 400 | 403;
+  readonly code: 'invalid_request' | 'forbidden' | 'unsupported_media_type';
   readonly message: string;
 }
 
@@ -63,11 +63,11 @@ export class CrossSitePolicy {
    */
   checkHost(req: IncomingMessage): Refusal | null {
     const host = req.headers.host;
-    if (host === undefined || host === '') return { status: 400, message: 'the request has no Host header' };
+    if (host === undefined || host === '') return { code: 'invalid_request', message: 'the request has no Host header' };
     const name = hostnameOf(host);
     if (name !== null && this.#hosts.has(name)) return null;
     return {
-      status: 403,
+      code: 'forbidden',
       message: `Host "${host.slice(0, 100)}" is not served here; open the gateway by its PUBLIC_URL (or add the name to ALLOWED_HOSTS)`,
     };
   }
@@ -93,7 +93,7 @@ export class CrossSitePolicy {
   /** Null when the Origin may open a WebSocket; else the refusal. */
   checkOrigin(req: IncomingMessage): Refusal | null {
     if (this.originAllowed(req)) return null;
-    return { status: 403, message: `origin ${String(req.headers.origin).slice(0, 100)} is not allowed; add it to CORS_ORIGINS` };
+    return { code: 'forbidden', message: `origin ${String(req.headers.origin).slice(0, 100)} is not allowed; add it to CORS_ORIGINS` };
   }
 
   /**
@@ -103,15 +103,15 @@ export class CrossSitePolicy {
    */
   checkCsrf(req: IncomingMessage): Refusal | null {
     if (!this.originAllowed(req)) {
-      return { status: 403, message: `cross-site request refused: origin ${String(req.headers.origin).slice(0, 100)} is not allowed (CORS_ORIGINS)` };
+      return { code: 'forbidden', message: `cross-site request refused: origin ${String(req.headers.origin).slice(0, 100)} is not allowed (CORS_ORIGINS)` };
     }
     // A browser says so itself; only an origin configured on purpose may be on another site.
     if (req.headers['sec-fetch-site'] === 'cross-site' && !this.#origins.has(req.headers.origin ?? '')) {
-      return { status: 403, message: 'cross-site request refused (Sec-Fetch-Site: cross-site)' };
+      return { code: 'forbidden', message: 'cross-site request refused (Sec-Fetch-Site: cross-site)' };
     }
     if (req.method === 'POST' && !isJson(req.headers['content-type'])) {
       return {
-        status: 400,
+        code: 'unsupported_media_type',
         message: `POST needs Content-Type: application/json (got ${JSON.stringify(req.headers['content-type'] ?? '')}); form and text bodies are refused so that other web pages cannot submit them`,
       };
     }

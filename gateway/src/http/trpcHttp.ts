@@ -33,7 +33,7 @@ export function handleTrpcHttp(req: IncomingMessage, res: ServerResponse, o: Trp
   const refusal = req.method === 'POST' ? o.policy.checkCsrf(req) : o.policy.checkOrigin(req);
   if (refusal !== null) {
     req.resume();
-    return sendTrpcError(res, { code: refusal.status === 403 ? 'forbidden' : 'invalid_request', message: refusal.message, paths, batch });
+    return sendTrpcError(res, { code: refusal.code, message: refusal.message, paths, batch });
   }
   o.trpc(req, res);
 }
