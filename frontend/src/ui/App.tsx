@@ -28,12 +28,18 @@ export interface AppProps {
 
 const currentRoute = (): Route => parseRoute(location.pathname, location.search);
 
+/**
+ * What the page assumes while `auth.me` cannot be reached: the single-user
+ * mode, so a room still opens over its collab socket. The gateway enforces
+ * roles whatever the page assumes; `auth.me` is retried and wins when it answers.
+ */
+const UNREACHABLE_ME: MeOutput = { mode: 'none', user: null, allowSignup: false, needsSetup: false, oidcStartPath: null };
+
 export function App({ client }: AppProps) {
   const [route, setRoute] = useState<Route>(currentRoute);
   const theme = useTheme();
   const [identity, setIdentity] = useState<UserIdentity>(() => loadIdentity(safeLocalStorage()));
   const [me, setMe] = useState<MeOutput | null>(null);
-  const [meError, setMeError] = useState<string | null>(null);
 
   useEffect(() => {
     const onPop = (): void => setRoute(currentRoute());
@@ -41,11 +47,25 @@ export function App({ client }: AppProps) {
     return () => window.removeEventListener('popstate', onPop);
   }, []);
 
-  const loadMe = useCallback(() => {
-    setMeError(null);
-    client.auth.me.query().then(setMe, (err: unknown) => setMeError(toUserError(err, API_BASE).message));
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopped = false;
+    const load = (attempt: number): void => {
+      client.auth.me.query().then(
+        (m) => !stopped && setMe(m),
+        () => {
+          if (stopped) return;
+          setMe((m) => m ?? UNREACHABLE_ME);
+          timer = setTimeout(() => load(attempt + 1), Math.min(10_000, 500 * 2 ** attempt));
+        },
+      );
+    };
+    load(0);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
   }, [client]);
-  useEffect(loadMe, [loadMe]);
 
   const navigate = useCallback((path: string, replace = false): void => {
     if (replace) history.replaceState(null, '', path);
@@ -70,17 +90,7 @@ export function App({ client }: AppProps) {
     });
   }, []);
 
-  if (me === null) {
-    return meError === null ? (
-      <Notice title="Loading…" busy />
-    ) : (
-      <Notice title="Cannot reach CodeCell Live" message={meError}>
-        <button type="button" className="btn btn-run" onClick={loadMe}>
-          Try again
-        </button>
-      </Notice>
-    );
-  }
+  if (me === null) return <Notice title="Loading…" busy />;
   const hosted = me.mode !== 'none';
   const signedIn = (next: MeOutput): void => {
     setMe(next);
