@@ -59,6 +59,8 @@ export class VmPool {
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private disposed = false;
+  /** Aborted by dispose: every start in flight stops waiting (a VM that never answers must not hold up shutdown). */
+  private readonly lifetime = new AbortController();
   private readonly outstanding = new Set<ReadyVm>();
   /** Starts in flight, so dispose can wait for them (a VM must not appear after it). */
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -154,6 +156,7 @@ export class VmPool {
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    this.lifetime.abort(new CodeCellError('sandbox_unavailable', 'the sandbox is shutting down'));
     clearTimeout(this.retryTimer);
     for (const w of this.waiters.splice(0)) w.reject(new CodeCellError('sandbox_unavailable', 'the sandbox is shutting down'));
     await Promise.allSettled([...this.inFlight]);
@@ -272,7 +275,8 @@ export class VmPool {
    * was taken by the caller; it is given back here if the start fails.
    */
   private startOne(shape: VmShape, o: { pooled: boolean; signal?: AbortSignal }): Promise<ReadyVm> {
-    const p = this.startOneUntracked(shape, o.pooled, o.signal).then(
+    const signal = o.signal ? AbortSignal.any([o.signal, this.lifetime.signal]) : this.lifetime.signal;
+    const p = this.startOneUntracked(shape, o.pooled, signal).then(
       (vm) => {
         this.charged.set(vm, shape.memMb);
         return vm;
@@ -290,7 +294,7 @@ export class VmPool {
     return p;
   }
 
-  private async startOneUntracked(shape: VmShape, pooled: boolean, signal?: AbortSignal): Promise<ReadyVm> {
+  private async startOneUntracked(shape: VmShape, pooled: boolean, signal: AbortSignal): Promise<ReadyVm> {
     const started = performance.now();
     const useSnapshot = pooled && this.mode === 'snapshot';
     const template = useSnapshot ? await this.ensureTemplate(signal) : undefined;
@@ -304,7 +308,7 @@ export class VmPool {
         ? agent.reseed({ timeoutMs: this.o.restoreTimeoutMs, signal })
         : agent.waitReady({ timeoutMs: this.o.bootTimeoutMs, signal });
       await Promise.race([ready, died]);
-      if (this.o.warmUp) await Promise.race([warmUp(agent), died]);
+      if (this.o.warmUp) await Promise.race([warmUp(agent, signal), died]);
       this.python = agent.lastReady?.python ?? this.python;
       const startMs = performance.now() - started;
       this.lastStartMs[template ? 'restore' : 'boot'] = startMs;

@@ -13,7 +13,8 @@ const WARM_UP_SOURCE = 'import os, sys\nos.unlink(__file__)\nprint("warm")\nsys.
 /** Deadline for the warm-up run. */
 export const WARM_UP_TIMEOUT_MS = 15_000;
 
-export async function warmUp(agent: AgentConnection): Promise<void> {
+/** Runs the warm-up program; rejects on failure, after {@link WARM_UP_TIMEOUT_MS} or when `signal` aborts, even if the agent stops answering. */
+export async function warmUp(agent: AgentConnection, signal?: AbortSignal): Promise<void> {
   const run = agent.exec({
     entry: '.warmup.py',
     files: [{ path: '.warmup.py', contentB64: Buffer.from(WARM_UP_SOURCE).toString('base64') }],
@@ -21,14 +22,32 @@ export async function warmUp(agent: AgentConnection): Promise<void> {
     stdinOpen: false,
     limits: { memoryBytes: 64 << 20, pids: 16, outputBytes: 1024, fileSizeBytes: 1 << 20, openFiles: 64 },
   });
-  const timer = setTimeout(() => run.signal('SIGKILL'), WARM_UP_TIMEOUT_MS);
-  try {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  // The agent is asked to kill the run at the deadline, and the wait ends then
+  // whatever the agent does: a guest that never answers is not a warm VM.
+  const stopped = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      run.signal('SIGKILL');
+      reject(new CodeCellError('vm_boot_failed', `warm-up run did not finish in ${WARM_UP_TIMEOUT_MS} ms`));
+    }, WARM_UP_TIMEOUT_MS);
+    onAbort = () => reject(signal?.reason instanceof Error ? signal.reason : new CodeCellError('sandbox_unavailable', 'warm-up aborted'));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  stopped.catch(() => undefined);
+  const finished = (async () => {
     for await (const ev of run.events) {
       if (ev.type === 'exit' && ev.exit.code !== 0) {
         throw new CodeCellError('vm_boot_failed', `warm-up run failed in the new VM (code ${ev.exit.code}, signal ${ev.exit.signal})`);
       }
     }
+  })();
+  finished.catch(() => undefined); // the race below sees its error; a late one is dropped
+  try {
+    await Promise.race([finished, stopped]);
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -7,6 +7,8 @@ import type { Socket } from 'node:net';
 
 /** Default deadline of one QMP command. */
 export const QMP_COMMAND_TIMEOUT_MS = 10_000;
+/** Default deadline for QEMU's greeting after the socket connects. */
+export const QMP_GREETING_TIMEOUT_MS = 10_000;
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -24,10 +26,21 @@ export class QmpClient {
   private readonly queue: Pending[] = [];
   private greeted: Promise<void>;
   private closed: Error | undefined;
+  private readonly greetingTimeoutMs: number;
 
-  constructor(private readonly socket: Socket) {
+  constructor(
+    private readonly socket: Socket,
+    o: { greetingTimeoutMs?: number } = {},
+  ) {
+    this.greetingTimeoutMs = o.greetingTimeoutMs ?? QMP_GREETING_TIMEOUT_MS;
     let onGreeting: () => void = () => undefined;
-    this.greeted = new Promise((resolve) => (onGreeting = resolve));
+    let onNoGreeting: (e: Error) => void = () => undefined;
+    // Settles either way: a QEMU that dies before greeting must not leave init() waiting.
+    this.greeted = new Promise((resolve, reject) => {
+      onGreeting = resolve;
+      onNoGreeting = reject;
+    });
+    this.greeted.catch(() => undefined); // awaited by init(); never an unhandled rejection
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       this.buffer += chunk;
@@ -40,6 +53,7 @@ export class QmpClient {
     });
     const fail = (err: Error): void => {
       this.closed ??= err;
+      onNoGreeting(new QmpError(`QMP greeting never came: ${err.message}`));
       for (const p of this.queue.splice(0)) {
         clearTimeout(p.timer);
         p.reject(new QmpError(`QMP ${p.command} failed: ${err.message}`));
@@ -51,7 +65,18 @@ export class QmpClient {
 
   /** Waits for the greeting and negotiates capabilities. */
   async init(): Promise<void> {
-    await this.greeted;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.socket.destroy();
+        reject(new QmpError(`no QMP greeting in ${this.greetingTimeoutMs} ms`));
+      }, this.greetingTimeoutMs);
+    });
+    try {
+      await Promise.race([this.greeted, late]);
+    } finally {
+      clearTimeout(timer);
+    }
     await this.execute('qmp_capabilities');
   }
 
