@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import type { RoomRunRecord } from '@codecell/protocol';
 import { captureLogger } from '../test/captureLogger.js';
@@ -43,13 +43,14 @@ describe('RunRecorder', () => {
     expect(recorder.isLive('a')).toBe(true);
     recorder.onRunUpdate({ roomId: 'r', record: record('a', 'ok') });
     expect(recorder.isLive('a')).toBe(false);
-    await new Promise((r) => setTimeout(r, 30));
-    const doc = rooms.docs.get('r') as Y.Doc;
-    expect(roomRuns(doc).toArray().map((r) => `${r.jobId}:${r.status}`)).toEqual(['a:ok', 'b:queued']);
+    // Writes are asynchronous: wait for them rather than for a fixed time (a loaded CI host took over 30 ms).
+    await vi.waitFor(() => {
+      const doc = rooms.docs.get('r') as Y.Doc;
+      expect(roomRuns(doc).toArray().map((r) => `${r.jobId}:${r.status}`)).toEqual(['a:ok', 'b:queued']);
+    });
     expect(rooms.open.get('r')).toBe(1);
     recorder.onRunUpdate({ roomId: 'r', record: record('b', 'killed') });
-    await new Promise((r) => setTimeout(r, 30));
-    expect(rooms.open.get('r')).toBe(0);
+    await vi.waitFor(() => expect(rooms.open.get('r')).toBe(0));
     await recorder.dispose();
   });
 
