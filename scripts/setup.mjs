@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Sets up whatever is missing on this machine, then exits: apt packages
-// (as root), npm dependencies, and the guest image (kernel + initramfs built
-// from Debian packages, cached in ~/.cache/codecell). Safe to run every time:
+// (as root), npm dependencies, and the guest image (kernel, initramfs and the
+// read-only root image, built from Debian packages, cached in ~/.cache/codecell). Safe to run every time:
 // each step is skipped when already done. Plain JS so it runs before `npm ci`.
 //
 //   node scripts/setup.mjs            everything the sandbox needs
@@ -22,6 +22,11 @@ const APT_COMMANDS = {
   lz4: 'lz4',
   readelf: 'binutils',
   setpriv: 'util-linux',
+  unshare: 'util-linux',
+  // Root image formats (guest/build/rootImage.ts): erofs by default, the others for comparison.
+  'mkfs.erofs': 'erofs-utils',
+  mksquashfs: 'squashfs-tools',
+  'mkfs.ext4': 'e2fsprogs',
   'dpkg-deb': 'dpkg',
   'apt-get': 'apt',
 };

@@ -1,95 +1,110 @@
 /**
- * Fetches the guest's Debian packages with `apt-get download` (no root tree is
- * touched, no network other than Debian's mirrors) and unpacks them with `dpkg -x`.
+ * Downloads exact package versions with `apt-get download` into a cache
+ * directory shared by every build (no root tree is touched, no network other
+ * than the configured Debian mirrors), checks each file against the SHA-256
+ * apt's lists give, and unpacks with `dpkg-deb -x`.
  * @module
  */
-import { readdir, mkdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run, progress } from './exec.js';
+import { servedVersions } from './resolve.js';
+import type { ResolvedPackage } from './resolve.js';
 
 /** The kernel metapackage; its Depends names the versioned image. */
 export const KERNEL_METAPACKAGE = 'linux-image-cloud-amd64';
 
-/** Userland packages: Debian's python3.11 with the libraries its stdlib modules link to. */
-export const USERLAND_PACKAGES = [
-  'busybox-static',
-  'libc6',
-  'libgcc-s1',
-  'python3.11-minimal',
-  'libpython3.11-minimal',
-  'libpython3.11-stdlib',
-  'zlib1g',
-  'libexpat1',
-  'libssl3',
-  'libbz2-1.0',
-  'libcrypt1',
-  'libffi8',
-  'liblzma5',
-  'libncursesw6',
-  'libtinfo6',
-  'libreadline8',
-  'libsqlite3-0',
-  'libuuid1',
-  'libnsl2',
-  'libtirpc3',
-  'libgssapi-krb5-2',
-  'libkrb5-3',
-  'libkrb5support0',
-  'libk5crypto3',
-  'libcom-err2',
-  'libkeyutils1',
-  'libdb5.3',
-  'libgdbm6',
-  'libgdbm-compat4',
-  'media-types',
-  'tzdata',
-] as const;
+/** Where apt would fetch one package from, and what the file must be. */
+export interface DebSource {
+  readonly spec: string;
+  readonly uri: string;
+  readonly file: string;
+  readonly size: number;
+  readonly sha256: string | undefined;
+}
 
-async function download(debDir: string, names: readonly string[]): Promise<void> {
-  try {
-    await run('apt-get', ['download', '-q', ...names], { cwd: debDir });
-  } catch (err) {
-    // A fresh machine has no package lists yet: update once and try again.
-    progress('apt-get update', String(err instanceof Error ? err.message.split('\n')[0] : err));
-    await run('apt-get', ['update', '-q']);
-    await run('apt-get', ['download', '-q', ...names], { cwd: debDir });
+/** `apt-get download --print-uris`: the URI, file name, size and hash of each `name=version`. */
+export async function debSources(specs: readonly string[]): Promise<DebSource[]> {
+  const out = (await run('apt-get', ['download', '--print-uris', '-q', ...specs], { env: { ...process.env, LC_ALL: 'C' } })).toString('utf8');
+  const byFile = new Map<string, Omit<DebSource, 'spec'>>();
+  for (const line of out.split('\n')) {
+    if (!line.startsWith("'")) continue;
+    const [uri, file, size, hash] = line.split(' ');
+    byFile.set(file ?? '', {
+      uri: (uri ?? '').replace(/^'|'$/g, ''),
+      file: file ?? '',
+      size: Number(size),
+      sha256: hash?.startsWith('SHA256:') ? hash.slice(7) : undefined,
+    });
   }
+  // apt prints them in its own order: match each spec by its file name, `name_version_arch.deb`.
+  const sources: DebSource[] = [];
+  for (const spec of specs) {
+    const [name, version] = spec.split('=');
+    const prefix = `${name ?? ''}_${(version ?? '').replace(/:/g, '%3a')}_`;
+    const src = [...byFile.values()].find((s) => s.file.startsWith(prefix));
+    if (!src) throw new Error(`apt-get download --print-uris gave no file for ${spec}`);
+    sources.push({ spec, ...src });
+  }
+  return sources;
 }
 
-async function debFor(debDir: string, name: string): Promise<string> {
-  const files = await readdir(debDir);
-  const prefix = `${name}_`;
-  const match = files.filter((f) => f.startsWith(prefix) && f.endsWith('.deb')).sort().pop();
-  if (!match) throw new Error(`apt-get download did not produce a .deb for ${name} in ${debDir}`);
-  return join(debDir, match);
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
-/** Resolves the versioned kernel package (e.g. linux-image-6.1.0-56-cloud-amd64). */
-async function resolveKernelPackage(debDir: string): Promise<string> {
-  await download(debDir, [KERNEL_METAPACKAGE]);
-  const meta = await debFor(debDir, KERNEL_METAPACKAGE);
+/** True when `path` is the file `src` describes (size, and SHA-256 when apt knows it). */
+async function cached(path: string, src: DebSource): Promise<boolean> {
+  if (!existsSync(path)) return false;
+  if ((await stat(path)).size !== src.size) return false;
+  return src.sha256 === undefined || (await sha256Of(path)) === src.sha256;
+}
+
+const BATCH = 40;
+
+/**
+ * Makes sure every package is in `debDir` at its exact version, downloading
+ * only what is missing or damaged, with progress lines. Returns the .deb paths.
+ */
+export async function fetchDebs(debDir: string, packages: readonly ResolvedPackage[]): Promise<Map<string, string>> {
+  await mkdir(debDir, { recursive: true });
+  const sources = await debSources(packages.map((p) => `${p.name}=${p.version}`));
+  const missing: DebSource[] = [];
+  for (const src of sources) if (!(await cached(join(debDir, src.file), src))) missing.push(src);
+  const total = missing.reduce((n, s) => n + s.size, 0);
+  progress('packages', `${sources.length} resolved, ${sources.length - missing.length} cached, ${missing.length} to download (${(total / 1048576).toFixed(1)} MiB)`);
+  let done = 0;
+  let bytes = 0;
+  for (let i = 0; i < missing.length; i += BATCH) {
+    const batch = missing.slice(i, i + BATCH);
+    for (const src of batch) await unlink(join(debDir, src.file)).catch(() => undefined);
+    await run('apt-get', ['download', '-q', ...batch.map((s) => s.spec)], { cwd: debDir });
+    for (const src of batch) {
+      const path = join(debDir, src.file);
+      if (!(await cached(path, src))) throw new Error(`${src.file} from ${src.uri} does not match the size or SHA-256 in apt's lists`);
+      done++;
+      bytes += src.size;
+    }
+    progress('downloaded', `${done}/${missing.length} packages, ${(bytes / 1048576).toFixed(1)}/${(total / 1048576).toFixed(1)} MiB`);
+  }
+  return new Map(sources.map((s) => [s.spec.split('=')[0] ?? s.spec, join(debDir, s.file)]));
+}
+
+/** The versioned kernel package the metapackage depends on (e.g. linux-image-6.1.0-57-cloud-amd64). */
+export async function resolveKernelPackage(debDir: string): Promise<string> {
+  // The highest version a source serves (an installed one from elsewhere may not be downloadable).
+  const version = (await servedVersions([KERNEL_METAPACKAGE])).get(KERNEL_METAPACKAGE)?.[0];
+  if (!version) throw new Error(`no configured apt source serves ${KERNEL_METAPACKAGE}: run apt-get update`);
+  const debs = await fetchDebs(debDir, [{ name: KERNEL_METAPACKAGE, version, arch: 'amd64' }]);
+  const meta = debs.get(KERNEL_METAPACKAGE) ?? '';
   const depends = (await run('dpkg-deb', ['-f', meta, 'Depends'])).toString('utf8');
   const name = depends.split(/[,|]/)[0]?.trim().split(/\s/)[0];
-  if (!name?.startsWith('linux-image-')) {
-    throw new Error(`unexpected Depends of ${KERNEL_METAPACKAGE}: ${depends}`);
-  }
+  if (!name?.startsWith('linux-image-')) throw new Error(`unexpected Depends of ${KERNEL_METAPACKAGE}: ${depends}`);
   return name;
-}
-
-export interface FetchedPackages {
-  /** Paths of every .deb used, sorted. */
-  readonly debs: readonly string[];
-  readonly kernelPackage: string;
-}
-
-/** Downloads every package the guest needs into `debDir`. */
-export async function fetchPackages(debDir: string): Promise<FetchedPackages> {
-  await mkdir(debDir, { recursive: true });
-  progress('downloading Debian packages', `${USERLAND_PACKAGES.length + 2} packages`);
-  const kernelPackage = await resolveKernelPackage(debDir);
-  await download(debDir, [kernelPackage, ...USERLAND_PACKAGES]);
-  const debs = await Promise.all([kernelPackage, ...USERLAND_PACKAGES].map((n) => debFor(debDir, n)));
-  return { debs: debs.sort(), kernelPackage };
 }
 
 /** Unpacks one .deb into `dest` (no maintainer scripts run). */

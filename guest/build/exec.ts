@@ -40,7 +40,10 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
   });
 }
 
-/** Prints one progress line for the build. */
+const STARTED = performance.now();
+
+/** Prints one progress line for the build, with the seconds since the build started. */
 export function progress(step: string, detail = ''): void {
-  process.stderr.write(`[guest-image] ${step}${detail ? `: ${detail}` : ''}\n`);
+  const s = ((performance.now() - STARTED) / 1000).toFixed(1);
+  process.stderr.write(`[guest-image +${s}s] ${step}${detail ? `: ${detail}` : ''}\n`);
 }

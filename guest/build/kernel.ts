@@ -4,7 +4,7 @@
  * `scripts/extract-vmlinux` does; and collects the virtio/vsock modules.
  * @module
  */
-import { readFile, writeFile, copyFile, mkdir, readdir } from 'node:fs/promises';
+import { readFile, writeFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from './exec.js';
 
@@ -43,43 +43,65 @@ export async function extractVmlinux(bzImage: string, out: string): Promise<void
   throw new Error(`no ELF kernel found inside ${bzImage} (tried lz4, xz, zstd, gzip)`);
 }
 
-/** Modules the guest loads at boot, in dependency order. Missing ones are skipped by init. */
+/** Modules the guest loads at boot (their dependencies are added, in load order). Missing ones are skipped by init. */
 export const GUEST_MODULES = [
   'virtio_ring',
   'virtio',
   'virtio_mmio',
+  'virtio_blk',
   'virtio_console',
   'virtio-rng',
   'virtio_balloon',
   'vsock',
   'vmw_vsock_virtio_transport_common',
   'vmw_vsock_virtio_transport',
+  'overlay',
 ] as const;
 
+/** The module of each root image format (ext4 is built into Debian's cloud kernel). */
+export const ROOTFS_MODULES = { erofs: ['erofs'], squashfs: ['squashfs'], ext4: [] } as const;
+
+/** The `depends=` entry of a module's .modinfo section. */
+function moduleDepends(ko: Buffer): string[] {
+  const at = ko.indexOf('depends=');
+  if (at < 0) return [];
+  const end = ko.indexOf(0, at);
+  const list = ko.subarray(at + 'depends='.length, end).toString('utf8');
+  return list ? list.split(',') : [];
+}
+
 /**
- * Copies {@link GUEST_MODULES} (flat `<name>.ko`) from an unpacked kernel
- * package into `destDir`, and writes `order` listing them for init.
+ * Copies `names` and every module they depend on (flat `<name>.ko`) from an
+ * unpacked kernel package into `destDir`, and writes `order` listing them in
+ * load order (dependencies first) for init.
  */
-export async function collectModules(kernelRoot: string, kernelRelease: string, destDir: string): Promise<void> {
-  const modRoot = join(kernelRoot, 'lib/modules', kernelRelease);
+export async function collectModules(o: { kernelRoot: string; kernelRelease: string; destDir: string; names: readonly string[] }): Promise<string[]> {
+  const modRoot = join(o.kernelRoot, 'lib/modules', o.kernelRelease);
   // modules.dep is made by depmod at install time, so the .deb lacks it: scan the tree.
   const paths = new Map<string, string>();
   const entries = await readdir(join(modRoot, 'kernel'), { recursive: true });
   for (const rel of entries) {
     const m = /([^/]+)\.ko(\.\w+)?$/.exec(rel);
-    if (m?.[1]) paths.set(m[1], join('kernel', rel));
+    if (m?.[1]) paths.set(m[1].replace(/-/g, '_'), join('kernel', rel));
   }
   const builtin = await readFile(join(modRoot, 'modules.builtin'), 'utf8');
-  await mkdir(destDir, { recursive: true });
+  await mkdir(o.destDir, { recursive: true });
   const order: string[] = [];
-  for (const name of GUEST_MODULES) {
-    const rel = paths.get(name) ?? paths.get(name.replace(/-/g, '_'));
-    if (rel) {
-      await copyFile(join(modRoot, rel), join(destDir, `${name}.ko`));
-      order.push(name);
-    } else if (!builtin.includes(`/${name}.ko`)) {
-      throw new Error(`kernel ${kernelRelease} has module ${name} neither built in nor in modules.dep`);
+  const visit = async (name: string): Promise<void> => {
+    const rel = paths.get(name.replace(/-/g, '_'));
+    if (order.includes(name)) return;
+    if (!rel) {
+      if (builtin.includes(`/${name}.ko`) || builtin.includes(`/${name.replace(/_/g, '-')}.ko`) || builtin.includes(`/${name.replace(/-/g, '_')}.ko`)) return;
+      throw new Error(`kernel ${o.kernelRelease} has module ${name} neither built in nor as a .ko`);
     }
-  }
-  await writeFile(join(destDir, 'order'), `${order.join('\n')}\n`);
+    if (rel.endsWith('.xz') || rel.endsWith('.zst')) throw new Error(`module ${rel} is compressed; busybox insmod needs plain .ko files`);
+    const ko = await readFile(join(modRoot, rel));
+    for (const dep of moduleDepends(ko)) await visit(dep);
+    if (order.includes(name)) return;
+    await writeFile(join(o.destDir, `${name}.ko`), ko);
+    order.push(name);
+  };
+  for (const name of o.names) await visit(name);
+  await writeFile(join(o.destDir, 'order'), `${order.join('\n')}\n`);
+  return order;
 }

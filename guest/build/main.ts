@@ -1,21 +1,30 @@
 /**
- * Builds the guest image (kernel + initramfs) from Debian packages:
- * `node --import tsx guest/build/main.ts [--force]`. Cached by input hash;
- * a no-op when current. Needs apt-get, dpkg-deb, ldconfig, readelf and lz4.
+ * Builds the guest image from Debian packages:
+ * `node --import tsx guest/build/main.ts [--force]`. The read-only root image
+ * and the kernel + initramfs are cached by input hash (image.ts); each is a
+ * no-op when current. Needs apt-get, dpkg-deb, ldconfig, readelf, lz4, unshare
+ * and the tool of the root image format (mkfs.erofs by default).
  * @module
  */
 import { mkdir, rm, rename, writeFile, readFile, stat, mkdtemp, readdir } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fetchPackages, extractDeb } from './apt.js';
-import { extractVmlinux, collectModules } from './kernel.js';
-import { stageRoot, compileStdlib, missingLibraries } from './rootfs.js';
-import { writeCpio } from './cpio.js';
-import { run, progress } from './exec.js';
-import { defaultCacheDir, guestImage, guestImageReady } from './image.js';
-import type { GuestImage, GuestManifest } from './image.js';
+import { RUNTIME_IDS } from '@codecell/protocol';
+import type { RuntimeId } from '@codecell/protocol';
+import { extractDeb, fetchDebs, resolveKernelPackage } from './apt.js';
+import { runBuildSteps } from './buildSteps.js';
+import { progress, run } from './exec.js';
+import { defaultCacheDir, guestImage, guestImageReady, rootfsReady } from './image.js';
+import type { GuestImage, GuestManifest, ManifestRuntime, RootfsManifest } from './image.js';
+import { buildInitramfs } from './initramfs.js';
+import { extractVmlinux } from './kernel.js';
+import { DROPPED_PACKAGES, RUNTIME_PACKAGES, rootPackages } from './packages.js';
+import { resolvePackages, servedVersions } from './resolve.js';
+import { packRootImage } from './rootImage.js';
+import { copyRuntimeFiles, missingLibraries, stageRoot } from './rootfs.js';
+import { lock, pruneOld } from './cacheDir.js';
 
-const AGENT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'agent');
+const GUEST_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 async function build(force: boolean): Promise<void> {
   const cacheDir = defaultCacheDir();
@@ -28,104 +37,126 @@ async function build(force: boolean): Promise<void> {
   const release = await lock(cacheDir);
   try {
     if (!force && guestImageReady(image)) return progress('built meanwhile by another process', image.dir);
-    await buildLocked(cacheDir, image);
+    for (const name of await readdir(cacheDir)) {
+      if (name.startsWith('build-')) await rm(join(cacheDir, name), { recursive: true, force: true }); // from a build that died
+    }
+    if (force || !rootfsReady(image)) await buildRootfs(cacheDir, image);
+    await buildGuest(cacheDir, image);
   } finally {
     await release();
   }
 }
 
-/** Serialises builds (two `npm test`s, or a test and `npm start`) with a lock directory. */
-async function lock(cacheDir: string): Promise<() => Promise<void>> {
-  const dir = join(cacheDir, '.build-lock');
-  for (let waited = 0; ; waited += 500) {
-    try {
-      await mkdir(dir);
-      await writeFile(join(dir, 'pid'), String(process.pid));
-      return () => rm(dir, { recursive: true, force: true });
-    } catch {
-      const owner = Number(await readFile(join(dir, 'pid'), 'utf8').catch(() => '0'));
-      if (!owner || !alive(owner)) {
-        await rm(dir, { recursive: true, force: true }); // left by a build that died
-        continue;
-      }
-      if (waited % 10_000 === 0) progress('waiting for another build to finish', `pid ${owner}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-}
+/** Files ELF binaries of every runtime live in; each must find its shared libraries in the image. */
+const ELF_DIRS = ['usr/bin', 'bin', 'usr/lib/python3.11/lib-dynload', 'usr/lib/go-1.19/bin', 'usr/lib/jvm/java-17-openjdk-amd64/bin', 'usr/lib/jvm/java-17-openjdk-amd64/lib'];
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function buildLocked(cacheDir: string, image: GuestImage): Promise<void> {
+async function buildRootfs(cacheDir: string, image: GuestImage): Promise<void> {
   const started = Date.now();
-  for (const name of await readdir(cacheDir)) {
-    if (name.startsWith('build-')) await rm(join(cacheDir, name), { recursive: true, force: true }); // from a build that died
-  }
   const work = await mkdtemp(join(cacheDir, 'build-'));
   try {
-    const { debs, kernelPackage } = await fetchPackages(join(cacheDir, 'debs'));
-    progress('unpacking', `${debs.length} packages`);
-    const root = join(work, 'root');
-    const kernelRoot = join(work, 'kernel');
-    for (const deb of debs) {
-      await extractDeb(deb, deb.includes('/linux-image-') ? kernelRoot : root);
+    progress('resolving packages', `${rootPackages().length} asked for, with dependencies, against an empty dpkg status`);
+    const { packages, substituted } = await resolvePackages({ roots: rootPackages(), drop: DROPPED_PACKAGES.map((d) => d.name) });
+    const debs = await fetchDebs(join(cacheDir, 'debs'), packages);
+    const tree = join(work, 'root');
+    progress('unpacking', `${debs.size} packages`);
+    await mkdir(tree);
+    const queue = [...debs.values()];
+    const worker = async (): Promise<void> => {
+      for (let deb = queue.shift(); deb; deb = queue.shift()) await extractDeb(deb, tree);
+    };
+    await Promise.all([worker(), worker(), worker()]);
+    progress('staging root');
+    await stageRoot(tree);
+    await copyRuntimeFiles(tree, join(GUEST_DIR, 'runtime'));
+    const missing = await missingLibraries(tree, ELF_DIRS);
+    if (missing.length > 0) throw new Error(`the guest is missing shared libraries:\n  ${missing.join('\n  ')}`);
+    const versions = await runBuildSteps(tree);
+    const versionOf = new Map(packages.map((p) => [p.name, p.version]));
+    const runtimes = {} as Record<RuntimeId, ManifestRuntime>;
+    for (const id of RUNTIME_IDS) {
+      const pkg = RUNTIME_PACKAGES[id].versionOf;
+      runtimes[id] = { version: versions[id], debianPackage: pkg, debianVersion: versionOf.get(pkg) ?? 'unknown' };
     }
-    const kernelRelease = kernelPackage.replace(/^linux-image-/, '');
+    const treeBytes = Number((await run('du', ['-sb', tree])).toString('utf8').split(/\s/)[0]);
+    progress('packing the root image', `${image.rootfsFormat}, ${(treeBytes / 1048576).toFixed(0)} MiB of files`);
     const out = join(work, 'out');
     await mkdir(out);
-    progress('extracting vmlinux', kernelRelease);
-    await extractVmlinux(join(kernelRoot, 'boot', `vmlinuz-${kernelRelease}`), join(out, 'vmlinux'));
-    progress('staging root', 'busybox, python3.11, agent');
-    await stageRoot({ root, agentDir: AGENT_DIR });
-    await collectModules(kernelRoot, kernelRelease, join(root, 'lib/modules/guest'));
-    const missing = await missingLibraries(root);
-    if (missing.length > 0) throw new Error(`the guest is missing shared libraries:\n  ${missing.join('\n  ')}`);
-    progress('precompiling the stdlib');
-    await compileStdlib(root);
-    const python = (await run(join(root, 'usr/bin/python3.11'), ['-E', '-c', 'import sys; print(sys.version.split()[0])'], {
-      env: { LD_LIBRARY_PATH: join(root, 'lib/x86_64-linux-gnu'), PYTHONHOME: join(root, 'usr') },
-    })).toString('utf8').trim();
-    progress('packing initramfs');
-    await writeCpio(root, join(out, 'initramfs.cpio'));
-    const manifest: GuestManifest = {
-      key: image.key,
-      kernelRelease,
-      kernelPackage,
-      python,
-      debs: debs.map((d) => d.split('/').pop() ?? d),
-      initramfsBytes: (await stat(join(out, 'initramfs.cpio'))).size,
+    const packStarted = Date.now();
+    const imageBytes = await packRootImage({ tree, out: join(out, `root.${image.rootfsFormat}`), format: image.rootfsFormat });
+    const packMs = Date.now() - packStarted;
+    const manifest: RootfsManifest = {
+      rootfsKey: image.rootfsKey,
+      format: image.rootfsFormat,
+      imageBytes,
+      treeBytes,
+      runtimes,
+      packages: packages.map((p) => ({ name: p.name, version: p.version })),
+      dropped: DROPPED_PACKAGES.map((d) => d.name),
+      substituted,
+      buildMs: Date.now() - started,
+      packMs,
       builtAt: new Date().toISOString(),
     };
     await writeFile(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    await rm(image.dir, { recursive: true, force: true });
-    await rename(out, image.dir);
-    await pruneOldImages(cacheDir, image.dir);
-    const mb = (manifest.initramfsBytes / 1048576).toFixed(1);
-    progress('done', `${image.dir} (python ${python}, kernel ${kernelRelease}, initramfs ${mb} MiB, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    await rm(image.rootfsDir, { recursive: true, force: true });
+    await rename(out, image.rootfsDir);
+    await pruneOld(cacheDir, 'rootfs-', image.rootfsDir);
+    progress('root image done', `${image.rootfs} (${(imageBytes / 1048576).toFixed(0)} MiB, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
 
-/**
- * Keeps the cache from growing without bound: the current image and the one
- * before it stay (a sandbox started before this build may still boot from it).
- */
-async function pruneOldImages(cacheDir: string, keep: string): Promise<void> {
-  const old: { path: string; mtime: number }[] = [];
-  for (const name of await readdir(cacheDir)) {
-    const p = join(cacheDir, name);
-    if (name.startsWith('guest-') && p !== keep) old.push({ path: p, mtime: (await stat(p)).mtimeMs });
+async function buildGuest(cacheDir: string, image: GuestImage): Promise<void> {
+  const started = Date.now();
+  const work = await mkdtemp(join(cacheDir, 'build-'));
+  try {
+    const debDir = join(cacheDir, 'debs');
+    const kernelPackage = await resolveKernelPackage(debDir);
+    const busyboxVersion = (await servedVersions(['busybox-static'])).get('busybox-static')?.[0] ?? '';
+    const kernelVersion = (await servedVersions([kernelPackage])).get(kernelPackage)?.[0] ?? '';
+    const debs = await fetchDebs(debDir, [
+      { name: kernelPackage, version: kernelVersion, arch: 'amd64' },
+      { name: 'busybox-static', version: busyboxVersion, arch: 'amd64' },
+    ]);
+    const kernelRoot = join(work, 'kernel');
+    const bbRoot = join(work, 'busybox');
+    await extractDeb(debs.get(kernelPackage) ?? '', kernelRoot);
+    await extractDeb(debs.get('busybox-static') ?? '', bbRoot);
+    const kernelRelease = kernelPackage.replace(/^linux-image-/, '');
+    const out = join(work, 'out');
+    await mkdir(out);
+    progress('extracting vmlinux', kernelRelease);
+    await extractVmlinux(join(kernelRoot, 'boot', `vmlinuz-${kernelRelease}`), join(out, 'vmlinux'));
+    progress('packing the initramfs', 'busybox, modules, init, agent');
+    const modules = await buildInitramfs({
+      dir: join(work, 'initramfs'),
+      busybox: join(bbRoot, 'bin/busybox'),
+      kernelRoot,
+      kernelRelease,
+      agentDir: join(GUEST_DIR, 'agent'),
+      format: image.rootfsFormat,
+      out: join(out, 'initramfs.cpio'),
+    });
+    const rootfs = JSON.parse(await readFile(join(image.rootfsDir, 'manifest.json'), 'utf8')) as RootfsManifest;
+    const manifest: GuestManifest = {
+      ...rootfs,
+      key: image.key,
+      kernelRelease,
+      kernelPackage,
+      modules,
+      initramfsBytes: (await stat(join(out, 'initramfs.cpio'))).size,
+      guestBuildMs: Date.now() - started,
+    };
+    await writeFile(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    await rm(image.dir, { recursive: true, force: true });
+    await rename(out, image.dir);
+    await pruneOld(cacheDir, 'guest-', image.dir);
+    const versions = RUNTIME_IDS.map((id) => `${id} ${rootfs.runtimes[id].version}`).join(', ');
+    progress('done', `${image.dir} (kernel ${kernelRelease}, initramfs ${(manifest.initramfsBytes / 1048576).toFixed(1)} MiB; ${versions})`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
   }
-  old.sort((a, b) => b.mtime - a.mtime);
-  for (const { path } of old.slice(1)) await rm(path, { recursive: true, force: true });
 }
 
 build(process.argv.includes('--force')).catch((err: unknown) => {

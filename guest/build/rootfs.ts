@@ -1,16 +1,21 @@
 /**
  * Stages the guest's root tree from unpacked Debian packages: prunes what a
- * sandbox never needs, adds busybox applets, users, init and the agent, and
- * precompiles the stdlib with the staged interpreter.
+ * sandbox never needs, makes the links maintainer scripts would have made,
+ * adds busybox applets, users and mount points, precompiles Python, and runs
+ * the build-time steps that need the tree's own programs (see chroot.ts).
  * @module
  */
-import { mkdir, rm, writeFile, copyFile, symlink, chmod, readdir, readFile, lstat } from 'node:fs/promises';
+import { mkdir, rm, writeFile, symlink, chmod, readdir, readFile, lstat, copyFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { run } from './exec.js';
+import { ALTERNATIVES } from './packages.js';
 
 /** Unprivileged user that runs programs inside the VM. */
 export const GUEST_USER = { name: 'user', uid: 1000, gid: 1000, home: '/workspace' } as const;
+
+/** Where the image keeps CodeCell's own files (launchers, snapshots, cache seeds). */
+export const CODECELL_LIB = 'usr/lib/codecell';
 
 /** Parts of the packages that a headless sandbox never uses. */
 const PRUNE = [
@@ -21,6 +26,7 @@ const PRUNE = [
   'usr/share/locale',
   'usr/share/bug',
   'usr/share/gdb',
+  'usr/share/bash-completion',
   'usr/lib/python3.11/test',
   'usr/lib/python3.11/idlelib',
   'usr/lib/python3.11/tkinter',
@@ -28,6 +34,10 @@ const PRUNE = [
   'usr/lib/python3.11/ensurepip',
   'usr/lib/python3.11/lib2to3/tests',
   'usr/lib/python3.11/config-3.11-x86_64-linux-gnu',
+  // jlink's inputs; the runtime image (lib/modules) is what java and javac use.
+  'usr/lib/jvm/java-17-openjdk-amd64/jmods',
+  'usr/share/go-1.19/test',
+  'usr/share/go-1.19/misc',
   'etc/init.d',
   'etc/cron.daily',
   'etc/logrotate.d',
@@ -35,32 +45,67 @@ const PRUNE = [
   'lib/modules',
 ];
 
-const DIRS = ['proc', 'sys', 'dev', 'tmp', 'workspace', 'run', 'var/tmp', 'root', 'etc', 'bin', 'sbin', 'usr/bin', 'usr/sbin'];
+/** Directories named so inside these trees hold only a package's own tests. */
+const TEST_DIR_ROOTS = ['usr/lib/python3/dist-packages', 'usr/share/go-1.19/src'];
+const TEST_DIR_NAMES = new Set(['tests', 'testdata']);
 
-/** Prunes, then adds busybox applets, /etc files, init and the agent. */
-export async function stageRoot(opts: { root: string; agentDir: string }): Promise<void> {
-  const { root } = opts;
+/** Mount points and other directories the read-only root must already have. */
+const DIRS = [
+  'proc',
+  'sys',
+  'dev',
+  'tmp',
+  'workspace',
+  'run',
+  'agent',
+  'var/tmp',
+  // Mount points of the agent's writable cache overlays (guest/SPEC.md 5.3).
+  'var/cache/codecell/matplotlib',
+  'var/cache/codecell/go',
+  'root',
+  'etc',
+  'bin',
+  'sbin',
+  'usr/bin',
+  'usr/sbin',
+  CODECELL_LIB,
+];
+
+async function pruneTestDirs(dir: string): Promise<void> {
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    const p = join(dir, e.name);
+    if (TEST_DIR_NAMES.has(e.name)) await rm(p, { recursive: true, force: true });
+    else await pruneTestDirs(p);
+  }
+}
+
+async function link(root: string, path: string, target: string): Promise<void> {
+  const dest = join(root, path);
+  if (existsSync(dest)) return;
+  await mkdir(dirname(dest), { recursive: true });
+  await symlink(target, dest);
+}
+
+/** Prunes, then adds links, busybox applets, /etc files and mount points. */
+export async function stageRoot(root: string): Promise<void> {
   for (const p of PRUNE) await rm(join(root, p), { recursive: true, force: true });
+  for (const d of TEST_DIR_ROOTS) if (existsSync(join(root, d))) await pruneTestDirs(join(root, d));
   for (const d of DIRS) await mkdir(join(root, d), { recursive: true });
   await chmod(join(root, 'tmp'), 0o1777);
   await chmod(join(root, 'var/tmp'), 0o1777);
   await chmod(join(root, 'root'), 0o700);
+  for (const [path, target] of ALTERNATIVES) await link(root, path, target);
   await linkBusybox(root);
-  if (!existsSync(join(root, 'usr/bin/python3'))) await symlink('python3.11', join(root, 'usr/bin/python3'));
-  if (!existsSync(join(root, 'usr/bin/python'))) await symlink('python3.11', join(root, 'usr/bin/python'));
+  await link(root, 'usr/bin/python3', 'python3.11');
+  await link(root, 'usr/bin/python', 'python3.11');
   const { name, uid, gid, home } = GUEST_USER;
-  await writeFile(join(root, 'etc/passwd'), `root:x:0:0:root:/root:/bin/sh\n${name}:x:${uid}:${gid}:${name}:${home}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n`);
+  await writeFile(join(root, 'etc/passwd'), `root:x:0:0:root:/root:/bin/sh\n${name}:x:${uid}:${gid}:${name}:${home}:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n`);
   await writeFile(join(root, 'etc/group'), `root:x:0:\n${name}:x:${gid}:\nnogroup:x:65534:\n`);
   await writeFile(join(root, 'etc/hostname'), 'sandbox\n');
   await writeFile(join(root, 'etc/hosts'), '127.0.0.1 localhost sandbox\n::1 localhost\n');
   await writeFile(join(root, 'etc/nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files\n');
   await writeFile(join(root, 'etc/resolv.conf'), '# no network in the sandbox\n');
-  await mkdir(join(root, 'agent'), { recursive: true });
-  for (const f of await readdir(opts.agentDir)) {
-    if (f.endsWith('.py')) await copyFile(join(opts.agentDir, f), join(root, 'agent', f));
-  }
-  await copyFile(join(opts.agentDir, 'init'), join(root, 'init'));
-  await chmod(join(root, 'init'), 0o755);
   await run('ldconfig', ['-r', root]);
 }
 
@@ -71,38 +116,38 @@ async function linkBusybox(root: string): Promise<void> {
     const dest = join(root, applet);
     if (existsSync(dest)) continue; // a real binary from a package wins
     const depth = applet.split('/').length - 1;
-    await mkdir(join(dest, '..'), { recursive: true });
+    await mkdir(dirname(dest), { recursive: true });
     await symlink(`${'../'.repeat(depth)}bin/busybox`, dest);
   }
 }
 
-/** Compiles the stdlib to unchecked-hash pycs with the staged interpreter, so the guest never writes them. */
-export async function compileStdlib(root: string): Promise<void> {
-  const python = join(root, 'usr/bin/python3.11');
-  const libDir = join(root, 'lib/x86_64-linux-gnu');
-  await run(
-    python,
-    ['-E', '-m', 'compileall', '-q', '-j', '0', '--invalidation-mode', 'unchecked-hash', '-d', '/usr/lib/python3.11', join(root, 'usr/lib/python3.11')],
-    { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LD_LIBRARY_PATH: `${libDir}:${join(root, 'usr/lib/x86_64-linux-gnu')}`, PYTHONHOME: join(root, 'usr') } },
-  );
+/** Copies the files of `guest/runtime` (launchers, snapshot scripts) into the image. */
+export async function copyRuntimeFiles(root: string, runtimeDir: string): Promise<void> {
+  for (const f of await readdir(runtimeDir)) {
+    if (f.endsWith('.test.ts')) continue;
+    await copyFile(join(runtimeDir, f), join(root, CODECELL_LIB, f));
+  }
 }
 
 /** Lists shared libraries that staged ELF files need but the tree does not have. */
-export async function missingLibraries(root: string): Promise<string[]> {
+export async function missingLibraries(root: string, elfDirs: readonly string[]): Promise<string[]> {
   const have = new Set<string>();
-  const libDirs = ['lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu', 'lib64'];
+  const libDirs = ['lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu', 'lib64', 'usr/lib', 'lib', 'usr/lib/jvm/java-17-openjdk-amd64/lib', 'usr/lib/jvm/java-17-openjdk-amd64/lib/server'];
   for (const d of libDirs) {
     if (existsSync(join(root, d))) for (const f of await readdir(join(root, d))) have.add(f);
   }
-  const elfs = [join(root, 'usr/bin/python3.11')];
-  const dynload = join(root, 'usr/lib/python3.11/lib-dynload');
-  for (const f of await readdir(dynload)) if (f.endsWith('.so')) elfs.push(join(dynload, f));
+  const elfs: string[] = [];
+  for (const d of elfDirs) {
+    if (!existsSync(join(root, d))) continue;
+    for (const f of await readdir(join(root, d))) elfs.push(join(root, d, f));
+  }
   const missing = new Set<string>();
   for (const elf of elfs) {
-    if (!(await lstat(elf)).isFile()) continue;
+    const st = await lstat(elf);
+    if (!st.isFile() || st.size < 4) continue;
     const head = await readFile(elf);
     if (head.readUInt32BE(0) !== 0x7f454c46) continue;
-    const dyn = (await run('readelf', ['-d', elf])).toString('utf8');
+    const dyn = (await run('readelf', ['-d', elf], { ignoreExitCode: true })).toString('utf8');
     for (const m of dyn.matchAll(/\(NEEDED\)\s+Shared library: \[(.+?)\]/g)) {
       if (m[1] && !have.has(m[1])) missing.add(`${m[1]} (needed by ${elf.slice(root.length)})`);
     }

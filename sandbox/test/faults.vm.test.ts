@@ -20,7 +20,7 @@ import { runPy } from './runHelpers.js';
 async function poolWithGuestArgs(extraKernelArgs: string, bootTimeoutMs: number) {
   const image = guestImage(defaultCacheDir());
   const runDir = mkdtempSync(join(tmpdir(), 'cc-faults-'));
-  const driver = new QemuDriver({ kernel: image.kernel, initramfs: image.initramfs, runDir, logger: silentLogger, probeCacheDir: defaultCacheDir(), extraKernelArgs });
+  const driver = new QemuDriver({ kernel: image.kernel, initramfs: image.initramfs, rootfs: image.rootfs, runDir, logger: silentLogger, probeCacheDir: defaultCacheDir(), extraKernelArgs });
   await driver.init();
   const pool = new VmPool({
     driver,

@@ -197,16 +197,6 @@ export class HostCgroups {
   }
 }
 
-/** Reads the memory a VM's cgroup has charged, in bytes (for diagnostics and benchmarks). */
-export async function cgroupMemoryBytes(procsFile: string): Promise<number | undefined> {
-  const dir = procsFile.replace(/\/cgroup\.procs$/, '');
-  for (const f of ['memory.current', 'memory.usage_in_bytes']) {
-    const text = await readFile(join(dir, f), 'utf8').catch(() => undefined);
-    if (text) return Number(text.trim());
-  }
-  return undefined;
-}
-
 /** How long removing a cgroup may wait for the kernel to finish tearing down its last process. */
 export const CGROUP_REMOVE_TIMEOUT_MS = 5_000;
 

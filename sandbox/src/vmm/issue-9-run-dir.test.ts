@@ -44,8 +44,10 @@ function driverFor(runDir: string, dir: string): QemuDriver {
   const kernel = join(dir, 'vmlinux');
   const initramfs = join(dir, 'initramfs.cpio');
   writeFileSync(kernel, 'not a kernel');
+  const rootfs = join(dir, 'rootfs.img');
   writeFileSync(initramfs, 'not an initramfs');
-  return new QemuDriver({ kernel, initramfs, runDir, acceleration: 'tcg', logger: silentLogger });
+  writeFileSync(rootfs, 'not a root image');
+  return new QemuDriver({ kernel, initramfs, rootfs, runDir, acceleration: 'tcg', logger: silentLogger });
 }
 
 describe('issue 9: the run directory is ours alone', () => {

@@ -10,10 +10,12 @@
  * - `FAKE_FC_GUEST_PORTS` comma-separated listening ports (default 1024; empty: none)
  * - `FAKE_FC_GUEST_PANIC=1` the guest panics after booting (Firecracker then exits 0)
  * - `FAKE_FC_CRASH_ON=<path>` exit(1) without replying to the first request for that path
+ * - `FAKE_FC_GUEST=agent` the guest speaks the agent protocol (FakeAgent) instead of echoing
  * @module
  */
 import { existsSync } from 'node:fs';
 import { startFakeFirecracker, type FakeFirecracker } from './fakeFirecrackerServer.js';
+import { FakeAgent } from '../fakeVmm/FakeAgent.js';
 
 /** Firecracker's exit code for bad command-line arguments. */
 const EXIT_BAD_ARGS = 153;
@@ -96,6 +98,14 @@ async function main(): Promise<void> {
       ports,
       bootDelayMs: Number(env['FAKE_FC_BOOT_DELAY_MS'] ?? 50),
       panicAfterBoot: env['FAKE_FC_GUEST_PANIC'] === '1',
+      ...(env['FAKE_FC_GUEST'] === 'agent'
+        ? {
+            onConnection: (socket) => {
+              socket.on('error', () => undefined);
+              new FakeAgent(socket);
+            },
+          }
+        : {}),
     },
     ...(env['FAKE_FC_CRASH_ON'] ? { crashOnPath: env['FAKE_FC_CRASH_ON'] } : {}),
     console: log,

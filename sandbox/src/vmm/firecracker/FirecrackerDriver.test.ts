@@ -3,7 +3,7 @@
  * spawned exactly as the real binary would be.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,7 @@ let root: string;
 let workDir: string;
 let kernelPath: string;
 let initrdPath: string;
+let rootfsPath: string;
 let wrappers = 0;
 const cleanups: Array<() => Promise<void> | void> = [];
 
@@ -34,6 +35,8 @@ beforeAll(async () => {
   initrdPath = join(root, 'initrd.cpio');
   await writeFile(kernelPath, 'ELF');
   await writeFile(initrdPath, 'cpio');
+  rootfsPath = join(root, 'root.erofs');
+  await writeFile(rootfsPath, 'erofs');
   await writeFile(join(root, 'kvm'), '');
 });
 afterEach(async () => {
@@ -48,6 +51,7 @@ async function driver(opts: Partial<FirecrackerDriverOptions> = {}): Promise<Fir
     firecrackerBin: FAKE_BIN,
     kernelPath,
     initrdPath,
+    rootfsPath,
     workDir,
     kvmDevicePath: join(root, 'kvm'),
     bootTimeoutMs: 5_000,
@@ -254,7 +258,8 @@ describe('FirecrackerDriver snapshots', () => {
       await d.init();
       const source = await d.boot({ shape: SHAPE });
       const chroot = join(chrootBaseDir, 'fake-firecracker', source.id, 'root');
-      expect((await readdir(chroot)).sort()).toEqual(['api.sock', 'initrd', 'v.sock', 'vmlinux']);
+      expect((await readdir(chroot)).sort()).toEqual(['api.sock', 'initrd', 'rootfs', 'v.sock', 'vmlinux']);
+      expect((await stat(join(chroot, 'rootfs'))).ino).toBe((await stat(rootfsPath)).ino);
       expect((await stat(join(chroot, 'vmlinux'))).ino).toBe((await stat(kernelPath)).ino); // hard link
       const template = await d.createTemplate(source);
       const clone = await d.restore({ template });
@@ -262,6 +267,29 @@ describe('FirecrackerDriver snapshots', () => {
       await d.dispose();
       expect(await readdir(join(chrootBaseDir, 'fake-firecracker'))).toEqual([]);
       expect(await readdir(workDir)).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'attaches the root image as a read-only, non-root drive that clones reopen by the same path',
+    async () => {
+      const d = await driver();
+      const source = await d.boot({ shape: SHAPE });
+      const config = (await (source as FirecrackerVm).process.api.call('GET', '/vm/config')) as { drives: unknown[] };
+      expect(config.drives).toEqual([{ drive_id: 'rootfs', path_on_host: rootfsPath, is_root_device: false, is_read_only: true }]);
+      const template = await d.createTemplate(source);
+      const clone = await d.restore({ template });
+      expect(await echoes(clone, 'clone with disk')).toBe('clone with disk');
+      const moved = `${rootfsPath}.moved`;
+      await rename(rootfsPath, moved);
+      try {
+        const err = await d.restore({ template }).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'vm_boot_failed' });
+        expect((err as Error).message).toContain('No such file or directory');
+      } finally {
+        await rename(moved, rootfsPath);
+      }
     },
     TEST_TIMEOUT_MS,
   );

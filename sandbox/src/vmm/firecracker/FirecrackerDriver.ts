@@ -1,7 +1,8 @@
 /**
  * The Firecracker backend of {@link VmmDriver}: cold boot from an ELF vmlinux plus
- * initramfs (no disks, no network), a vsock channel to the guest agent, and Full
- * snapshots whose memory file is shared copy-on-write by every clone.
+ * initramfs, the read-only root image as the one block device (no network), a
+ * vsock channel to the guest agent, and Full snapshots whose memory file is
+ * shared copy-on-write by every clone.
  * Facts it relies on: /work/shared/reference/vmm.md sections 1-6, 8, 10.
  * @module
  */
@@ -28,6 +29,8 @@ export const DEFAULT_BOOT_ARGS = 'console=ttyS0 reboot=k panic=1 quiet loglevel=
 export const DEFAULT_BOOT_TIMEOUT_MS = 20_000;
 /** CIDs 0-2 are reserved; every VM has its own muxer, so all guests can use 3. */
 export const GUEST_CID = 3;
+/** Drive id of the root image ([A-Za-z0-9_] only). */
+export const ROOTFS_DRIVE_ID = 'rootfs';
 /** After a failed step, how long to wait for the process exit that may explain it. */
 const EXIT_GRACE_MS = 200;
 
@@ -44,6 +47,11 @@ export interface FirecrackerDriverOptions {
   /** Uncompressed ELF `vmlinux` (Firecracker 1.16 on x86_64 does not boot bzImage). */
   readonly kernelPath: string;
   readonly initrdPath: string;
+  /**
+   * The read-only root image, attached as drive `rootfs` (`is_read_only`; the
+   * initramfs mounts it, so it is not Firecracker's root device).
+   */
+  readonly rootfsPath: string;
   /** Per-VM and per-template directories are created under it. */
   readonly workDir: string;
   /** @default DEFAULT_BOOT_ARGS */
@@ -117,6 +125,15 @@ export class FirecrackerDriver implements VmmDriver {
             kernel_image_path: await proc.placeFile(this.#opts.kernelPath, 'vmlinux', { inRoot: false }),
             initrd_path: await proc.placeFile(this.#opts.initrdPath, 'initrd', { inRoot: false }),
             boot_args: this.#opts.bootArgs ?? DEFAULT_BOOT_ARGS,
+          },
+          { signal },
+        );
+        await api.putDrive(
+          {
+            drive_id: ROOTFS_DRIVE_ID,
+            path_on_host: await this.#placeRootfs(proc),
+            is_root_device: false,
+            is_read_only: true,
           },
           { signal },
         );
@@ -195,7 +212,9 @@ export class FirecrackerDriver implements VmmDriver {
       restored: true,
       signal: opts.signal,
       configure: async (proc, signal) => {
-        // Only logger/metrics may precede /snapshot/load, so nothing else is configured.
+        // Only logger/metrics may precede /snapshot/load, so nothing else is configured;
+        // the snapshot names the root image by the path the template had, so it must be there.
+        await this.#placeRootfs(proc);
         await proc.api.loadSnapshot({
           // Per-VM link: the state file is small, and Firecracker resolves it in its own root.
           snapshotPath: await proc.placeFile(template.statePath, SNAPSHOT_STATE_NAME, { inRoot: true }),
@@ -209,6 +228,11 @@ export class FirecrackerDriver implements VmmDriver {
         });
       },
     });
+  }
+
+  /** The root image where this VM's Firecracker opens it (hard-linked into a jail, shared by path otherwise). */
+  #placeRootfs(proc: FirecrackerProcess): Promise<string> {
+    return proc.placeFile(this.#opts.rootfsPath, ROOTFS_DRIVE_ID, { inRoot: false });
   }
 
   /** Destroys every VM (booting or running) and template the driver still owns. */

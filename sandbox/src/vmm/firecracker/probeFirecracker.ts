@@ -15,7 +15,7 @@ const execFileAsync = promisify(execFile);
 
 /**
  * Checks that {@link FirecrackerDriver} can run: read/write access to `/dev/kvm`
- * (Firecracker is KVM-only), `firecracker --version` works, kernel and initrd are
+ * (Firecracker is KVM-only), `firecracker --version` works, kernel, initrd and root image are
  * readable, and the jailer (if any) is executable.
  * @returns the Firecracker version, e.g. `1.16.1`.
  * @throws CodeCellError `vm_boot_failed` naming what to fix.
@@ -23,7 +23,7 @@ const execFileAsync = promisify(execFile);
 export async function probeFirecracker(
   opts: FirecrackerDriverOptions & { readonly signal?: AbortSignal },
 ): Promise<string> {
-  const { kvmDevicePath = '/dev/kvm', firecrackerBin, kernelPath, initrdPath, jailer, logger, signal } = opts;
+  const { kvmDevicePath = '/dev/kvm', firecrackerBin, kernelPath, initrdPath, rootfsPath, jailer, logger, signal } = opts;
   await mustAccess(
     kvmDevicePath,
     constants.R_OK | constants.W_OK,
@@ -68,6 +68,11 @@ export async function probeFirecracker(
     constants.R_OK,
     (code) =>
       `Guest initramfs ${initrdPath} is not readable (${code}): build the guest image or set the initrd path.`,
+  );
+  await mustAccess(
+    rootfsPath,
+    constants.R_OK,
+    (code) => `Guest root image ${rootfsPath} is not readable (${code}): build the guest image (npm run setup).`,
   );
   if (jailer) {
     await mustAccess(

@@ -31,6 +31,8 @@ export const VMM_MEMORY_OVERHEAD_MB = 256;
 export interface QemuDriverOptions {
   readonly kernel: string;
   readonly initramfs: string;
+  /** The read-only root image (virtio-blk). */
+  readonly rootfs: string;
   /** Directory for per-VM and per-template directories (created). */
   readonly runDir: string;
   readonly qemuBin?: string;
@@ -78,7 +80,7 @@ export class QemuDriver implements VmmDriver {
 
   async init(signal?: AbortSignal): Promise<void> {
     if (this.accel) return;
-    for (const f of [this.opts.kernel, this.opts.initramfs]) {
+    for (const f of [this.opts.kernel, this.opts.initramfs, this.opts.rootfs]) {
       if (!existsSync(f)) throw new CodeCellError('vm_boot_failed', `guest image file ${f} is missing: run \`npm run setup\` to build it`);
     }
     ensurePrivateDir(this.opts.runDir);
@@ -186,6 +188,7 @@ export class QemuDriver implements VmmDriver {
       acceleration: o.accel,
       kernel: this.opts.kernel,
       initramfs: this.opts.initramfs,
+      rootfs: this.opts.rootfs,
       vmDir,
       tscKhz: this.tscKhz,
       memoryFile,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { qemuArgs } from './qemuArgs.js';
 
-const base = { shape: { memMb: 320, vcpus: 2 }, kernel: '/k', initramfs: '/i', vmDir: '/vm', tscKhz: 2_500_000 } as const;
+const base = { shape: { memMb: 320, vcpus: 2 }, kernel: '/k', initramfs: '/i', rootfs: '/r.erofs', vmDir: '/vm', tscKhz: 2_500_000 } as const;
 
 describe('qemuArgs', () => {
   it('builds a microvm with no network device, seccomp on, memory and vCPUs from the shape', () => {
@@ -15,6 +15,16 @@ describe('qemuArgs', () => {
     expect(s).toContain('-accel tcg,tb-size=');
     expect(s).toContain('tsc_early_khz=2500000');
     expect(s).toContain('virtserialport,chardev=agent,name=agent');
+  });
+
+  it('attaches the root image read-only on virtio-blk, through the host page cache', () => {
+    const a = qemuArgs({ ...base, acceleration: 'tcg' });
+    const drive = a[a.indexOf('-drive') + 1] ?? '';
+    expect(drive).toContain('file=/r.erofs');
+    expect(drive).toContain('readonly=on');
+    expect(drive).toContain('format=raw');
+    expect(drive).not.toContain('cache=none');
+    expect(a).toContain('virtio-blk-device,drive=root');
   });
 
   it('uses KVM with the host CPU when asked', () => {

@@ -14,6 +14,11 @@ export interface QemuArgsOptions {
   readonly acceleration: Acceleration;
   readonly kernel: string;
   readonly initramfs: string;
+  /**
+   * The read-only root image, attached as the first virtio-blk disk. Every VM
+   * opens the same file read-only, so its pages are shared through the host's page cache.
+   */
+  readonly rootfs: string;
   /** Directory holding the VM's sockets and console log. */
   readonly vmDir: string;
   /** Host TSC frequency, so the guest skips PIT calibration (which can hang under TCG). */
@@ -85,6 +90,11 @@ export function qemuArgs(o: QemuArgsOptions): string[] {
     o.extraKernelArgs ? `${guestCmdline(o.tscKhz)} ${o.extraKernelArgs}` : guestCmdline(o.tscKhz),
     '-serial',
     `file:${o.vmDir}/console.log`,
+    // cache=none would bypass the host page cache, which is what shares the image between VMs.
+    '-drive',
+    `id=root,file=${o.rootfs},format=raw,if=none,readonly=on,cache=writeback`,
+    '-device',
+    'virtio-blk-device,drive=root',
     '-device',
     'virtio-rng-device',
     '-device',
