@@ -1,13 +1,14 @@
 """CodeCell guest agent: PID 1 inside the microVM (see guest/SPEC.md).
 
 Speaks length-prefixed frames with the host over a virtio-serial port (QEMU)
-or a vsock listener (Firecracker), and runs each program as an unprivileged
-user in /workspace inside its own cgroup, streaming stdout/stderr as produced.
+or a vsock listener (Firecracker), and runs each program's stages as an
+unprivileged user in /workspace, each in its own cgroup, streaming
+stdout/stderr as produced.
 
-Written in Python because Python is the one runtime the guest already has:
-no second interpreter in the image. Runs are forked from this pre-initialised
-interpreter (then reset to a clean state) because a fresh python3 costs ~90 ms
-under TCG, a fork ~15 ms.
+Written in Python because Python is a runtime the image has anyway. Stages
+start from processes forked from this pre-initialised interpreter (reset to a
+clean state), because a fresh python3 costs ~90 ms under TCG and a fork ~15 ms;
+a Python entry runs right in that fork.
 """
 import sys
 
@@ -16,30 +17,54 @@ import sys
 STARTUP_MODULES = frozenset(sys.modules)
 
 import base64  # noqa: E402
-import errno  # noqa: E402
+import ctypes  # noqa: E402
 import fcntl  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import selectors  # noqa: E402
+import shutil  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import struct  # noqa: E402
 import time  # noqa: E402
 
-PROTOCOL_VERSION = 1
-T_READY, T_EXEC, T_STDIN, T_SIGNAL, T_STDOUT, T_STDERR, T_EXIT, T_RESEED, T_ERROR, T_PING, T_PONG = range(1, 12)
-MAX_HOST_FRAME = 64 * 1024 * 1024
-CHUNK = 64 * 1024
-VSOCK_PORT = 1024
-USER_UID = USER_GID = 1000
-CGROUP_ROOT = "/sys/fs/cgroup"
-DRAIN_AFTER_EXIT_S = 0.2
+import cgroups  # noqa: E402  (guest/agent/cgroups.py)
+import warm  # noqa: E402  (guest/agent/warm.py)
+from child import ENV as RUN_ENV  # noqa: E402  (guest/agent/child.py)
+from child import PRELOAD  # noqa: E402
+from frames import (  # noqa: E402  (guest/agent/frames.py)
+    CHUNK,
+    MAX_HOST_FRAME,
+    PROTOCOL_VERSION,
+    T_ERROR,
+    T_EXEC,
+    T_PING,
+    T_PONG,
+    T_PRIME,
+    T_READY,
+    T_RESEED,
+    T_SIGNAL,
+    T_STDIN,
+    VSOCK_PORT,
+)
+from runner import Run, discard, prepare, python_fast_path, reap_children  # noqa: E402  (guest/agent/runner.py)
+
 RNDADDENTROPY = 0x40085203
 RNDRESEEDCRNG = 0x5207
 # What the host asks for by default (sandbox DEFAULT_MEM_MB, RUN_PIDS_MAX): a
 # prepared cgroup that already has them needs no cgroup writes at launch.
-DEFAULT_LIMITS = {"memoryBytes": 128 << 20, "pids": 256}
+DEFAULT_MEMORY_BYTES = 128 << 20
+DEFAULT_PIDS = 256
 PREFORK_DEPTH = 2
+# Writable caches over read-only seeds in the image (SPEC 5.3): name -> (seed, mount point).
+CACHE_OVERLAYS = {
+    "matplotlib": ("/usr/lib/codecell/seed/matplotlib", "/var/cache/codecell/matplotlib"),
+    "go": ("/usr/lib/codecell/seed/go", "/var/cache/codecell/go"),
+}
+OVERLAY_WORK = "/run/codecell/overlay"
+MNT_DETACH = 2
+LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 def log(msg):
@@ -49,21 +74,57 @@ def log(msg):
         pass
 
 
-def write_file(path, data):
-    try:
-        with open(path, "w") as f:
-            f.write(data)
-        return True
-    except OSError:
-        return False
+def preload():
+    """Imports the packages every data run wants (SPEC 3.7) and freezes the heap for cheap forks.
+
+    Done on the host's `prime` (a VM about to become a snapshot template), so
+    every clone has them loaded and a cold boot stays short.
+    """
+    global PRELOADED
+    before = set(sys.modules)
+    for name in PRELOAD:
+        try:
+            __import__(name)
+        except Exception as e:  # noqa: BLE001  an image without them still runs everything else
+            log("preload of %s failed: %r" % (name, e))
+    # Keep the packages themselves and their third-party dependencies; stdlib
+    # modules they pulled in are forgotten in each run like every other.
+    PRELOADED = frozenset(
+        n
+        for n in set(sys.modules) - before
+        if n.split(".")[0] in PRELOAD or "/dist-packages/" in (getattr(sys.modules[n], "__file__", "") or "")
+    )
+    gc.collect()
+    gc.freeze()
 
 
-def read_file(path, default=""):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return default
+PRELOADED = frozenset()
+
+
+def mount_overlay(name):
+    seed, target = CACHE_OVERLAYS[name]
+    upper = "%s/%s/upper" % (OVERLAY_WORK, name)
+    work = "%s/%s/work" % (OVERLAY_WORK, name)
+    shutil.rmtree("%s/%s" % (OVERLAY_WORK, name), ignore_errors=True)
+    os.makedirs(upper)
+    os.makedirs(work)
+    os.chmod(upper, 0o777)
+    opts = ("lowerdir=%s,upperdir=%s,workdir=%s" % (seed, upper, work)).encode()
+    if LIBC.mount(b"codecell-cache", target.encode(), b"overlay", 0, opts) != 0:
+        log("overlay %s: %s" % (name, os.strerror(ctypes.get_errno())))
+
+
+def reset_caches():
+    """A run that wrote into a cache overlay leaves nothing for the next: remount it fresh."""
+    for name, (_seed, target) in CACHE_OVERLAYS.items():
+        upper = "%s/%s/upper" % (OVERLAY_WORK, name)
+        try:
+            dirty = bool(os.listdir(upper))
+        except OSError:
+            dirty = True
+        if dirty:
+            LIBC.umount2(target.encode(), MNT_DETACH)
+            mount_overlay(name)
 
 
 class Channel:
@@ -86,9 +147,6 @@ class Channel:
                 sel.register(self.fd, selectors.EVENT_WRITE)
                 sel.select(1.0)
                 sel.close()
-
-    def send_json(self, ftype, obj):
-        self.send(ftype, json.dumps(obj, separators=(",", ":")).encode())
 
     def read_frames(self):
         """Returns decoded frames, [] if none complete yet, or None when the host is gone."""
@@ -115,8 +173,9 @@ def open_channel(mode):
     """Virtio-serial port named 'agent' if present, else a vsock listener (Firecracker)."""
     if mode != "vsock":
         for _ in range(200):
-            for port in sorted(os.listdir("/sys/class/virtio-ports")) if os.path.isdir("/sys/class/virtio-ports") else []:
-                if read_file("/sys/class/virtio-ports/%s/name" % port).strip() == "agent":
+            ports = sorted(os.listdir("/sys/class/virtio-ports")) if os.path.isdir("/sys/class/virtio-ports") else []
+            for port in ports:
+                if cgroups.read_file("/sys/class/virtio-ports/%s/name" % port).strip() == "agent":
                     return "serial", os.open("/dev/" + port, os.O_RDWR | os.O_CLOEXEC), None
             if mode == "serial":
                 time.sleep(0.01)
@@ -128,10 +187,6 @@ def open_channel(mode):
     return "vsock", None, lsock
 
 
-from child import ENV as RUN_ENV  # noqa: E402  (guest/agent/child.py)
-from runner import Run, discard, prepare, reap_children, setup_cgroups  # noqa: E402  (guest/agent/runner.py)
-
-
 class Agent:
     def __init__(self, channel_mode):
         self.sel = selectors.DefaultSelector()
@@ -139,6 +194,9 @@ class Agent:
         self.prepared = []
         self.seq = 0
         self.channel = None
+        self.serial_fd = None
+        self.reopen_at = None
+        self.warm = warm.WarmPool(self._create_warm, self._discard_warm)
         self.kind, fd, self.listener = open_channel(channel_mode)
         rfd, wfd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         signal.set_wakeup_fd(wfd)
@@ -176,7 +234,12 @@ class Agent:
         self.send(ftype, json.dumps(obj, separators=(",", ":")).encode())
 
     def send_ready(self, ftype, extra=None):
-        info = {"version": PROTOCOL_VERSION, "python": sys.version.split()[0], "uptimeMs": time.monotonic() * 1000}
+        info = {
+            "version": PROTOCOL_VERSION,
+            "python": sys.version.split()[0],
+            "uptimeMs": time.monotonic() * 1000,
+            "warm": [{"kind": key[0], "ready": pre.ready} for key, pre in self.warm.ready.items()],
+        }
         if extra:
             info.update(extra)
         self.send_json(ftype, info)
@@ -189,11 +252,11 @@ class Agent:
             if self.run is not None:
                 self.send_json(T_ERROR, {"runId": req.get("runId"), "message": "a run is already active"})
                 return
-            pre = self.take_prepared()
             try:
-                self.run = Run(req, self, self.sel, pre)
+                self.run = Run(req, self, self.sel)
             except Exception as e:
                 self.send_json(T_ERROR, {"runId": req.get("runId"), "message": "could not start the run: %r" % (e,)})
+                self.run = None
                 self.prepare_next()
         elif ftype == T_STDIN:
             (run_id,) = struct.unpack_from(">I", body, 0)
@@ -206,23 +269,61 @@ class Agent:
         elif ftype == T_RESEED:
             self.reseed(json.loads(body))
             self.send_ready(T_READY)
+        elif ftype == T_PRIME:
+            if not PRELOADED:
+                preload()
+                # Processes forked before the preload lack it: fork them again.
+                for pre in self.prepared:
+                    discard(pre)
+                self.prepared = []
+                self.prepare_next()
+            self.send_ready(T_READY)
         else:
             self.send_json(T_ERROR, {"runId": None, "message": "unknown frame type %d" % ftype})
 
+    # processes for stages ---------------------------------------------------
     def prepare_next(self):
-        """Keeps PREFORK_DEPTH run processes forked ahead of time (see child.py).
+        """Keeps PREFORK_DEPTH stage processes forked ahead of time (see child.py).
 
-        Two, so a run that follows another at once gets a process whose
-        preparation finished long ago while its replacement prepares at nice 19.
+        Two, so a compiled run gets one for each stage, and a run that follows
+        another at once gets a process whose preparation finished long ago.
         """
         while len(self.prepared) < PREFORK_DEPTH:
             self.seq += 1
-            self.prepared.append(prepare(self.seq, DEFAULT_LIMITS))
+            self.prepared.append(prepare(self.seq, DEFAULT_MEMORY_BYTES, DEFAULT_PIDS))
 
-    def take_prepared(self):
+    def take_process(self, stage, limits):
+        """The process a stage starts in: a warm runtime that fits it, else a forked interpreter."""
+        pre = self.warm.take(warm.warm_key(stage, limits))
+        if pre is not None:
+            self._close_ready_pipe(pre)
+            return pre, True
         if not self.prepared:
             self.prepare_next()
-        return self.prepared.pop(0)
+        return self.prepared.pop(0), python_fast_path(stage)
+
+    def _create_warm(self, key, memory_bytes):
+        self.seq += 1
+        pre = prepare(self.seq, memory_bytes, DEFAULT_PIDS, key)
+        os.set_blocking(pre.ready_r, False)
+        self.sel.register(pre.ready_r, selectors.EVENT_READ, ("warm-ready", pre))
+        return pre
+
+    def _close_ready_pipe(self, pre):
+        if pre.ready_r is not None:
+            self.sel.unregister(pre.ready_r)
+            os.close(pre.ready_r)
+            pre.ready_r = None
+
+    def _discard_warm(self, pre):
+        self._close_ready_pipe(pre)
+        discard(pre)
+
+    def after_run(self, run):
+        self.prepare_next()
+        for stage in run.stages:
+            self.warm.prepare(warm.warm_key(stage, run.limits), stage["memoryBytes"])
+        reset_caches()
 
     def on_other_exit(self, pid):
         for pre in list(self.prepared):
@@ -230,6 +331,7 @@ class Agent:
                 log("prepared process %d died" % pid)
                 discard(pre)
                 self.prepared.remove(pre)
+        self.warm.forget_pid(pid)
         self.prepare_next()
 
     def reseed(self, req):
@@ -250,9 +352,8 @@ class Agent:
             except OSError as e:
                 log("clock_settime failed: %s" % e)
 
+    # loop --------------------------------------------------------------------
     def loop(self):
-        self.serial_fd = None
-        self.reopen_at = None
         while True:
             timeout = None
             if self.reopen_at is not None:
@@ -261,47 +362,61 @@ class Agent:
                 t = max(0.0, self.run.deadline - time.monotonic())
                 timeout = t if timeout is None else min(timeout, t)
             for key, _ in self.sel.select(timeout):
-                kind, _obj = key.data
-                if kind == "signal":
-                    try:
-                        os.read(key.fd, 4096)
-                    except BlockingIOError:
-                        pass
-                    reap_children(self.run, self.on_other_exit)
-                elif kind == "accept":
-                    conn, _addr = self.listener.accept()
-                    if self.channel is not None:
-                        self.detach()
-                    self.attach(os.dup(conn.fileno()))
-                    conn.close()
-                elif kind == "channel" and self.channel is not None:
-                    frames = self.channel.read_frames()
-                    if frames is None:
-                        self.detach()
-                        continue
-                    for ftype, body in frames:
-                        try:
-                            self.handle_frame(ftype, body)
-                        except Exception as e:  # a bad frame must never take the agent down
-                            self.send_json(T_ERROR, {"runId": None, "message": "bad frame: %r" % (e,)})
-                elif kind == "run" and self.run is not None:
-                    self.run.on_io(key)
+                self.dispatch(key)
             if self.run is not None:
                 self.run.tick()
                 if self.run.finished:
-                    self.run = None
-                    self.prepare_next()
+                    run, self.run = self.run, None
+                    self.after_run(run)
             if self.reopen_at is not None and time.monotonic() >= self.reopen_at:
                 self.reopen_at = None
                 fd, self.serial_fd = self.serial_fd, None
                 self.channel = Channel(fd)
                 self.sel.register(fd, selectors.EVENT_READ, ("channel", None))
 
+    def dispatch(self, key):
+        kind, _obj = key.data
+        if kind == "signal":
+            try:
+                os.read(key.fd, 4096)
+            except BlockingIOError:
+                pass
+            reap_children(self.run, self.on_other_exit)
+        elif kind == "accept":
+            conn, _addr = self.listener.accept()
+            if self.channel is not None:
+                self.detach()
+            self.attach(os.dup(conn.fileno()))
+            conn.close()
+        elif kind == "channel" and self.channel is not None:
+            frames = self.channel.read_frames()
+            if frames is None:
+                self.detach()
+                return
+            for ftype, body in frames:
+                try:
+                    self.handle_frame(ftype, body)
+                except Exception as e:  # a bad frame must never take the agent down
+                    self.send_json(T_ERROR, {"runId": None, "message": "bad frame: %r" % (e,)})
+        elif kind == "run" and self.run is not None:
+            self.run.on_io(key)
+        elif kind == "warm-ready":
+            # A byte: primed and waiting. EOF: it died; the reaper removes it.
+            try:
+                got = os.read(key.fd, 16)
+            except BlockingIOError:
+                return
+            _kind, pre = key.data
+            pre.ready = bool(got)
+            self._close_ready_pipe(pre)
+
 
 def main():
     # The OOM killer must pick the program, never the agent.
-    write_file("/proc/self/oom_score_adj", "-1000")
-    setup_cgroups()
+    cgroups.write_file("/proc/self/oom_score_adj", "-1000")
+    cgroups.setup_cgroups()
+    for name in CACHE_OVERLAYS:
+        mount_overlay(name)
     # Unknown kernel arguments reach PID 1 as environment: `ccchannel` picks the channel.
     channel_mode = os.environ.get("ccchannel", "auto")
     # Runs are forked from us: give them their environment once, here.

@@ -1,11 +1,13 @@
-"""The main process of a run, forked ahead of time from the agent's interpreter.
+"""The main process of a stage, forked ahead of time from the agent's interpreter.
 
-`Prefork.create()` forks a child that does everything a run needs that does
+`Prefork.create()` forks a child that does everything a stage needs that does
 not depend on the request (new session, its own cgroup, std streams on pipes,
 default signal handlers, modules reset to interpreter start-up) and then waits
 on a control pipe. `Prefork.launch(req)` sends the request; the child drops to
-the unprivileged user, applies rlimits, writes the files and runs the program
-the way `python3 -u main.py` would. Every run is a new process; none is reused.
+the unprivileged user, applies rlimits, writes the files and then either runs
+the Python entry the way `python3 -u main.py` would (the warm fast path) or
+execs the stage's argv. With `warm`, the child instead starts the stage's
+runtime ahead (see warm.py) and supervises it. Every stage is a new process.
 """
 import binascii
 import io
@@ -15,59 +17,75 @@ import resource
 import signal
 import sys
 
+import warm as warm_launchers  # guest/agent/warm.py: which runtimes start ahead, and how
+
 USER_UID = USER_GID = 1000
 WORKSPACE = "/workspace"
-# The environment of every run; the agent adopts it at start (see agent.main)
-# so a forked run inherits it with no work.
+PYTHON = "/usr/bin/python3"
+# The environment of every stage; the agent adopts it at start (see agent.main)
+# so a forked child inherits it with no work. Stages add their own (e.g. GOCACHE).
 ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "HOME": WORKSPACE,
     "USER": "user",
     "LOGNAME": "user",
-    "SHELL": "/bin/sh",
+    "SHELL": "/bin/bash",
     "LANG": "C.UTF-8",
     "TMPDIR": "/tmp",
     "PYTHONUNBUFFERED": "1",
+    # matplotlib: draw to files (no display), and find its font cache prebuilt (SPEC 5.3).
+    "MPLBACKEND": "Agg",
+    "MPLCONFIGDIR": "/var/cache/codecell/matplotlib",
 }
+# Modules the agent imports before it is ready and runs keep (SPEC 3.7).
+PRELOAD = ("numpy", "pandas")
 
 
 class Prefork:
-    """A forked, waiting run process and the host ends of its pipes."""
+    """A forked, waiting stage process and the host ends of its pipes."""
 
-    def __init__(self, pid, ctl_w, stdin_w, stdout_r, stderr_r, cgroup):
+    def __init__(self, pid, ctl_w, pipes, cgroup, warm):
         self.limits = {}
         self.pid = pid
         self.ctl_w = ctl_w
-        self.stdin_w = stdin_w
-        self.stdout_r = stdout_r
-        self.stderr_r = stderr_r
+        self.stdin_w, self.stdout_r, self.stderr_r = pipes
         self.cgroup = cgroup
+        # The warm.warm_key of the runtime it started ahead, or None.
+        self.warm = warm
 
     @classmethod
-    def create(cls, cgroup):
+    def create(cls, cgroup, warm=None):
+        """Forks the child; `warm` (a warm.warm_key) makes it start that runtime ahead too."""
         ctl_r, ctl_w = os.pipe2(os.O_CLOEXEC)
         in_r, in_w = os.pipe2(os.O_CLOEXEC)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        # A warm runtime writes a byte on fd 4 once it is ready to take the request.
+        ready_r, ready_w = os.pipe2(os.O_CLOEXEC) if warm is not None else (None, None)
         pid = os.fork()
         if pid == 0:
             try:
-                _prepare(cgroup, in_r, out_w, err_w, ctl_r)
-                req = _read_request(3)
-                _launch(req)
-            except BaseException as e:  # noqa: BLE001  set-up failed: say why on the run's stderr
+                _prepare(cgroup, (in_r, out_w, err_w, ctl_r, ready_w))
+                if warm is not None:
+                    _supervise(warm)
+                else:
+                    _launch(_read_request(3))
+            except BaseException as e:  # noqa: BLE001  set-up failed: say why on the stage's stderr
                 try:
                     os.write(2, ("codecell: could not start the program: %s\n" % (e,)).encode())
                 finally:
                     os._exit(126)
-        for fd in (ctl_r, in_r, out_w, err_w):
-            os.close(fd)
-        return cls(pid, ctl_w, in_w, out_r, err_r, cgroup)
+        for fd in (ctl_r, in_r, out_w, err_w, ready_w):
+            if fd is not None:
+                os.close(fd)
+        pre = cls(pid, ctl_w, (in_w, out_r, err_r), cgroup, warm)
+        pre.ready_r = ready_r
+        pre.ready = warm is None
+        return pre
 
     def launch(self, req):
         """Hands the request to the waiting child (it reads until EOF)."""
-        data = json.dumps({"entry": req["entry"], "files": req["files"], "limits": req["limits"]}).encode()
-        os.setpriority(os.PRIO_PROCESS, self.pid, 0)
+        data = json.dumps(req).encode()
         os.set_blocking(self.ctl_w, True)
         try:
             os.write(self.ctl_w, data)
@@ -75,7 +93,8 @@ class Prefork:
             os.close(self.ctl_w)
 
 
-def _prepare(cgroup, in_r, out_w, err_w, ctl_r):
+def _prepare(cgroup, fds):
+    in_r, out_w, err_w, ctl_r, ready_w = fds
     # Prepare at the lowest priority so a run in progress (or the agent
     # reporting its exit) is not slowed; the agent renices us at launch.
     os.setpriority(os.PRIO_PROCESS, 0, 19)
@@ -88,15 +107,19 @@ def _prepare(cgroup, in_r, out_w, err_w, ctl_r):
     os.dup2(out_w, 1)
     os.dup2(err_w, 2)
     os.dup2(ctl_r, 3)
-    os.closerange(4, 65536)
+    if ready_w is not None:
+        os.dup2(ready_w, 4)
+    os.closerange(5 if ready_w is not None else 4, 65536)
     # The agent is a plain CPython, so every disposition is already what
     # CPython sets at start-up, except the two the agent changed.
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     # Forget every module the agent imported beyond interpreter start-up, so the
-    # program imports them fresh (and its own random.py shadows the stdlib's).
-    keep = sys.modules["__main__"].STARTUP_MODULES
+    # program imports them fresh (and its own random.py shadows the stdlib's);
+    # only the preloaded third-party packages stay (SPEC 3.7).
+    main = sys.modules["__main__"]
+    keep = main.STARTUP_MODULES | getattr(main, "PRELOADED", frozenset())
     for name in list(sys.modules):
         if name not in keep and name != "__main__":
             del sys.modules[name]
@@ -124,8 +147,8 @@ def _read_request(fd):
     return json.loads(b"".join(chunks))
 
 
-def _launch(req):
-    limits = req["limits"]
+def become_user(limits):
+    """Drops to the unprivileged user with the stage's rlimits, in /workspace."""
     os.setgroups([])
     os.setgid(USER_GID)
     os.setuid(USER_UID)
@@ -135,9 +158,76 @@ def _launch(req):
     resource.setrlimit(resource.RLIMIT_NPROC, (limits["pids"],) * 2)
     os.umask(0o022)
     os.chdir(WORKSPACE)
-    for f in req["files"]:
+
+
+def write_files(files, build_dir=None):
+    if build_dir:
+        os.makedirs(build_dir, 0o755, exist_ok=True)
+    for f in files:
         write_workspace_file(f["path"], binascii.a2b_base64(f["contentB64"]))
-    _run_main(req["entry"])
+
+
+def _launch(req):
+    become_user(req["limits"])
+    write_files(req["files"], req.get("buildDir"))
+    argv = req["argv"]
+    if req.get("python"):
+        _run_main(argv[-1])
+    env = dict(ENV)
+    env.update(req["env"])
+    try:
+        os.execve(argv[0], argv, env)
+    except OSError as e:
+        os.write(2, ("codecell: cannot run %s: %s\n" % (argv[0], e.strerror)).encode())
+        os._exit(127)
+
+
+def _supervise(warm):
+    """Starts the stage's runtime ahead as the user, then hands it the request (SPEC 3.6).
+
+    The runtime is our child, with the stage's stdio and a pipe on fd 3 that
+    carries the rest of its argv. We write the files, send that argv, give up
+    our stdio and exit as the runtime does, so the agent sees one main process.
+    """
+    kind, prefix, env_items, rlimits, prime = warm
+    become_user(dict(rlimits))
+    env = dict(ENV)
+    env.update(dict(env_items))
+    req_r, req_w = os.pipe()
+    argv = warm_launchers.launcher_argv(kind, list(prefix), prime)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.dup2(req_r, 3)
+            os.execve(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    os.close(req_r)
+    os.close(4)  # the runtime holds the ready pipe now
+    # Signals for the run are the runtime's to handle; we only mirror its end.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    req = _read_request(3)
+    try:
+        write_files(req["files"], req.get("buildDir"))
+    except ValueError as e:
+        os.write(2, ("codecell: %s\n" % e).encode())
+        os.kill(pid, signal.SIGKILL)
+        os._exit(126)
+    data = "\0".join(req["argv"][len(prefix):]).encode()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(req_w, view):]
+    os.close(req_w)
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
 def write_workspace_file(path, data):
@@ -168,8 +258,21 @@ def write_workspace_file(path, data):
         os.close(dirfd)
 
 
+def _forget_shadowed_preloads():
+    """A workspace module named like a preloaded package must win, as it would in a fresh python3."""
+    try:
+        names = set(os.listdir(WORKSPACE))
+    except OSError:
+        return
+    for top in PRELOAD:
+        if top in names or top + ".py" in names:
+            for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+                del sys.modules[name]
+
+
 def _run_main(entry):
     """Runs the entry file as __main__ the way CPython runs a script (no runpy: it is slow to import)."""
+    _forget_shadowed_preloads()
     path = os.path.join(WORKSPACE, entry)
     sys.argv = [entry]
     sys.path[0] = os.path.dirname(path)

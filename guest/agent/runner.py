@@ -1,74 +1,23 @@
-"""One run of a user program inside the guest: cgroup, fork, pipes, limits, exit report."""
+"""One run of a user program inside the guest: its stages (compile, then run),
+each a process in its own cgroup, with pipes, limits and an exit report
+(guest/SPEC.md section 3)."""
 import base64
-import json
 import os
 import selectors
-import shutil
 import signal
+import shutil
 import struct
 import time
 
+import buildcache
+import cgroups
 from child import Prefork
+from frames import CHUNK, DRAIN_AFTER_EXIT_S, T_EXIT, T_STAGE, T_STDERR, T_STDOUT
 
-T_STDOUT, T_STDERR, T_EXIT, T_ERROR = 5, 6, 7, 9
-CGROUP_ROOT = "/sys/fs/cgroup"
-CHUNK = 64 * 1024
-DRAIN_AFTER_EXIT_S = 0.25
 MAX_PENDING_STDIN = 16 * 1024 * 1024
 SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGKILL": signal.SIGKILL}
 SCRATCH_DIRS = ("/tmp", "/dev/shm", "/var/tmp")
-
-
-def _write(path, data):
-    try:
-        with open(path, "w") as f:
-            f.write(data)
-        return True
-    except OSError:
-        return False
-
-
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
-def setup_cgroups():
-    """Delegates memory, pids and cpu to child cgroups (one per run)."""
-    _write(CGROUP_ROOT + "/cgroup.subtree_control", "+memory +pids +cpu")
-
-
-def _kv(text):
-    out = {}
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit():
-            out[parts[0]] = int(parts[1])
-    return out
-
-
-def _kill_cgroup(cg):
-    if not _write(cg + "/cgroup.kill", "1"):
-        for pid in _read(cg + "/cgroup.procs").split():
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
-
-
-def _remove_cgroup(cg):
-    for _ in range(50):
-        try:
-            os.rmdir(cg)
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            _kill_cgroup(cg)
-            time.sleep(0.002)
+PYTHON_PREFIX = ["/usr/bin/python3", "-u"]
 
 
 def _wipe_scratch():
@@ -97,74 +46,145 @@ def reap_children(run, on_other_exit):
             return
         if pid == 0:
             return
-        if run is not None and pid == run.pid:
+        if run is not None and run.stage_pid == pid:
             run.on_main_exit(status, rusage)
         else:
             on_other_exit(pid)
 
 
-def prepare(seq, defaults):
-    """Creates the cgroup for the next run and forks its waiting process into it."""
-    cg = "%s/job%d" % (CGROUP_ROOT, seq)
-    _remove_cgroup(cg)
-    os.mkdir(cg)
-    _write(cg + "/memory.swap.max", "0")
-    _write(cg + "/memory.oom.group", "1")
-    pre = Prefork.create(cg)
-    _set_limits(pre, defaults)
+def prepare(seq, memory_bytes, pids, warm=None):
+    """Creates the cgroup for a future stage and forks its waiting process into it."""
+    cg = cgroups.create_cgroup("job%d" % seq)
+    pre = Prefork.create(cg, warm)
+    set_limits(pre, {"memoryBytes": memory_bytes, "pids": pids})
     return pre
 
 
-def _set_limits(pre, limits):
+def set_limits(pre, limits):
     """Writes the cgroup limits that differ from what the prepared cgroup has."""
     for key, name in (("memoryBytes", "memory.max"), ("pids", "pids.max")):
         if pre.limits.get(key) != limits[key]:
-            _write(pre.cgroup + "/" + name, str(limits[key]))
+            cgroups.write_file(pre.cgroup + "/" + name, str(limits[key]))
             pre.limits[key] = limits[key]
 
 
 def discard(pre):
-    """Ends a prepared process that will never run (agent shutdown or failure)."""
+    """Ends a prepared process that will never run (agent shutdown, eviction or failure)."""
     os.close(pre.ctl_w)
     for fd in (pre.stdin_w, pre.stdout_r, pre.stderr_r):
         os.close(fd)
-    _remove_cgroup(pre.cgroup)
+    cgroups.remove_cgroup(pre.cgroup)
+
+
+def python_fast_path(stage):
+    """True when the stage is `python3 -u <entry>`, which a forked warm interpreter runs (SPEC 3.1)."""
+    warm = stage.get("warm")
+    argv = stage["argv"]
+    return bool(warm) and warm["kind"] == "python" and argv[: warm["prefix"]] == PYTHON_PREFIX and len(argv) == len(PYTHON_PREFIX) + 1
 
 
 class Run:
-    def __init__(self, req, agent, sel, pre):
+    """The stages of one exec frame, run one after another; a failing stage ends the run."""
+
+    def __init__(self, req, agent, sel):
         self.run_id = req["runId"]
         self.agent = agent
         self.sel = sel
+        self.stages = req["stages"]
+        self.limits = req["limits"]
+        self.files = req["files"]
+        self.build_dir = req.get("buildDir")
+        # The first stage that actually starts writes the files (a cached compile does not start).
+        self.files_pending = True
+        self.cache_key = None
+        self.compile_output = []
+        self.compile_output_bytes = 0
         self.finished = False
         self.deadline = None
-        self.exit_status = None
-        self.rusage = None
-        limits = req["limits"]
-        self.output_left = limits["outputBytes"]
+        self.index = -1
+        self.output_left = self.limits["outputBytes"]
         self.output_limited = False
-        self.cg = pre.cgroup
-        _set_limits(pre, limits)
-        self.pid = pre.pid
-        self.started = time.monotonic()
-        pre.launch(req)
-        in_w, out_r, err_r = pre.stdin_w, pre.stdout_r, pre.stderr_r
-        self.stdin_fd = in_w
+        self.compile_report = None
         self.stdin_buf = bytearray(base64.b64decode(req.get("stdinB64") or ""))
         self.stdin_eof = not req.get("stdinOpen", False)
+        self.stdin_fd = None
         self.stdin_registered = False
         self.pipes = {}
-        for fd, ftype in ((out_r, T_STDOUT), (err_r, T_STDERR)):
+        self.stage_pid = None
+        self.killed = False
+        self._next_stage()
+
+    # stages --------------------------------------------------------------
+    def _cached_compile(self, stage):
+        """Replays a cached compile of the same sources (SPEC 3.8); True when it did."""
+        if stage["name"] != "compile" or self.last_stage or not self.build_dir:
+            return False
+        self.cache_key = buildcache.key_of(stage, self.files, self.build_dir)
+        hit = buildcache.lookup(self.cache_key)
+        if hit is None:
+            return False
+        output, report = hit
+        try:
+            buildcache.restore(self.cache_key, self.build_dir)
+        except OSError:
+            return False
+        self.agent.send_json(T_STAGE, {"runId": self.run_id, "name": stage["name"], "warm": False, "cached": True})
+        for ftype, data in output:
+            self._emit(ftype, data)
+        self.compile_report = report
+        self.cache_key = None
+        return True
+
+    def _next_stage(self):
+        self.index += 1
+        stage = self.stages[self.index]
+        if self.index == 0 and self._cached_compile(stage):
+            self.index += 1
+            stage = self.stages[self.index]
+        pre, warm = self.agent.take_process(stage, self.limits)
+        self.cg = pre.cgroup
+        set_limits(pre, {"memoryBytes": stage["memoryBytes"], "pids": self.limits["pids"]})
+        self.stage_pid = pre.pid
+        self.exit_status = None
+        self.rusage = None
+        self.deadline = None
+        self.agent.send_json(T_STAGE, {"runId": self.run_id, "name": stage["name"], "warm": warm, "cached": False})
+        self.started = time.monotonic()
+        cgroups.write_file(self.cg + "/cpu.weight", str(cgroups.RUN_CPU_WEIGHT))
+        for pid in cgroups.pids_of(self.cg):  # the child and any runtime it started ahead
+            try:
+                os.setpriority(os.PRIO_PROCESS, pid, 0)
+            except OSError:
+                pass
+        first = self.files_pending
+        self.files_pending = False
+        pre.launch(
+            {
+                "files": self.files if first else [],
+                "buildDir": self.build_dir if first else None,
+                "argv": stage["argv"],
+                "env": stage["env"],
+                "limits": self.limits,
+                "python": python_fast_path(stage),
+            }
+        )
+        for fd, ftype in ((pre.stdout_r, T_STDOUT), (pre.stderr_r, T_STDERR)):
             os.set_blocking(fd, False)
             self.pipes[fd] = ftype
-            sel.register(fd, selectors.EVENT_READ, ("run", ftype))
-        os.set_blocking(in_w, False)
-        self._pump_stdin()
+            self.sel.register(fd, selectors.EVENT_READ, ("run", ftype))
+        self.stdin_fd = pre.stdin_w
+        os.set_blocking(self.stdin_fd, False)
+        if self.index < len(self.stages) - 1:
+            self._close_stdin()  # only the last stage reads the run's stdin
+        else:
+            self._pump_stdin()
+
+    @property
+    def last_stage(self):
+        return self.index == len(self.stages) - 1
 
     # stdin ---------------------------------------------------------------
     def feed_stdin(self, data):
-        if self.stdin_fd is None:
-            return
         if data:
             # A program that never reads its stdin must not make the agent
             # buffer without bound: past the cap, input is dropped.
@@ -172,7 +192,8 @@ class Run:
             self.stdin_buf += data[: max(0, room)]
         else:
             self.stdin_eof = True
-        self._pump_stdin()
+        if self.last_stage:
+            self._pump_stdin()
 
     def _pump_stdin(self):
         fd = self.stdin_fd
@@ -217,36 +238,39 @@ class Run:
         try:
             data = os.read(fd, CHUNK)
         except BlockingIOError:
-            return True
+            return
         except OSError:
             data = b""
         if not data:
             self.sel.unregister(fd)
             os.close(fd)
             del self.pipes[fd]
-            return False
+            return
+        self._emit(self.pipes[fd], data)
+
+    def _emit(self, ftype, data):
+        """Forwards output within the run's budget; keeps a compile's for the build cache."""
         if self.output_limited:
-            return True
+            return
         if len(data) > self.output_left:
             data = data[: self.output_left]
             self.output_limited = True
         self.output_left -= len(data)
         if data:
-            self.agent.send(self.pipes[fd], struct.pack(">I", self.run_id) + data)
+            self.agent.send(ftype, struct.pack(">I", self.run_id) + data)
+            if self.stages[self.index]["name"] == "compile" and self.compile_output_bytes < buildcache.MAX_OUTPUT_BYTES:
+                self.compile_output.append((ftype, data))
+                self.compile_output_bytes += len(data)
         if self.output_limited:
-            _kill_cgroup(self.cg)
-        return True
+            cgroups.kill_cgroup(self.cg)
 
     def signal(self, name):
         sig = SIGNALS.get(name, signal.SIGKILL)
         if sig == signal.SIGKILL:
-            _kill_cgroup(self.cg)
+            cgroups.kill_cgroup(self.cg)
+            self.killed = True
             return
-        for pid in _read(self.cg + "/cgroup.procs").split():
-            try:
-                os.kill(int(pid), sig)
-            except (OSError, ValueError):
-                pass
+        cgroups.signal_cgroup(self.cg, sig)
 
     # exit ----------------------------------------------------------------
     def on_main_exit(self, status, rusage):
@@ -261,11 +285,10 @@ class Run:
             return
         if self.pipes and time.monotonic() < self.deadline:
             return
-        self._finish()
+        self._end_stage()
 
-    def _finish(self):
-        _kill_cgroup(self.cg)
-        self._close_stdin()
+    def _end_stage(self):
+        cgroups.kill_cgroup(self.cg)
         end = time.monotonic() + 0.5
         while self.pipes and time.monotonic() < end:
             for fd in list(self.pipes):
@@ -276,27 +299,32 @@ class Run:
             self.sel.unregister(fd)
             os.close(fd)
         self.pipes.clear()
-        self.agent.send_json(T_EXIT, self._exit_report())
+        report = self._stage_report()
+        cgroups.remove_cgroup(self.cg)
+        ok = report["code"] == 0 and not self.output_limited and not self.killed
+        if ok and not self.last_stage:
+            self.compile_report = report
+            if self.compile_output_bytes < buildcache.MAX_OUTPUT_BYTES:
+                buildcache.save(self.cache_key, self.build_dir, self.compile_output, report)
+            self.stage_pid = None
+            self._next_stage()
+            return
+        self._close_stdin()
+        exit_frame = dict(report, runId=self.run_id, stage=self.stages[self.index]["name"], outputLimited=self.output_limited)
+        if self.compile_report is not None:
+            exit_frame["compile"] = self.compile_report
+        self.agent.send_json(T_EXIT, exit_frame)
         self.finished = True
-        _remove_cgroup(self.cg)
         _wipe_scratch()
 
-    def _exit_report(self):
-        status = self.exit_status
-        code = os.waitstatus_to_exitcode(status)
-        events = _kv(_read(self.cg + "/memory.events"))
-        cpu = _kv(_read(self.cg + "/cpu.stat"))
-        peak = _read(self.cg + "/memory.peak").strip()
-        ru = self.rusage
-        cpu_ms = cpu["usage_usec"] / 1000 if "usage_usec" in cpu else (ru.ru_utime + ru.ru_stime) * 1000
-        max_rss_kb = int(peak) // 1024 if peak.isdigit() else ru.ru_maxrss
+    def _stage_report(self):
+        code = os.waitstatus_to_exitcode(self.exit_status)
+        cpu_ms, max_rss_kb, oom = cgroups.stats(self.cg, self.rusage)
         return {
-            "runId": self.run_id,
             "code": code if code >= 0 else None,
             "signal": signal.Signals(-code).name if code < 0 else None,
-            "cpuMs": round(cpu_ms, 3),
+            "cpuMs": cpu_ms,
             "wallMs": round(self.wall_ms, 3),
             "maxRssKb": max_rss_kb,
-            "oomKilled": events.get("oom_kill", 0) > 0 or events.get("oom_group_kill", 0) > 0,
-            "outputLimited": self.output_limited,
+            "oomKilled": oom,
         }

@@ -7,9 +7,14 @@
  * @module
  */
 import { z } from 'zod';
+import { WARM_KINDS } from './runtimes.js';
+import { stageNameSchema } from './sandboxApi.js';
 
-/** Bumped on any incompatible change; the agent reports its own in `ready`. */
-export const AGENT_PROTOCOL_VERSION = 1;
+/**
+ * Bumped on any incompatible change; the agent reports its own in `ready` and
+ * the host refuses an agent of another version (2: exec frames carry stages with argv).
+ */
+export const AGENT_PROTOCOL_VERSION = 2;
 
 /** Frame type bytes. */
 export const FrameType = {
@@ -24,6 +29,8 @@ export const FrameType = {
   error: 9,
   ping: 10,
   pong: 11,
+  stage: 12,
+  prime: 13,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -40,23 +47,44 @@ export const MAX_GUEST_FRAME_BYTES = 1024 * 1024;
 /** Guest → host, once the agent can take `exec`; again after each `reseed`. */
 export const readyFrameSchema = z.object({
   version: z.int(),
-  python: z.string(),
+  /** Version of the agent's own interpreter (Python's fast path). */
+  python: z.string().optional(),
   /** Guest monotonic ms since boot when ready was sent. */
   uptimeMs: z.number(),
+  /** Runtimes started ahead of the next request (SPEC 3.6), and whether each is primed yet. */
+  warm: z.array(z.object({ kind: z.enum(WARM_KINDS), ready: z.boolean() })).optional(),
 });
 export type ReadyFrame = z.infer<typeof readyFrameSchema>;
 
-/** Host → guest: run a program. Files are base64 so any bytes survive. */
+/** One stage of a run: a real argv, run in `/workspace` as the unprivileged user. */
+export const execStageSchema = z.object({
+  name: stageNameSchema,
+  argv: z.array(z.string()).min(1),
+  /** Added to the run's environment. */
+  env: z.record(z.string(), z.string()),
+  /** Guest cgroup `memory.max` of this stage. */
+  memoryBytes: z.int().positive(),
+  /** The agent may run this stage in a process of `kind` started ahead with `argv.slice(0, prefix)` (SPEC 3.6). */
+  warm: z.object({ kind: z.enum(WARM_KINDS), prefix: z.int().positive() }).optional(),
+});
+export type ExecStage = z.infer<typeof execStageSchema>;
+
+/**
+ * Host → guest: run a program. Files are base64 so any bytes survive; they are
+ * written before the first stage. A stage starts only when the one before it
+ * exited 0; the run's stdin goes to the last stage.
+ */
 export const execFrameSchema = z.object({
   runId: z.int().nonnegative(),
-  /** argv after the interpreter, e.g. `["main.py"]`. */
-  entry: z.string(),
   files: z.array(z.object({ path: z.string(), contentB64: z.string() })),
   /** Initial stdin, base64. */
   stdinB64: z.string(),
   stdinOpen: z.boolean(),
+  stages: z.array(execStageSchema).min(1).max(2),
+  /** Created empty, owned by the run's user, before the first stage (where compilers write). */
+  buildDir: z.string().optional(),
+  /** Limits of every stage. */
   limits: z.object({
-    memoryBytes: z.int().positive(),
     pids: z.int().positive(),
     outputBytes: z.int().positive(),
     fileSizeBytes: z.int().positive(),
@@ -73,16 +101,37 @@ export const signalFrameSchema = z.object({
 });
 export type SignalFrame = z.infer<typeof signalFrameSchema>;
 
-/** Guest → host: the run ended; every stdout/stderr frame of the run came before it. */
-export const exitFrameSchema = z.object({
+/** Guest → host: a stage starts; the output frames that follow belong to it. */
+export const stageFrameSchema = z.object({
   runId: z.int().nonnegative(),
+  name: stageNameSchema,
+  /** True when the stage runs in a process started ahead of the request. */
+  warm: z.boolean(),
+  /** True when a compile is replayed from the VM's build cache instead of run (SPEC 3.8). */
+  cached: z.boolean().optional(),
+});
+export type StageFrame = z.infer<typeof stageFrameSchema>;
+
+/** How one stage's process ended. */
+export const stageExitSchema = z.object({
   code: z.int().nullable(),
   signal: z.string().nullable(),
   cpuMs: z.number(),
   wallMs: z.number(),
   maxRssKb: z.number(),
   oomKilled: z.boolean(),
+});
+
+/**
+ * Guest → host: the run ended with the exit of `stage` (a failed compile ends
+ * the run); every stdout/stderr frame of the run came before it.
+ */
+export const exitFrameSchema = stageExitSchema.extend({
+  runId: z.int().nonnegative(),
+  stage: stageNameSchema,
   outputLimited: z.boolean(),
+  /** The compile stage's exit, when it succeeded and the run stage followed. */
+  compile: stageExitSchema.optional(),
 });
 export type ExitFrame = z.infer<typeof exitFrameSchema>;
 
@@ -100,6 +149,14 @@ export const agentErrorFrameSchema = z.object({
   message: z.string(),
 });
 export type AgentErrorFrame = z.infer<typeof agentErrorFrameSchema>;
+
+/**
+ * Host → guest, to a VM about to become a snapshot template: load what every
+ * clone should have loaded (SPEC 3.7), then send `ready`. Cold-booted VMs that
+ * are not templates skip it, so their boot stays short.
+ */
+export const primeFrameSchema = z.object({});
+export type PrimeFrame = z.infer<typeof primeFrameSchema>;
 
 export const pingFrameSchema = z.object({ seq: z.int() });
 export type PingFrame = z.infer<typeof pingFrameSchema>;
