@@ -22,10 +22,13 @@ describe('loadConfig: issue 9 limits', () => {
     const big = loadConfig({}, { totalMemMb: 64 * 1024 });
     expect(big.MAX_GUEST_MEMORY_MB).toBe(32 * 1024);
     expect(big.MAX_SESSIONS).toBe(32);
-    // 4 GiB host: 2048 MiB of guest memory, 320 MiB per default VM = 6, minus the 2 pooled VMs and the template.
+    // 4 GiB host: 2048 MiB of guest memory, 448 MiB per default VM (the 256 MiB a compiler gets + 192) = 4,
+    // minus the 2 pooled VMs and the template.
     const small = loadConfig({}, { totalMemMb: 4096 });
     expect(small.MAX_GUEST_MEMORY_MB).toBe(2048);
-    expect(small.MAX_SESSIONS).toBe(3);
+    expect(small.MAX_SESSIONS).toBe(1);
+    const medium = loadConfig({}, { totalMemMb: 8192 });
+    expect(medium.MAX_SESSIONS).toBe(6); // 4096 / 448 = 9, minus 3
     // A tiny host still starts, with room for one VM of the largest shape.
     const tiny = loadConfig({}, { totalMemMb: 512 });
     expect(tiny.MAX_GUEST_MEMORY_MB).toBe(512 + 192);

@@ -7,6 +7,7 @@
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_COMPILE_LIMITS } from '@codecell/protocol';
 import { defaultCacheDir } from '@codecell/guest';
 import { MIN_SECRET_LENGTH } from '@codecell/server-kit';
 
@@ -72,6 +73,16 @@ const envSchema = z.object({
 
 /** Memory the guest itself needs (kernel, initramfs in RAM, agent), added to a program's memory. */
 export const GUEST_OVERHEAD_MB = 192;
+
+/**
+ * Guest memory of the VM that runs a program of `programMb` MiB: never less
+ * than a compiler gets by default, so one VM shape serves every language at
+ * default limits (a session keeps its VM across languages, and every language
+ * shares the warm pool).
+ */
+export function vmMemoryMb(programMb: number): number {
+  return Math.max(programMb, DEFAULT_COMPILE_LIMITS.compileMemoryMb) + GUEST_OVERHEAD_MB;
+}
 /** The default of MAX_SESSIONS never exceeds this. */
 export const MAX_SESSIONS_CAP = 32;
 
@@ -97,7 +108,7 @@ export function hostFacts(): HostFacts {
  * holds besides the warm pool and its snapshot template, at least 1, at most {@link MAX_SESSIONS_CAP}.
  */
 export function defaultMaxSessions(c: { MAX_GUEST_MEMORY_MB: number; DEFAULT_MEM_MB: number; POOL_SIZE: number }): number {
-  const vmMb = c.DEFAULT_MEM_MB + GUEST_OVERHEAD_MB;
+  const vmMb = vmMemoryMb(c.DEFAULT_MEM_MB);
   return Math.max(1, Math.min(MAX_SESSIONS_CAP, Math.floor(c.MAX_GUEST_MEMORY_MB / vmMb) - c.POOL_SIZE - 1));
 }
 
@@ -110,7 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, host: HostFacts
   }
   const p = parsed.data;
   // Default: half the host, but never less than one VM of the largest shape a run may ask for.
-  const maxGuestMemoryMb = p.MAX_GUEST_MEMORY_MB ?? Math.max(Math.floor(host.totalMemMb / 2), p.MAX_MEM_MB + GUEST_OVERHEAD_MB);
+  const maxGuestMemoryMb = p.MAX_GUEST_MEMORY_MB ?? Math.max(Math.floor(host.totalMemMb / 2), vmMemoryMb(p.MAX_MEM_MB));
   const c: SandboxConfig = {
     ...p,
     MAX_GUEST_MEMORY_MB: maxGuestMemoryMb,
@@ -122,8 +133,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, host: HostFacts
   if (c.DEFAULT_MEM_MB > c.MAX_MEM_MB) problems.push('DEFAULT_MEM_MB is larger than MAX_MEM_MB');
   if (c.OUTPUT_BYTES > c.MAX_OUTPUT_BYTES) problems.push('OUTPUT_BYTES is larger than MAX_OUTPUT_BYTES');
   if (c.SANDBOX_DRIVER === 'firecracker' && !c.FIRECRACKER_BIN) problems.push('SANDBOX_DRIVER=firecracker needs FIRECRACKER_BIN');
-  if (c.MAX_GUEST_MEMORY_MB < c.MAX_MEM_MB + GUEST_OVERHEAD_MB) {
-    problems.push(`MAX_GUEST_MEMORY_MB (${c.MAX_GUEST_MEMORY_MB}) cannot hold one VM of MAX_MEM_MB (${c.MAX_MEM_MB} + ${GUEST_OVERHEAD_MB} MiB for the guest itself); raise it or lower MAX_MEM_MB`);
+  if (c.MAX_GUEST_MEMORY_MB < vmMemoryMb(c.MAX_MEM_MB)) {
+    problems.push(`MAX_GUEST_MEMORY_MB (${c.MAX_GUEST_MEMORY_MB}) cannot hold one VM of MAX_MEM_MB (${vmMemoryMb(c.MAX_MEM_MB)} MiB: the program's or a compiler's memory + ${GUEST_OVERHEAD_MB} MiB for the guest itself); raise it or lower MAX_MEM_MB`);
   }
   if (problems.length > 0) throw new Error(`invalid sandbox configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze(c);

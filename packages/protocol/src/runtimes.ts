@@ -46,6 +46,14 @@ export interface StageCommand {
 /** Which workspace files go into a build. */
 export type SourceScope = 'entry' | 'entryDir' | 'all';
 
+/** Which files of the workspace are a build's `{sources}`. */
+export interface SourceSelection {
+  readonly extensions: readonly string[];
+  readonly scope: SourceScope;
+  /** File name endings never passed to the compiler (Go's tests). */
+  readonly exclude?: readonly string[];
+}
+
 /** One row of the runtime table. */
 export interface RuntimeSpec {
   readonly id: RuntimeId;
@@ -60,7 +68,7 @@ export interface RuntimeSpec {
   /** Default entry file. */
   readonly entry: string;
   /** Files whose extension is one of these (within `scope`) are passed to the compiler as `{sources}`. */
-  readonly sources: { readonly extensions: readonly string[]; readonly scope: SourceScope };
+  readonly sources: SourceSelection;
   readonly compile?: StageCommand;
   readonly run: StageCommand;
   /** Defaults of the compile stage's limits, where they differ from {@link DEFAULT_COMPILE_LIMITS}. */
@@ -75,8 +83,13 @@ export interface CompileLimits {
   readonly compileMemoryMb: number;
 }
 
-/** Compile limits every compiled runtime starts from. */
-export const DEFAULT_COMPILE_LIMITS: CompileLimits = Object.freeze({ compileTimeoutMs: 10_000, compileMemoryMb: 512 });
+/**
+ * Compile limits every compiled runtime starts from. 256 MiB: hello world
+ * peaked at 34 (go build) to 155 MiB (tsc) of anonymous memory, 361 MiB with
+ * the compiler's own files first read into the page cache (rustc), which the
+ * cgroup reclaims before it kills (measured with the image's toolchains).
+ */
+export const DEFAULT_COMPILE_LIMITS: CompileLimits = Object.freeze({ compileTimeoutMs: 10_000, compileMemoryMb: 256 });
 /** Under TCG emulation (no KVM) the default compile timeout is this many times longer. */
 export const TCG_COMPILE_TIMEOUT_FACTOR = 2;
 
@@ -87,9 +100,11 @@ export function defaultCompileLimits(id: RuntimeId, acceleration: 'kvm' | 'tcg' 
 }
 
 const JAVA = '/usr/lib/jvm/java-17-openjdk-amd64/bin/java';
+/** Serial GC (no GC threads to start), the JDK's class-data archive, no hsperfdata file in /tmp. */
+const JVM = [JAVA, '-XX:+UseSerialGC', '-Xshare:auto', '-XX:-UsePerfData'];
 /** C1 only, one compiler thread: C2's code generation dominates short runs (57 s vs 13 s for javac under TCG). */
 const JVM_TCG = ['-XX:TieredStopAtLevel=1', '-XX:CICompilerCount=1'];
-const GO_ENV = { GOCACHE: '/tmp/.codecell-go/cache', GOPATH: '/tmp/.codecell-go/path', GO111MODULE: 'off' };
+const GO_ENV = { GOCACHE: '/var/cache/codecell/go', GOPATH: '/tmp/.codecell-go/path', GO111MODULE: 'off' };
 
 /** The runtime table, in the order of {@link RUNTIME_IDS}. */
 export const RUNTIMES: Readonly<Record<RuntimeId, RuntimeSpec>> = Object.freeze({
@@ -122,11 +137,10 @@ export const RUNTIMES: Readonly<Record<RuntimeId, RuntimeSpec>> = Object.freeze(
     entry: 'main.ts',
     sources: { extensions: ['.ts'], scope: 'all' },
     compile: {
-      // tsc from a V8 startup snapshot with the compiler and its lib files already loaded (guest/SPEC.md 5.4).
+      // tsc through the compiler API; warm, it has the compiler and its lib files loaded already (guest/SPEC.md 5.4).
       argv: [
         '/usr/bin/node',
-        '--snapshot-blob',
-        '/usr/lib/codecell/tsc.blob',
+        '/usr/lib/codecell/tsc-driver.js',
         '--outDir',
         '{build}/ts',
         '--rootDir',
@@ -141,12 +155,17 @@ export const RUNTIMES: Readonly<Record<RuntimeId, RuntimeSpec>> = Object.freeze(
         'es2022',
         '--types',
         'node',
+        '--typeRoots',
+        '/usr/share/nodejs/@types',
         '--pretty',
         'false',
         '{sources}',
       ],
+      warm: { kind: 'node', prefix: 1 },
     },
     run: { argv: ['/usr/bin/node', '{build}/ts/{entryStem}.js'], warm: { kind: 'node', prefix: 1 } },
+    // A cold tsc loads ~10 MB of compiler and parses its lib files first: 30 s, 60 s under TCG.
+    limits: { compileTimeoutMs: 30_000 },
   },
   go: {
     id: 'go',
@@ -155,7 +174,7 @@ export const RUNTIMES: Readonly<Record<RuntimeId, RuntimeSpec>> = Object.freeze(
     extensions: ['.go'],
     monaco: 'go',
     entry: 'main.go',
-    sources: { extensions: ['.go'], scope: 'entryDir' },
+    sources: { extensions: ['.go'], scope: 'entryDir', exclude: ['_test.go'] },
     compile: { argv: ['/usr/lib/go-1.19/bin/go', 'build', '-o', '{build}/main', '{sources}'], env: GO_ENV },
     run: { argv: ['{build}/main'] },
   },
@@ -202,14 +221,14 @@ export const RUNTIMES: Readonly<Record<RuntimeId, RuntimeSpec>> = Object.freeze(
     entry: 'Main.java',
     sources: { extensions: ['.java'], scope: 'all' },
     compile: {
-      argv: [JAVA, '-XX:+UseSerialGC', '-Xshare:auto', '-m', 'jdk.compiler/com.sun.tools.javac.Main', '-encoding', 'UTF-8', '-d', '{build}/classes', '{sources}'],
+      argv: [...JVM, '-m', 'jdk.compiler/com.sun.tools.javac.Main', '-encoding', 'UTF-8', '-d', '{build}/classes', '{sources}'],
       tcgArgs: JVM_TCG,
-      warm: { kind: 'java', prefix: 3 },
+      warm: { kind: 'java', prefix: JVM.length },
     },
     run: {
-      argv: [JAVA, '-XX:+UseSerialGC', '-Xshare:auto', '-Xmx{memoryMb}m', '-cp', '{build}/classes', '{class}'],
+      argv: [...JVM, '-Xmx{memoryMb}m', '-cp', '{build}/classes', '{class}'],
       tcgArgs: JVM_TCG,
-      warm: { kind: 'java', prefix: 4 },
+      warm: { kind: 'java', prefix: JVM.length + 1 },
     },
   },
   rb: {

@@ -1,6 +1,17 @@
 /**
- * The sandbox's HTTP API: `POST /run` request, the NDJSON run events it streams,
- * interactive stdin / kill bodies and `GET /healthz`.
+ * The sandbox's HTTP API:
+ *
+ * | route | body | answer |
+ * | --- | --- | --- |
+ * | `POST /run` | {@link runRequestSchema} | NDJSON {@link runEventSchema} lines, header `X-Job-Id` |
+ * | `POST /run/<jobId>/stdin` | {@link stdinRequestSchema} | 202 `{jobId, bytes, eof}` |
+ * | `POST /run/<jobId>/kill` | none | 202 `{jobId, state: "killing"}` |
+ * | `GET /runtimes` | — | `runtimesResponseSchema` (runtimes.ts): the runtime table, each `version` from the guest image's manifest |
+ * | `GET /healthz` | — | {@link healthSchema}; the only route that needs no token |
+ *
+ * Every other route needs `Authorization: Bearer <token>`; POST bodies are
+ * `application/json`; errors are `errorBodySchema` with a code of
+ * errors.ts.
  * @module
  */
 import { z } from 'zod';
@@ -53,7 +64,7 @@ export const runLimitsSchema = z.strictObject({
   outputBytes: z.int().positive().optional(),
   /** Wall-clock limit of the compile stage, ms (default per runtime: 10 s with KVM, 20 s under TCG). */
   compileTimeoutMs: z.int().positive().optional(),
-  /** Memory of the compiler, MiB (default 512). */
+  /** Memory of the compiler, MiB (default 256). */
   compileMemoryMb: z.int().positive().optional(),
 });
 export type RunLimits = z.infer<typeof runLimitsSchema>;
@@ -109,7 +120,17 @@ export const startEventSchema = z.strictObject({
 export const STAGES = ['compile', 'run'] as const;
 export const stageNameSchema = z.enum(STAGES);
 export type StageName = z.infer<typeof stageNameSchema>;
-export const stageEventSchema = z.strictObject({ type: z.literal('stage'), name: stageNameSchema });
+export const stageEventSchema = z.strictObject({
+  type: z.literal('stage'),
+  name: stageNameSchema,
+  /** True when the stage ran in a runtime started ahead of the request (a warm start). */
+  warm: z.boolean().optional(),
+  /**
+   * True when a compile was not run again: the VM compiled the same sources with
+   * the same command before, and its output (replayed) and build are reused.
+   */
+  cached: z.boolean().optional(),
+});
 /**
  * Compiler messages parsed from the compile stage's output (which is also in
  * the stdout/stderr events), sent when the compile stage ends and said something.

@@ -6,14 +6,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import {
+  AGENT_PROTOCOL_VERSION,
   CodeCellError,
   FrameType,
   MAX_GUEST_FRAME_BYTES,
   agentErrorFrameSchema,
   exitFrameSchema,
   readyFrameSchema,
+  stageFrameSchema,
 } from '@codecell/protocol';
-import type { ExecFrame, ExitFrame, ReadyFrame } from '@codecell/protocol';
+import type { ExecFrame, ExitFrame, ReadyFrame, StageName } from '@codecell/protocol';
 import { FrameDecoder, encodeDataFrame, encodeJsonFrame } from './codec.js';
 import type { Frame } from './codec.js';
 import { AsyncQueue } from '../util/AsyncQueue.js';
@@ -25,6 +27,7 @@ export const OUTPUT_HIGH_WATER_BYTES = 1024 * 1024;
 
 /** What a run yields, in guest order; always ends with exactly one `exit`. */
 export type AgentRunEvent =
+  | { readonly type: 'stage'; readonly name: StageName; readonly warm: boolean; readonly cached: boolean }
   | { readonly type: 'stdout' | 'stderr'; readonly data: Buffer }
   | { readonly type: 'exit'; readonly exit: ExitFrame };
 
@@ -77,13 +80,20 @@ export class AgentConnection {
     return ready;
   }
 
+  /** Before a VM becomes a snapshot template: the agent loads what every clone should have, then says `ready`. */
+  async prime(opts: { timeoutMs: number; signal?: AbortSignal }): Promise<ReadyFrame> {
+    const ready = this.nextReady(opts);
+    this.write(encodeJsonFrame(FrameType.prime, {}));
+    return ready;
+  }
+
   /** Starts a program; the previous run must have ended. */
   exec(req: Omit<ExecFrame, 'runId'>): AgentRun {
     if (this.closedError) throw new CodeCellError('vm_crashed', `the VM's agent channel is closed: ${this.closedError.message}`);
     if (this.current) throw new CodeCellError('internal_error', 'a run is already active on this VM');
     const runId = this.nextRunId++;
     const queue = new AsyncQueue<AgentRunEvent>(
-      (e) => (e.type === 'exit' ? 0 : e.data.length),
+      (e) => (e.type === 'stdout' || e.type === 'stderr' ? e.data.length : 0),
       (size) => {
         if (size < OUTPUT_HIGH_WATER_BYTES / 2 && this.channel.isPaused()) this.channel.resume();
       },
@@ -167,7 +177,23 @@ export class AgentConnection {
         const ready = readyFrameSchema.safeParse(body);
         if (!ready.success) return;
         this.lastReady = ready.data;
+        if (ready.data.version !== AGENT_PROTOCOL_VERSION) {
+          // An image built from other sources than this sandbox: its frames would be misread.
+          const err = new CodeCellError(
+            'vm_boot_failed',
+            `the guest agent speaks protocol version ${ready.data.version}, this sandbox ${AGENT_PROTOCOL_VERSION}: rebuild the guest image (npm run setup)`,
+          );
+          for (const w of [...this.readyWaiters]) w.reject(err);
+          return;
+        }
         for (const w of [...this.readyWaiters]) w.resolve(ready.data);
+        return;
+      }
+      case FrameType.stage: {
+        const stage = stageFrameSchema.safeParse(body);
+        const cur = this.current;
+        if (!stage.success || !cur || cur.runId !== stage.data.runId) return;
+        cur.queue.push({ type: 'stage', name: stage.data.name, warm: stage.data.warm, cached: stage.data.cached ?? false });
         return;
       }
       case FrameType.exit: {

@@ -47,6 +47,8 @@ type Waiter = { resolve: (vm: ReadyVm) => void; reject: (err: unknown) => void }
 /** Pause before retrying after a failed start, doubled per consecutive failure. */
 const RETRY_BASE_MS = 200;
 const RETRY_MAX_MS = 10_000;
+/** How long a template VM may take to load what its clones share (numpy and pandas: ~10 s under TCG). */
+export const PRIME_TIMEOUT_MS = 120_000;
 /** How long an idle VM may take to answer the ping before it is handed out. */
 export const IDLE_PING_TIMEOUT_MS = 2_000;
 
@@ -333,6 +335,7 @@ export class VmPool {
       const agent = new AgentConnection(vm.channel);
       try {
         await agent.waitReady({ timeoutMs: this.o.bootTimeoutMs, signal });
+        await agent.prime({ timeoutMs: PRIME_TIMEOUT_MS, signal });
       } catch (err) {
         await vm.destroy();
         throw err;

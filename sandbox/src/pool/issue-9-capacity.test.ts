@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CodeCellError } from '@codecell/protocol';
-import { GUEST_OVERHEAD_MB } from '../config.js';
+import { shapeFor } from '../runs/runPlan.js';
 import type { RunService } from '../runs/RunService.js';
 import { fakeCore } from '../../test/fakeVmm/fakeCore.js';
 import { collect, runPy, until } from '../../test/runHelpers.js';
@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 /** One default-shaped VM, MiB of guest memory. */
-const VM_MB = 128 + GUEST_OVERHEAD_MB;
+const VM_MB = shapeFor(128, 1).memMb;
 
 function setup(env: Record<string, string>, o: { poolTarget?: number } = {}) {
   const core = fakeCore({

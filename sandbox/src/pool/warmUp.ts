@@ -6,21 +6,27 @@
  */
 import { CodeCellError } from '@codecell/protocol';
 import type { AgentConnection } from '../agent/AgentConnection.js';
+import { planStages } from '../runs/stageCommands.js';
 
 /** A program that touches what most runs touch: print, stdin, exit. */
 const WARM_UP_SOURCE = 'import os, sys\nos.unlink(__file__)\nprint("warm")\nsys.stdin.read()\n';
+
+const WARM_UP_ENTRY = '.warmup.py';
 
 /** Deadline for the warm-up run. */
 export const WARM_UP_TIMEOUT_MS = 15_000;
 
 /** Runs the warm-up program; rejects on failure, after {@link WARM_UP_TIMEOUT_MS} or when `signal` aborts, even if the agent stops answering. */
 export async function warmUp(agent: AgentConnection, signal?: AbortSignal): Promise<void> {
+  // The same argv (and so the same warm path) as a user's Python run.
+  const [stage] = planStages({ runtime: 'py', entry: WARM_UP_ENTRY, paths: [WARM_UP_ENTRY], acceleration: 'kvm', memoryMb: 64, timeoutMs: WARM_UP_TIMEOUT_MS, compileMemoryMb: 64, compileTimeoutMs: WARM_UP_TIMEOUT_MS });
+  if (!stage) throw new CodeCellError('internal_error', 'the Python runtime has no run stage');
   const run = agent.exec({
-    entry: '.warmup.py',
-    files: [{ path: '.warmup.py', contentB64: Buffer.from(WARM_UP_SOURCE).toString('base64') }],
+    files: [{ path: WARM_UP_ENTRY, contentB64: Buffer.from(WARM_UP_SOURCE).toString('base64') }],
     stdinB64: '',
     stdinOpen: false,
-    limits: { memoryBytes: 64 << 20, pids: 16, outputBytes: 1024, fileSizeBytes: 1 << 20, openFiles: 64 },
+    stages: [{ name: stage.name, argv: stage.argv, env: stage.env, memoryBytes: 64 << 20, ...(stage.warm ? { warm: stage.warm } : {}) }],
+    limits: { pids: 16, outputBytes: 1024, fileSizeBytes: 1 << 20, openFiles: 64 },
   });
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;

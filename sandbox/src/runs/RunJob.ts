@@ -1,16 +1,17 @@
 /**
- * One run from request to exit: start event, program output (decoded,
- * capped), stdin, host-side wall-clock timeout and kill, and the final status.
+ * One run from request to exit: start event, its stages (compile, run) with
+ * their output (decoded, capped) and diagnostics, stdin, host-side wall-clock
+ * timeouts per stage and kill, and the final status.
  * The host enforces every limit itself: a guest that ignores a kill loses its VM.
  * @module
  */
-import { StringDecoder } from 'node:string_decoder';
-import { CodeCellError, toCodeCellError } from '@codecell/protocol';
-import type { RunEvent, RunStatus, ExitFrame } from '@codecell/protocol';
+import { BUILD_DIR, CodeCellError, toCodeCellError } from '@codecell/protocol';
+import type { RunEvent, RunStatus, ExitFrame, StageResult } from '@codecell/protocol';
 import type { AgentRun } from '../agent/AgentConnection.js';
 import type { RunLease } from '../pool/SessionManager.js';
 import { AsyncQueue } from '../util/AsyncQueue.js';
 import type { RunPlan } from './runPlan.js';
+import { StageOutput } from './StageOutput.js';
 
 /** After a kill, how long the guest gets to report the exit before its VM is destroyed. */
 export const KILL_GRACE_MS = 1000;
@@ -34,6 +35,7 @@ export class RunJob {
   private stdinClosed: boolean;
   private hostReason: HostReason | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | undefined;
   private outputLeft: number;
   private readonly onFinish: () => void;
 
@@ -92,41 +94,43 @@ export class RunJob {
     const started = performance.now();
     const p = this.plan;
     const run = agent.exec({
-      entry: p.entry,
       files: p.files.map((f) => ({ path: f.path, contentB64: f.content.toString('base64') })),
       stdinB64: p.stdin.toString('base64'),
       stdinOpen: p.stdinOpen,
-      limits: {
-        memoryBytes: p.memoryMb * 1024 * 1024,
-        pids: RUN_PIDS_MAX,
-        outputBytes: p.outputBytes,
-        fileSizeBytes: RUN_FILE_SIZE_BYTES,
-        openFiles: RUN_OPEN_FILES,
-      },
+      stages: p.stages.map((s) => ({
+        name: s.name,
+        argv: s.argv,
+        env: s.env,
+        memoryBytes: s.memoryMb * 1024 * 1024,
+        ...(s.warm ? { warm: s.warm } : {}),
+      })),
+      ...(p.stages.length > 1 ? { buildDir: BUILD_DIR } : {}),
+      limits: { pids: RUN_PIDS_MAX, outputBytes: p.outputBytes, fileSizeBytes: RUN_FILE_SIZE_BYTES, openFiles: RUN_OPEN_FILES },
     });
     this.run = run;
     for (const buf of this.pendingStdin.splice(0)) run.sendStdin(buf);
     if (p.stdinOpen && this.stdinClosed) run.closeStdin();
     this.lease = lease;
-    const timer = setTimeout(() => this.hostKill('timeout'), p.timeoutMs);
-    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+    // Each stage has its own wall-clock limit, from when the guest says it started (the first at once).
+    this.armTimer(p.stages[0]?.timeoutMs ?? p.timeoutMs);
+    const out = new StageOutput(p.language, (e) => this.events.push(e));
     let exit: ExitFrame | undefined;
     let crash: CodeCellError | undefined;
     try {
       for await (const ev of run.events) {
         if (ev.type === 'exit') exit = ev.exit;
-        else this.output(ev.type, ev.data, decoders[ev.type]);
+        else if (ev.type === 'stage') {
+          out.startStage(ev.name, ev);
+          this.armTimer(p.stages.find((s) => s.name === ev.name)?.timeoutMs ?? p.timeoutMs);
+        } else this.output(ev.type, ev.data, out);
       }
     } catch (err) {
       crash = toCodeCellError(err);
     } finally {
-      clearTimeout(timer);
+      clearTimeout(this.timer);
       clearTimeout(this.graceTimer);
     }
-    for (const type of ['stdout', 'stderr'] as const) {
-      const rest = decoders[type].end();
-      if (rest) this.events.push({ type, data: rest });
-    }
+    out.end();
     const wallMs = performance.now() - started;
     if (!exit) {
       lease.discard();
@@ -149,9 +153,15 @@ export class RunJob {
         cpuMs: round(exit.cpuMs),
         wallMs: round(exit.wallMs),
         maxRssKb: exit.maxRssKb,
+        ...(exit.compile ? { compile: stageResult(exit.compile) } : {}),
       });
     }
     this.finish();
+  }
+
+  private armTimer(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.hostKill('timeout'), ms);
   }
 
   private statusOf(exit: ExitFrame): RunStatus {
@@ -159,10 +169,12 @@ export class RunJob {
     if (this.hostReason && killedByUs) return this.hostReason;
     if (exit.outputLimited || this.hostReason === 'output_limit') return 'output_limit';
     if (exit.oomKilled) return 'memory_limit';
-    return exit.code === 0 ? 'ok' : 'runtime_error';
+    if (exit.code === 0) return 'ok';
+    // The run ended in its compile stage: the compiler said no (its diagnostics were sent).
+    return exit.stage === 'compile' ? 'compile_error' : 'runtime_error';
   }
 
-  private output(type: 'stdout' | 'stderr', data: Buffer, decoder: StringDecoder): void {
+  private output(type: 'stdout' | 'stderr', data: Buffer, out: StageOutput): void {
     if (this.outputLeft <= 0) return;
     let chunk = data;
     if (chunk.length > this.outputLeft) {
@@ -170,8 +182,7 @@ export class RunJob {
       this.hostKill('output_limit');
     }
     this.outputLeft -= chunk.length;
-    const text = decoder.write(chunk);
-    if (text) this.events.push({ type, data: text });
+    out.write(type, chunk);
   }
 
   private hostKill(reason: HostReason): void {
@@ -190,6 +201,10 @@ export class RunJob {
     this.events.end();
     this.onFinish();
   }
+}
+
+function stageResult(e: NonNullable<ExitFrame['compile']>): StageResult {
+  return { code: e.code, signal: e.signal, cpuMs: round(e.cpuMs), wallMs: round(e.wallMs), maxRssKb: e.maxRssKb };
 }
 
 function round(ms: number): number {

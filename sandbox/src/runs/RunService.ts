@@ -24,7 +24,13 @@ export class RunService {
   private disposed = false;
 
   constructor(
-    private readonly o: { config: SandboxConfig; sessions: SessionManager; logger: Logger },
+    private readonly o: {
+      config: SandboxConfig;
+      sessions: SessionManager;
+      logger: Logger;
+      /** The VMs' acceleration: under TCG compiles get a longer default timeout. */
+      acceleration?: 'kvm' | 'tcg' | 'none';
+    },
   ) {}
 
   stats(): { active: number; queued: number; total: number } {
@@ -47,7 +53,7 @@ export class RunService {
   /** Validates and enqueues a run; its events stream from `job.events`. */
   start(req: RunRequest): RunJob {
     if (this.disposed) throw new CodeCellError('sandbox_unavailable', 'the sandbox is shutting down');
-    const plan = planRun(req, this.o.config);
+    const plan = planRun(req, this.o.config, { acceleration: this.o.acceleration ?? 'kvm' });
     const waiting = this.waiting();
     if (waiting >= this.o.config.MAX_CONCURRENT_RUNS + this.o.config.MAX_QUEUED_RUNS) {
       throw new CodeCellError(

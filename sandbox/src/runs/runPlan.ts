@@ -4,15 +4,20 @@
  * configuration here, before any VM is touched.
  * @module
  */
-import { CodeCellError, RUNTIMES } from '@codecell/protocol';
+import { CodeCellError, RUNTIMES, defaultCompileLimits } from '@codecell/protocol';
 import type { RunRequest, RuntimeId } from '@codecell/protocol';
 import type { SandboxConfig } from '../config.js';
-import { GUEST_OVERHEAD_MB } from '../config.js';
+import { vmMemoryMb } from '../config.js';
 import type { VmShape } from '../vmm/VmmDriver.js';
+import { planStages } from './stageCommands.js';
+import type { PlannedStage } from './stageCommands.js';
 
 export interface RunPlan {
   readonly language: RuntimeId;
+  /** Compile (for compiled languages) then run, each with its own argv and limits. */
+  readonly stages: readonly PlannedStage[];
   readonly shape: VmShape;
+  /** Wall-clock limit of the run stage. */
   readonly timeoutMs: number;
   readonly memoryMb: number;
   readonly outputBytes: number;
@@ -45,12 +50,17 @@ function cap(c: Cap): number {
   return v;
 }
 
-/** The VM shape that gives a program `memoryMb` MiB. */
+/** The VM shape that gives a program (or its compiler) `memoryMb` MiB: see {@link vmMemoryMb}. */
 export function shapeFor(memoryMb: number, vcpus: number): VmShape {
-  return { memMb: memoryMb + GUEST_OVERHEAD_MB, vcpus };
+  return { memMb: vmMemoryMb(memoryMb), vcpus };
 }
 
-export function planRun(req: RunRequest, c: SandboxConfig): RunPlan {
+/** What the host knows that shapes a plan: the acceleration decides the default compile timeout. */
+export interface PlanContext {
+  readonly acceleration: 'kvm' | 'tcg' | 'none';
+}
+
+export function planRun(req: RunRequest, c: SandboxConfig, ctx: PlanContext = { acceleration: 'kvm' }): RunPlan {
   const sourceBytes = Buffer.byteLength(req.source, 'utf8');
   if (sourceBytes > c.MAX_SOURCE_BYTES) {
     throw new CodeCellError('source_too_large', `source is ${fmtBytes(sourceBytes)}; the limit is ${fmtBytes(c.MAX_SOURCE_BYTES)} (MAX_SOURCE_BYTES)`);
@@ -58,10 +68,6 @@ export function planRun(req: RunRequest, c: SandboxConfig): RunPlan {
   const files = req.files ?? [];
   if (files.length > c.MAX_FILES) {
     throw new CodeCellError('too_many_files', `${files.length} files sent; the limit is ${c.MAX_FILES} (MAX_FILES)`);
-  }
-  if (req.language !== 'py') {
-    // The runtime table knows every language; this image runs Python only (the others arrive with their packages).
-    throw new CodeCellError('unsupported_language', `language "${req.language}" is not available in this sandbox yet; use py`);
   }
   const entry = req.entry ?? RUNTIMES[req.language].entry;
   const seen = new Set<string>([entry]);
@@ -94,9 +100,23 @@ export function planRun(req: RunRequest, c: SandboxConfig): RunPlan {
   const memoryMb = cap({ name: 'memoryMb', value: l.memoryMb, def: c.DEFAULT_MEM_MB, max: c.MAX_MEM_MB, envName: 'MAX_MEM_MB', unit: ' MiB' });
   const vcpus = cap({ name: 'vcpus', value: l.vcpus, def: 1, max: c.MAX_VCPUS, envName: 'MAX_VCPUS' });
   const outputBytes = cap({ name: 'outputBytes', value: l.outputBytes, def: c.OUTPUT_BYTES, max: c.MAX_OUTPUT_BYTES, envName: 'MAX_OUTPUT_BYTES', unit: ' bytes' });
+  const compileDefaults = defaultCompileLimits(req.language, ctx.acceleration);
+  const compileTimeoutMs = cap({ name: 'compileTimeoutMs', value: l.compileTimeoutMs, def: Math.min(compileDefaults.compileTimeoutMs, c.MAX_RUN_TIMEOUT_MS), max: c.MAX_RUN_TIMEOUT_MS, envName: 'MAX_RUN_TIMEOUT_MS', unit: ' ms' });
+  const compileMemoryMb = cap({ name: 'compileMemoryMb', value: l.compileMemoryMb, def: Math.min(compileDefaults.compileMemoryMb, c.MAX_MEM_MB), max: c.MAX_MEM_MB, envName: 'MAX_MEM_MB', unit: ' MiB' });
+  const stages = planStages({
+    runtime: req.language,
+    entry,
+    paths: out.map((f) => f.path),
+    acceleration: ctx.acceleration,
+    memoryMb,
+    timeoutMs,
+    compileMemoryMb,
+    compileTimeoutMs,
+  });
   return {
     language: req.language,
-    shape: shapeFor(memoryMb, vcpus),
+    stages,
+    shape: shapeFor(Math.max(memoryMb, compileMemoryMb), vcpus),
     timeoutMs,
     memoryMb,
     outputBytes,

@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Health } from '@codecell/protocol';
+import type { Health, RuntimesResponse } from '@codecell/protocol';
 import type { SandboxConfig } from '../config.js';
 import { VmPool } from '../pool/VmPool.js';
 import { SessionManager } from '../pool/SessionManager.js';
@@ -20,7 +20,7 @@ import type { VmmDriver } from '../vmm/VmmDriver.js';
 import type { Logger } from '@codecell/server-kit';
 import { createSandboxServer } from './httpServer.js';
 import { allowedHostsFor } from './requestGuard.js';
-import { createDriver, hostCgroupLimitMb, hostCgroupsFor, poolModeFor, resolveToken, runDirFor } from './sandboxParts.js';
+import { createDriver, hostCgroupLimitMb, hostCgroupsFor, imageRuntimes, poolModeFor, resolveToken, runDirFor } from './sandboxParts.js';
 import { listenOnUnixSocket } from './unixListen.js';
 
 export const SANDBOX_VERSION = '0.1.0';
@@ -32,6 +32,8 @@ export interface Sandbox {
   readonly sessions: SessionManager;
   readonly runs: RunService;
   readonly health: () => Health;
+  /** `GET /runtimes`: the runtime table with the versions the guest image's manifest records. */
+  readonly runtimes: RuntimesResponse;
   /** The secret callers must send as `Authorization: Bearer` (tests and benchmarks send it too). */
   readonly token: string;
   /** This process's run directory (VM sockets, template RAM), made fresh at start. */
@@ -87,7 +89,7 @@ export async function createSandbox(config: SandboxConfig, logger: Logger, overr
     logger,
   });
   const sessions = new SessionManager({ pool, idleTimeoutMs: config.SESSION_IDLE_MS, maxSessions: config.MAX_SESSIONS, logger });
-  const runs = new RunService({ config, sessions, logger });
+  const runs = new RunService({ config, sessions, logger, acceleration: driver.acceleration });
   const health = (): Health => {
     const p = pool.stats();
     const r = runs.stats();
@@ -119,10 +121,12 @@ export async function createSandbox(config: SandboxConfig, logger: Logger, overr
       python: pool.python,
     };
   };
+  const runtimes = imageRuntimes(config);
   const maxRunBodyBytes = 2 * (config.MAX_SOURCE_BYTES + config.MAX_FILES_BYTES + config.MAX_STDIN_BYTES) + 1024 * 1024;
   const server = createSandboxServer({
     runs,
     health,
+    runtimes: () => runtimes,
     logger,
     maxRunBodyBytes,
     token,
@@ -138,6 +142,7 @@ export async function createSandbox(config: SandboxConfig, logger: Logger, overr
     sessions,
     runs,
     health,
+    runtimes,
     token,
     runDir,
     url: () => {

@@ -1,13 +1,14 @@
 /**
  * The sandbox's HTTP adapter (node:http): `POST /run` streams NDJSON run
- * events; `POST /run/<jobId>/stdin`, `POST /run/<jobId>/kill`, `GET /healthz`.
+ * events; `POST /run/<jobId>/stdin`, `POST /run/<jobId>/kill`, `GET /healthz`,
+ * `GET /runtimes`.
  * The only module here that knows about HTTP.
  * @module
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { CodeCellError, runRequestSchema, stdinRequestSchema, toCodeCellError } from '@codecell/protocol';
-import type { Health, RunEvent } from '@codecell/protocol';
+import type { Health, RunEvent, RuntimesResponse } from '@codecell/protocol';
 import type { RunService } from '../runs/RunService.js';
 import type { RunJob } from '../runs/RunJob.js';
 import type { Logger } from '@codecell/server-kit';
@@ -21,6 +22,8 @@ export const MAX_STDIN_BODY_BYTES = 1024 * 1024 + 1024;
 export interface SandboxHttpOptions extends RequestGuardOptions {
   readonly runs: RunService;
   readonly health: () => Health;
+  /** The runtime table with the guest image's versions. */
+  readonly runtimes: () => RuntimesResponse;
   readonly logger: Logger;
   /** Largest `POST /run` body, in bytes. */
   readonly maxRunBodyBytes: number;
@@ -48,6 +51,10 @@ async function handle(o: SandboxHttpOptions, req: IncomingMessage, res: ServerRe
     const h = o.health();
     return sendJson(res, h.ok ? 200 : 503, h);
   }
+  if (path === '/runtimes') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(req, 'GET');
+    return sendJson(res, 200, o.runtimes());
+  }
   if (path === '/run') {
     if (req.method !== 'POST') throw methodNotAllowed(req, 'POST');
     const body = parseJsonBody(await readBody(req, o.maxRunBodyBytes), runRequestSchema);
@@ -67,7 +74,7 @@ async function handle(o: SandboxHttpOptions, req: IncomingMessage, res: ServerRe
     job.sendStdin(input.data, input.eof ?? false);
     return sendJson(res, 202, { jobId: job.jobId, bytes: Buffer.byteLength(input.data), eof: input.eof ?? false });
   }
-  throw new CodeCellError('not_found', `no route ${req.method ?? ''} ${path}; routes are POST /run, POST /run/<jobId>/stdin, POST /run/<jobId>/kill, GET /healthz`);
+  throw new CodeCellError('not_found', `no route ${req.method ?? ''} ${path}; routes are POST /run, POST /run/<jobId>/stdin, POST /run/<jobId>/kill, GET /healthz, GET /runtimes`);
 }
 
 function methodNotAllowed(req: IncomingMessage, allowed: string): CodeCellError {

@@ -9,7 +9,7 @@
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { errorBodySchema } from '@codecell/protocol';
+import { errorBodySchema, runtimeInfos, runtimesResponseSchema } from '@codecell/protocol';
 import type { Health } from '@codecell/protocol';
 import { silentLogger } from '@codecell/server-kit';
 import { loadConfig } from '../config.js';
@@ -32,6 +32,7 @@ async function setup() {
   const server = createSandboxServer({
     runs,
     health: () => ({ ok: true, marker: 'health-body' }) as unknown as Health,
+    runtimes: () => ({ runtimes: runtimeInfos({ py: '3.11.2' }) }),
     logger: silentLogger,
     maxRunBodyBytes: 1024 * 1024,
     token: TOKEN,
@@ -89,6 +90,7 @@ describe('issue 9: the sandbox answers only the gateway', () => {
     for (const path of ['/run/jabc/stdin', '/run/jabc/kill']) {
       expect((await send({ path, headers: json, body: '{}' })).status).toBe(401);
     }
+    expect((await send({ method: 'GET', path: '/runtimes' })).status).toBe(401);
     nothingRan();
   });
 
@@ -145,6 +147,9 @@ describe('issue 9: the sandbox answers only the gateway', () => {
     expect(health.status).toBe(200);
     expect(health.body).toContain('health-body');
     expect(health.body).not.toContain(TOKEN);
+    const table = await send({ method: 'GET', path: '/runtimes', headers: auth });
+    expect(table.status).toBe(200);
+    expect(runtimesResponseSchema.parse(JSON.parse(table.body)).runtimes.find((r) => r.id === 'py')?.version).toBe('3.11.2');
   });
 });
 

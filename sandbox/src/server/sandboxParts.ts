@@ -7,8 +7,9 @@
 import { existsSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname } from 'node:path';
-import { CodeCellError } from '@codecell/protocol';
-import { defaultCacheDir, guestImage, guestImageReady } from '@codecell/guest';
+import { CodeCellError, RUNTIME_IDS, runtimeInfos } from '@codecell/protocol';
+import type { RuntimeId, RuntimesResponse } from '@codecell/protocol';
+import { defaultCacheDir, guestImage, guestImageReady, readManifest } from '@codecell/guest';
 import { SecretFileError, ensureSecretFile } from '@codecell/server-kit';
 import type { Logger } from '@codecell/server-kit';
 import { hostFacts } from '../config.js';
@@ -80,6 +81,7 @@ export function createDriver(o: { config: SandboxConfig; runDir: string; logger:
       firecrackerBin: config.FIRECRACKER_BIN as string,
       kernelPath: image.kernel,
       initrdPath: image.initramfs,
+      rootfsPath: image.rootfs,
       workDir: runDir,
       logger,
       bootTimeoutMs: config.BOOT_TIMEOUT_MS,
@@ -88,6 +90,7 @@ export function createDriver(o: { config: SandboxConfig; runDir: string; logger:
   return new QemuDriver({
     kernel: image.kernel,
     initramfs: image.initramfs,
+    rootfs: image.rootfs,
     runDir,
     qemuBin: config.QEMU_BIN,
     acceleration: config.SANDBOX_ACCEL,
@@ -97,7 +100,18 @@ export function createDriver(o: { config: SandboxConfig; runDir: string; logger:
   });
 }
 
-/** Free bytes on the filesystem holding `dir` (or its nearest existing parent). */
+/** The versions of the runtimes in the guest image, from its manifest (read once at start). */
+export function imageRuntimes(config: SandboxConfig): RuntimesResponse {
+  const manifest = readManifest(guestImage(config.CODECELL_CACHE_DIR ?? defaultCacheDir()));
+  const versions: Partial<Record<RuntimeId, string>> = {};
+  for (const id of RUNTIME_IDS) {
+    const v = manifest.runtimes?.[id]?.version;
+    if (v) versions[id] = v;
+  }
+  return { runtimes: runtimeInfos(versions) };
+}
+
+/** Free bytes on the filesystem holding `dir` holding `dir` (or its nearest existing parent). */
 function freeBytes(dir: string): number {
   for (let d = dir; ; d = dirname(d)) {
     try {

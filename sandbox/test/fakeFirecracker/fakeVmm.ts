@@ -63,6 +63,8 @@ interface SnapshotState {
   readonly machine_config: JsonObject;
   readonly vsock: { readonly guest_cid: number; readonly uds_path: string } | null;
   readonly listening_ports: readonly number[];
+  /** Block devices: a restore reopens each backing file at the same (cwd-relative) path. */
+  readonly drives: readonly JsonObject[];
 }
 
 /** One fake microVM. */
@@ -340,6 +342,7 @@ export class FakeVmm {
       machine_config: this.machineConfig,
       vsock: this.vsock ?? null,
       listening_ports: [...(this.#muxer?.listening ?? [])],
+      drives: [...this.drives.values()],
     };
     try {
       await writeFile(this.#path(cfg['snapshot_path'] as string), JSON.stringify(state));
@@ -409,6 +412,13 @@ export class FakeVmm {
     }
     if (!(await readable(memPath)))
       throw new Error('Cannot open the memory file: No such file or directory (os error 2)');
+    for (const drive of state.drives) {
+      const hostPath = drive['path_on_host'];
+      if (typeof hostPath === 'string' && !(await readable(this.#path(hostPath)))) {
+        throw new Error(`Block(BackingFile(Os { code: 2, kind: NotFound, message: "No such file or directory" }, "${hostPath}"))`);
+      }
+      this.drives.set(drive['drive_id'] as string, drive);
+    }
     this.machineConfig = state.machine_config;
     if (state.vsock) {
       const udsPath =
