@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorBodySchema, healthSchema, runEventSchema } from '@codecell/protocol';
+import { RUNTIME_IDS, errorBodySchema, healthSchema, runEventSchema, runtimesResponseSchema } from '@codecell/protocol';
+import { defaultCacheDir, guestImage, readManifest } from '@codecell/guest';
 import type { RunEvent } from '@codecell/protocol';
 import { loadConfig } from '../src/config.js';
 import { createSandbox } from '../src/server/createSandbox.js';
@@ -78,6 +79,19 @@ describe('POST /run over HTTP', () => {
     expect(h.driver).toBe('qemu');
     expect(['kvm', 'tcg']).toContain(h.acceleration);
     expect(h.accelerationReason.length).toBeGreaterThan(0);
+  });
+
+  it('serves GET /runtimes (with the token): every runtime with the version the image manifest records', async () => {
+    expect((await fetch(`${base}/runtimes`)).status).toBe(401);
+    const res = await fetch(`${base}/runtimes`, { headers: { Authorization: `Bearer ${sb.token}` } });
+    expect(res.status).toBe(200);
+    const body = runtimesResponseSchema.parse(await res.json());
+    expect(body.runtimes.map((r) => r.id)).toEqual([...RUNTIME_IDS]);
+    const manifest = readManifest(guestImage(defaultCacheDir()));
+    for (const r of body.runtimes) expect(r.version, r.id).toBe(manifest.runtimes[r.id].version);
+    expect(body.runtimes.find((r) => r.id === 'py')?.version).toMatch(/^3\.11\.\d+$/);
+    expect(body.runtimes.find((r) => r.id === 'go')?.version).toMatch(/^1\.19\./);
+    await expectError(await post('/runtimes', '{}'), 405, 'method_not_allowed');
   });
 
   it('takes stdin and kill through POST /run/<jobId>/stdin and /kill', async () => {
