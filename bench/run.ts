@@ -16,6 +16,8 @@ import { gatewayBench } from './gatewayBench.js';
 import { loadBench } from './loadBench.js';
 import { collabBench } from './collabBench.js';
 import { frontendBench } from './frontendBench.js';
+import { rootfsBench } from './rootfsBench.js';
+import { languagesBench } from './languagesBench.js';
 
 export interface BenchSuite {
   readonly name: string;
@@ -23,7 +25,7 @@ export interface BenchSuite {
   run(log: (msg: string) => void): Promise<string>;
 }
 
-const SUITES: readonly BenchSuite[] = [sandboxBench, gatewayBench, frontendBench, collabBench, loadBench];
+const SUITES: readonly BenchSuite[] = [sandboxBench, languagesBench, rootfsBench, gatewayBench, frontendBench, collabBench, loadBench];
 const FILE = join(dirname(fileURLToPath(import.meta.url)), '..', 'BENCHMARKS.md');
 
 function machine(): string {

@@ -14,6 +14,7 @@ import { AgentConnection } from '../sandbox/src/agent/AgentConnection.js';
 import { loadConfig } from '../sandbox/src/config.js';
 import { createSandbox } from '../sandbox/src/server/createSandbox.js';
 import { shapeFor } from '../sandbox/src/runs/runPlan.js';
+import { planStages } from '../sandbox/src/runs/stageCommands.js';
 import { silentLogger } from '@codecell/server-kit';
 import { QemuDriver } from '../sandbox/src/vmm/qemu/QemuDriver.js';
 import { childProcesses } from '../sandbox/test/leftovers.js';
@@ -97,7 +98,7 @@ export function timedRun(sandbox: SandboxTarget, agent: Agent, body: object): Pr
 async function driverTimings(log: (m: string) => void): Promise<{ boot: Summary; restore: Summary; template: number; firstRun: Summary; accel: string }> {
   const image = guestImage(defaultCacheDir());
   const runDir = mkdtempSync(join(tmpdir(), 'cc-bench-drv-'));
-  const driver = new QemuDriver({ kernel: image.kernel, initramfs: image.initramfs, runDir, logger: silentLogger, probeCacheDir: defaultCacheDir() });
+  const driver = new QemuDriver({ kernel: image.kernel, initramfs: image.initramfs, rootfs: image.rootfs, runDir, logger: silentLogger, probeCacheDir: defaultCacheDir() });
   await driver.init();
   const shape = shapeFor(128, 1);
   try {
@@ -128,12 +129,13 @@ async function driverTimings(log: (m: string) => void): Promise<{ boot: Summary;
       await agent.reseed({ timeoutMs: 30_000 });
       restores.push(performance.now() - t0);
       const r0 = performance.now();
+      const [stage] = planStages({ runtime: 'py', entry: 'main.py', paths: ['main.py'], acceleration: driver.acceleration, memoryMb: 128, timeoutMs: 10_000, compileMemoryMb: 128, compileTimeoutMs: 10_000 });
       const run = agent.exec({
-        entry: 'main.py',
         files: [{ path: 'main.py', contentB64: Buffer.from(HELLO).toString('base64') }],
         stdinB64: '',
         stdinOpen: false,
-        limits: { memoryBytes: 128 << 20, pids: 64, outputBytes: 4096, fileSizeBytes: 1 << 20, openFiles: 64 },
+        stages: stage ? [{ name: stage.name, argv: stage.argv, env: stage.env, memoryBytes: 128 << 20, ...(stage.warm ? { warm: stage.warm } : {}) }] : [],
+        limits: { pids: 64, outputBytes: 4096, fileSizeBytes: 1 << 20, openFiles: 64 },
       });
       for await (const ev of run.events) if (ev.type === 'exit') firstRuns.push(performance.now() - r0);
       agent.dispose();
