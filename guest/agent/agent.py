@@ -267,9 +267,11 @@ class Agent:
             if self.run is not None and self.run.run_id == req.get("runId"):
                 self.run.signal(req.get("signal", "SIGKILL"))
         elif ftype == T_RESEED:
-            self.reseed(json.loads(body))
-            self.send_ready(T_READY)
+            req = json.loads(body)
+            self.reseed(req)
+            self.send_ready(T_READY, {"seq": req.get("seq")})
         elif ftype == T_PRIME:
+            req = json.loads(body or b"{}")
             if not PRELOADED:
                 preload()
                 # Processes forked before the preload lack it: fork them again.
@@ -277,7 +279,7 @@ class Agent:
                     discard(pre)
                 self.prepared = []
                 self.prepare_next()
-            self.send_ready(T_READY)
+            self.send_ready(T_READY, {"seq": req.get("seq")})
         else:
             self.send_json(T_ERROR, {"runId": None, "message": "unknown frame type %d" % ftype})
 

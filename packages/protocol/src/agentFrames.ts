@@ -53,6 +53,8 @@ export const readyFrameSchema = z.object({
   uptimeMs: z.number(),
   /** Runtimes started ahead of the next request (SPEC 3.6), and whether each is primed yet. */
   warm: z.array(z.object({ kind: z.enum(WARM_KINDS), ready: z.boolean() })).optional(),
+  /** The `seq` of the ping, reseed or prime this answers (absent in the `ready` sent at start). */
+  seq: z.int().optional(),
 });
 export type ReadyFrame = z.infer<typeof readyFrameSchema>;
 
@@ -137,6 +139,8 @@ export type ExitFrame = z.infer<typeof exitFrameSchema>;
 
 /** Host → guest after a snapshot restore: mix in entropy and set the clock. */
 export const reseedFrameSchema = z.object({
+  /** Echoed in the `ready` that answers it, so an earlier ready or pong is never taken for it. */
+  seq: z.int(),
   entropyB64: z.string(),
   /** Host wall clock, epoch ms. */
   nowMs: z.number(),
@@ -155,7 +159,10 @@ export type AgentErrorFrame = z.infer<typeof agentErrorFrameSchema>;
  * clone should have loaded (SPEC 3.7), then send `ready`. Cold-booted VMs that
  * are not templates skip it, so their boot stays short.
  */
-export const primeFrameSchema = z.object({});
+export const primeFrameSchema = z.object({
+  /** Echoed in the `ready` that answers it (late pongs to the boot pings must not count). */
+  seq: z.int(),
+});
 export type PrimeFrame = z.infer<typeof primeFrameSchema>;
 
 export const pingFrameSchema = z.object({ seq: z.int() });

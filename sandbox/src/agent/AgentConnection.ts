@@ -40,11 +40,14 @@ export interface AgentRun {
   signal(signal: 'SIGINT' | 'SIGTERM' | 'SIGKILL'): void;
 }
 
-type Waiter = { resolve: (f: ReadyFrame) => void; reject: (e: unknown) => void };
+/** `seq`: the waiter takes only the ready that answers the frame it sent with that seq. */
+type Waiter = { resolve: (f: ReadyFrame) => void; reject: (e: unknown) => void; seq?: number };
 
 export class AgentConnection {
   private readonly decoder = new FrameDecoder(MAX_GUEST_FRAME_BYTES);
   private readyWaiters: Waiter[] = [];
+  /** Sequence numbers of reseed and prime frames (pings use 0). */
+  private nextSeq = 1;
   private current: { runId: number; queue: AsyncQueue<AgentRunEvent> } | undefined;
   private nextRunId = 1;
   private closedError: Error | undefined;
@@ -73,17 +76,26 @@ export class AgentConnection {
     }
   }
 
-  /** After a snapshot restore: fresh entropy and wall clock, then `ready`. */
+  /**
+   * After a snapshot restore: fresh entropy and wall clock, then the `ready`
+   * that answers this reseed (not one sent before it, SPEC 2.2).
+   */
   async reseed(opts: { timeoutMs: number; signal?: AbortSignal }): Promise<ReadyFrame> {
-    const ready = this.nextReady(opts);
-    this.write(encodeJsonFrame(FrameType.reseed, { entropyB64: randomBytes(64).toString('base64'), nowMs: Date.now() }));
+    const seq = this.nextSeq++;
+    const ready = this.nextReady({ ...opts, seq });
+    this.write(encodeJsonFrame(FrameType.reseed, { seq, entropyB64: randomBytes(64).toString('base64'), nowMs: Date.now() }));
     return ready;
   }
 
-  /** Before a VM becomes a snapshot template: the agent loads what every clone should have, then says `ready`. */
+  /**
+   * Before a VM becomes a snapshot template: the agent loads what every clone
+   * should have, then answers this prime with `ready` (late pongs to the boot
+   * pings do not count, SPEC 2.4).
+   */
   async prime(opts: { timeoutMs: number; signal?: AbortSignal }): Promise<ReadyFrame> {
-    const ready = this.nextReady(opts);
-    this.write(encodeJsonFrame(FrameType.prime, {}));
+    const seq = this.nextSeq++;
+    const ready = this.nextReady({ ...opts, seq });
+    this.write(encodeJsonFrame(FrameType.prime, { seq }));
     return ready;
   }
 
@@ -117,10 +129,11 @@ export class AgentConnection {
     this.channel.removeAllListeners('data');
   }
 
-  private nextReady(opts: { timeoutMs: number; signal?: AbortSignal }): Promise<ReadyFrame> {
+  private nextReady(opts: { timeoutMs: number; signal?: AbortSignal; seq?: number }): Promise<ReadyFrame> {
     if (this.closedError) return Promise.reject(this.closedError);
     return new Promise<ReadyFrame>((resolve, reject) => {
       const waiter: Waiter = {
+        ...(opts.seq === undefined ? {} : { seq: opts.seq }),
         resolve: (f) => {
           cleanup();
           resolve(f);
@@ -186,7 +199,7 @@ export class AgentConnection {
           for (const w of [...this.readyWaiters]) w.reject(err);
           return;
         }
-        for (const w of [...this.readyWaiters]) w.resolve(ready.data);
+        for (const w of [...this.readyWaiters]) if (w.seq === undefined || w.seq === ready.data.seq) w.resolve(ready.data);
         return;
       }
       case FrameType.stage: {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Duplex } from 'node:stream';
-import { AGENT_PROTOCOL_VERSION, FrameType, execFrameSchema, signalFrameSchema } from '@codecell/protocol';
+import { AGENT_PROTOCOL_VERSION, FrameType, execFrameSchema, primeFrameSchema, reseedFrameSchema, signalFrameSchema } from '@codecell/protocol';
 import { FrameDecoder, encodeDataFrame, encodeJsonFrame } from '../../src/agent/codec.js';
 
 /**
@@ -32,7 +32,10 @@ export class FakeAgent {
 
   private handle(type: number, body: unknown): void {
     if (type === FrameType.ping) this.io.write(encodeJsonFrame(FrameType.pong, { version: AGENT_PROTOCOL_VERSION, python: 'fake', uptimeMs: 1, seq: 0 }));
-    if (type === FrameType.reseed || type === FrameType.prime) this.io.write(encodeJsonFrame(FrameType.ready, { version: AGENT_PROTOCOL_VERSION, python: 'fake', uptimeMs: 1 }));
+    if (type === FrameType.reseed || type === FrameType.prime) {
+      const { seq } = (type === FrameType.reseed ? reseedFrameSchema : primeFrameSchema).parse(body);
+      this.io.write(encodeJsonFrame(FrameType.ready, { version: AGENT_PROTOCOL_VERSION, python: 'fake', uptimeMs: 1, seq }));
+    }
     if (type === FrameType.exec) this.exec(execFrameSchema.parse(body));
     if (type === FrameType.signal) {
       const { runId } = signalFrameSchema.parse(body);
