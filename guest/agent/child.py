@@ -172,6 +172,7 @@ def _launch(req):
     write_files(req["files"], req.get("buildDir"))
     argv = req["argv"]
     if req.get("python"):
+        _reseed_preloaded()
         _run_main(argv[-1])
     env = dict(ENV)
     env.update(req["env"])
@@ -256,6 +257,15 @@ def write_workspace_file(path, data):
             out.write(data)
     finally:
         os.close(dirfd)
+
+
+def _reseed_preloaded():
+    """numpy's global RandomState was seeded when the agent imported it (in the snapshot
+    template, SPEC 3.7): reseed it from the VM's entropy (reseeded after restore), as a fresh
+    `import numpy` would be, so no two runs or clones draw the same numbers."""
+    nprandom = sys.modules.get("numpy.random")
+    if nprandom is not None:
+        nprandom.seed()
 
 
 def _forget_shadowed_preloads():

@@ -146,7 +146,25 @@ async function mixedSession(): Promise<void> {
   expect(rb.vmId).toBe(sh.vmId);
 }
 
+/**
+ * numpy is imported in the snapshot template (SPEC 3.7), so its global random
+ * state would be the template's in every clone and every run: each run must
+ * reseed it from the guest's (reseeded) entropy, like a fresh interpreter.
+ */
+async function numpyRandom(): Promise<void> {
+  const source = 'import numpy\nprint(numpy.random.randint(0, 2**62), numpy.random.rand())\n';
+  const draw = async (sessionId: string | undefined): Promise<string> => {
+    const r = await collect(sb.runs.start({ language: 'py', source, ...(sessionId ? { sessionId } : {}), limits: { timeoutMs: 60_000 } }));
+    expect(r.exit?.status, r.stderr).toBe('ok');
+    return r.stdout;
+  };
+  const sameVm = [await draw('lang-numpy'), await draw('lang-numpy')];
+  const otherVms = [await draw(undefined), await draw(undefined)];
+  expect(new Set([...sameVm, ...otherVms]).size).toBe(4);
+}
+
 describe.concurrent('every language (SPEC 3.1-3.8)', () => {
+  it('numpy draws fresh random numbers in every run and every VM (SPEC 3.7)', () => withSlot(numpyRandom), LANGUAGE_TIMEOUT_MS);
   it('a session keeps /workspace across runs in different languages (SPEC 3.4)', () => withSlot(mixedSession), LANGUAGE_TIMEOUT_MS);
   for (const c of LANGUAGE_CASES) {
     it(`${RUNTIMES[c.id].name} (${c.id}): template, two files, stdin, exit 3, runtime error, timeout, memory limit${c.compileError ? ', compile error' : ''}`, () =>
