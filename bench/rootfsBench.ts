@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultCacheDir, guestImage, readManifest } from '@codecell/guest';
 import type { GuestImage } from '@codecell/guest';
-import { AgentConnection } from '../sandbox/src/agent/AgentConnection.js';
+import type { AgentConnection } from '../sandbox/src/agent/AgentConnection.js';
 import { shapeFor } from '../sandbox/src/runs/runPlan.js';
 import { warmUp } from '../sandbox/src/pool/warmUp.js';
 import { QemuDriver } from '../sandbox/src/vmm/qemu/QemuDriver.js';
@@ -20,6 +20,7 @@ import type { VmHandle } from '../sandbox/src/vmm/VmmDriver.js';
 import { silentLogger } from '@codecell/server-kit';
 import { childProcesses } from '../sandbox/test/leftovers.js';
 import type { BenchSuite } from './run.js';
+import { coldBoots, makeTemplate, restoreReseeded } from './vmTimings.js';
 import { ms, summarize, table } from './stats.js';
 import type { Summary } from './stats.js';
 
@@ -69,37 +70,19 @@ async function measure(format: string, image: GuestImage, log: (m: string) => vo
   await driver.init();
   const shape = shapeFor(128, 1);
   try {
-    const boots: number[] = [];
-    for (let i = 0; i < BOOTS; i++) {
-      const t0 = performance.now();
-      const vm = await driver.boot({ shape });
-      const agent = new AgentConnection(vm.channel);
-      await agent.waitReady({ timeoutMs: 120_000 });
-      boots.push(performance.now() - t0);
-      agent.dispose();
-      await vm.destroy();
-    }
-    const tvm = await driver.boot({ shape, asTemplate: true });
-    const tagent = new AgentConnection(tvm.channel);
-    await tagent.waitReady({ timeoutMs: 120_000 });
-    tagent.dispose();
-    const template = await driver.createTemplate(tvm);
+    const boots = await coldBoots({ driver, shape, n: BOOTS, readyTimeoutMs: 120_000 });
+    const { template } = await makeTemplate({ driver, shape, readyTimeoutMs: 120_000 });
     const restores: number[] = [];
     for (let i = 0; i < RESTORES; i++) {
-      const t0 = performance.now();
-      const vm = await driver.restore({ template });
-      const agent = new AgentConnection(vm.channel);
-      await agent.reseed({ timeoutMs: 30_000 });
-      restores.push(performance.now() - t0);
+      const { vm, agent, ms: restoreMs } = await restoreReseeded(driver, template);
+      restores.push(restoreMs);
       agent.dispose();
       await vm.destroy();
     }
     // Idle clones as the pool keeps them: restored, reseeded, one warm-up run.
     const idle: { vm: VmHandle; agent: AgentConnection }[] = [];
     for (let i = 0; i < IDLE_CLONES; i++) {
-      const vm = await driver.restore({ template });
-      const agent = new AgentConnection(vm.channel);
-      await agent.reseed({ timeoutMs: 30_000 });
+      const { vm, agent } = await restoreReseeded(driver, template);
       await warmUp(agent);
       idle.push({ vm, agent });
     }

@@ -10,7 +10,6 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultCacheDir, guestImage } from '@codecell/guest';
-import { AgentConnection } from '../sandbox/src/agent/AgentConnection.js';
 import { loadConfig } from '../sandbox/src/config.js';
 import { createSandbox } from '../sandbox/src/server/createSandbox.js';
 import { shapeFor } from '../sandbox/src/runs/runPlan.js';
@@ -19,6 +18,7 @@ import { silentLogger } from '@codecell/server-kit';
 import { QemuDriver } from '../sandbox/src/vmm/qemu/QemuDriver.js';
 import { childProcesses } from '../sandbox/test/leftovers.js';
 import type { BenchSuite } from './run.js';
+import { coldBoots, makeTemplate, restoreReseeded } from './vmTimings.js';
 import { ms, summarize, table } from './stats.js';
 import type { Summary } from './stats.js';
 
@@ -102,32 +102,13 @@ async function driverTimings(log: (m: string) => void): Promise<{ boot: Summary;
   await driver.init();
   const shape = shapeFor(128, 1);
   try {
-    const boots: number[] = [];
-    for (let i = 0; i < BOOTS; i++) {
-      const t0 = performance.now();
-      const vm = await driver.boot({ shape });
-      const agent = new AgentConnection(vm.channel);
-      await agent.waitReady({ timeoutMs: 60_000 });
-      boots.push(performance.now() - t0);
-      agent.dispose();
-      await vm.destroy();
-      log(`cold boot ${i + 1}/${BOOTS}: ${ms(boots.at(-1) as number)} ms`);
-    }
-    const tvm = await driver.boot({ shape, asTemplate: true });
-    const tagent = new AgentConnection(tvm.channel);
-    await tagent.waitReady({ timeoutMs: 60_000 });
-    tagent.dispose();
-    const t1 = performance.now();
-    const template = await driver.createTemplate(tvm);
-    const templateMs = performance.now() - t1;
+    const boots = await coldBoots({ driver, shape, n: BOOTS, readyTimeoutMs: 60_000, log });
+    const { template, saveMs: templateMs } = await makeTemplate({ driver, shape, readyTimeoutMs: 60_000 });
     const restores: number[] = [];
     const firstRuns: number[] = [];
     for (let i = 0; i < RESTORES; i++) {
-      const t0 = performance.now();
-      const vm = await driver.restore({ template });
-      const agent = new AgentConnection(vm.channel);
-      await agent.reseed({ timeoutMs: 30_000 });
-      restores.push(performance.now() - t0);
+      const { vm, agent, ms: restoreMs } = await restoreReseeded(driver, template);
+      restores.push(restoreMs);
       const r0 = performance.now();
       const [stage] = planStages({ runtime: 'py', entry: 'main.py', paths: ['main.py'], acceleration: driver.acceleration, memoryMb: 128, timeoutMs: 10_000, compileMemoryMb: 128, compileTimeoutMs: 10_000 });
       const run = agent.exec({

@@ -54,3 +54,13 @@ export async function until(predicate: () => boolean, timeoutMs = 10_000): Promi
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** The `code` of what `fn` throws (a CodeCellError's), or undefined when it returns. */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    return (err as { code?: string }).code;
+  }
+}

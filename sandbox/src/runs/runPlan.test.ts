@@ -2,18 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { RunRequest } from '@codecell/protocol';
 import { loadConfig } from '../config.js';
 import { planRun } from './runPlan.js';
+import { codeOf } from '../../test/runHelpers.js';
 
 const config = loadConfig({ MAX_SOURCE_BYTES: '1000', MAX_FILES: '3', MAX_FILES_BYTES: '2000', MAX_MEM_MB: '256', MAX_VCPUS: '2' });
 const req = (extra: Partial<RunRequest> = {}): RunRequest => ({ language: 'py', source: 'print(1)', ...extra });
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    return (err as { code?: string }).code;
-  }
-};
-
 describe('planRun', () => {
   it('applies defaults: entry main.py, limits from config, stdin open when no stdin is given', () => {
     const p = planRun(req(), config);

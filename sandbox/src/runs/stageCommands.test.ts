@@ -3,6 +3,7 @@ import { RUNTIME_IDS, RUNTIMES } from '@codecell/protocol';
 import type { RuntimeId } from '@codecell/protocol';
 import { javaClassOf, planStages, sourceFiles } from './stageCommands.js';
 import type { StageInput } from './stageCommands.js';
+import { codeOf } from '../../test/runHelpers.js';
 
 const input = (runtime: RuntimeId, extra: Partial<StageInput> = {}): StageInput => ({
   runtime,
@@ -15,15 +16,6 @@ const input = (runtime: RuntimeId, extra: Partial<StageInput> = {}): StageInput 
   compileTimeoutMs: 10_000,
   ...extra,
 });
-
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    return (err as { code?: string }).code;
-  }
-};
 
 describe('planStages', () => {
   it('gives interpreted languages one run stage and compiled ones compile then run', () => {
