@@ -11,6 +11,7 @@ import { ERROR_CODES } from './errors.js';
 import type { ErrorCode } from './errors.js';
 import { roomIdSchema } from './gatewayApi.js';
 import { roomRoleSchema } from './access.js';
+import { RUNTIME_IDS, languageSchema } from './runtimes.js';
 import { RUN_STATUSES, workspacePathSchema } from './sandboxApi.js';
 
 /**
@@ -45,6 +46,13 @@ export const ROOM_META_KEYS = {
   createdAt: 'createdAt',
   /** {@link COLLAB_PROTOCOL_VERSION} the room was seeded with. */
   protocolVersion: 'protocolVersion',
+  /**
+   * The room's chosen runtime id (the "Run <entry> as" picker; a new room's
+   * language). Run uses it where the entry's extension allows it (a `run`
+   * script, a `.h` file: `runLanguage(entry, language)`); elsewhere the
+   * extension decides. Clients write it: readers check it is a runtime id.
+   */
+  language: 'language',
 } as const;
 
 /** Run records kept in `runs`; older ones are dropped first. */
@@ -58,6 +66,7 @@ export const roomMetaSchema = z.object({
   title: z.string().max(MAX_ROOM_TITLE_LENGTH),
   createdAt: z.int().nonnegative(),
   protocolVersion: z.int().positive(),
+  language: z.enum(RUNTIME_IDS).optional(),
 });
 export type RoomMeta = z.infer<typeof roomMetaSchema>;
 
@@ -156,6 +165,12 @@ export const createRoomInputSchema = z.strictObject({
   title: z.string().trim().min(1).max(MAX_ROOM_TITLE_LENGTH).optional(),
   /** Create (or make sure of) this room instead of a new random id. */
   roomId: roomIdSchema.optional(),
+  /**
+   * A runtime id or alias: seed a new room with that runtime's hello-world
+   * program (`main.go`…) instead of the Python starter, and make it the room's
+   * `meta.language`. Ignored for a room that already exists.
+   */
+  language: languageSchema.optional(),
 });
 export type CreateRoomInput = z.infer<typeof createRoomInputSchema>;
 

@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { DEFAULT_ENTRY, runEventSchema, runLimitsSchema, workspaceFileSchema, workspacePathSchema } from './sandboxApi.js';
-import { languageSchema } from './runtimes.js';
+import { RUNTIME_IDS, languageSchema } from './runtimes.js';
+import { languageMismatch, runLanguage } from './runLanguage.js';
 
 /** Bumped on any incompatible change of the gateway API or stream messages. */
 export const GATEWAY_PROTOCOL_VERSION = 1;
@@ -16,7 +17,13 @@ export const jobIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'jobId must
 const runCodeFieldsSchema = z.strictObject({
   /** Runs of one room share a VM and its /workspace. */
   roomId: roomIdSchema.optional(),
-  language: languageSchema.default('py'),
+  /**
+   * A runtime id or alias (`go`, `c++`, `python`…). Default: the runtime the
+   * entry's extension names (`main.go` runs Go), else `py` ({@link runLanguage}).
+   * Needed only where the extension cannot tell (`run`, `notes.txt`; `.h` is C
+   * or C++); a language the entry's extension rules out is refused.
+   */
+  language: languageSchema.optional(),
   /**
    * The seed's one-file run: the program itself, written to `entry` (default:
    * the language's {@link DEFAULT_ENTRY}). Give either `source` or `files`.
@@ -24,7 +31,7 @@ const runCodeFieldsSchema = z.strictObject({
   source: z.string().optional(),
   /** Every file of the room; `entry` must be one of them. */
   files: z.array(workspaceFileSchema).min(1, 'files must contain at least the entry file').optional(),
-  /** The file to run. Default: the language's {@link DEFAULT_ENTRY} (`main.py`). */
+  /** The file to run. Default: the language's {@link DEFAULT_ENTRY} (`main.py`, `main.go`…). */
   entry: workspacePathSchema.optional(),
   /** Initial stdin; more can be sent with `sendStdin` while the program runs. */
   stdin: z.string().optional(),
@@ -36,7 +43,9 @@ const runCodeFieldsSchema = z.strictObject({
 /**
  * Input of `runCode`: either a room's files and which one to run
  * (`{roomId, files, entry}`), or the seed's one-file form `{language, source}`.
- * Both parse to `{files, entry}`; giving `source` and `files` together is refused.
+ * Both parse to `{language, files, entry}`; giving `source` and `files`
+ * together is refused, and so is a `language` that cannot run `entry`
+ * (`main.go` as `py`).
  * @example
  * runCodeInputSchema.parse({ language: 'py', source: "print('hello')" });
  * // → { language: 'py', entry: 'main.py', files: [{ path: 'main.py', content: "print('hello')" }] }
@@ -48,10 +57,14 @@ export const runCodeInputSchema = runCodeFieldsSchema
     } else if (input.source === undefined && input.files === undefined) {
       ctx.addIssue({ code: 'custom', path: ['files'], message: 'give files (including the entry file) or source (a one-file run)' });
     }
+    const mismatch = input.entry !== undefined && input.language !== undefined ? languageMismatch(input.entry, input.language) : null;
+    if (mismatch !== null) ctx.addIssue({ code: 'custom', path: ['language'], message: mismatch });
   })
-  .transform(({ source, files, entry, ...rest }) => {
-    const path = entry ?? DEFAULT_ENTRY[rest.language];
-    return { ...rest, entry: path, files: files ?? [{ path, content: source ?? '' }] };
+  .transform(({ source, files, entry, language: given, ...rest }) => {
+    // An explicit language wins where the entry allows it; else the extension decides (issue 10).
+    const language = runLanguage(entry, given);
+    const path = entry ?? DEFAULT_ENTRY[language];
+    return { ...rest, language, entry: path, files: files ?? [{ path, content: source ?? '' }] };
   });
 export type RunCodeInput = z.input<typeof runCodeInputSchema>;
 
@@ -72,11 +85,32 @@ export type SendStdinInput = z.infer<typeof sendStdinInputSchema>;
 export const stopRunInputSchema = z.strictObject({ jobId: jobIdSchema });
 export type StopRunInput = z.infer<typeof stopRunInputSchema>;
 
+/**
+ * One entry of the gateway's `runtimes`: a row of the runtime table with the
+ * version the sandbox's guest image reports.
+ */
 export const runtimeSchema = z.object({
-  language: languageSchema,
+  language: z.enum(RUNTIME_IDS),
+  /** Display name, e.g. "C++". */
   name: z.string(),
-  version: z.string(),
+  /** Version in the sandbox's guest image (e.g. "12.2.0"); null when it could not say (unreachable, older, or not recorded). */
+  version: z.string().nullable(),
+  /**
+   * True when the sandbox lists it in `GET /runtimes`. False for every runtime
+   * while the sandbox cannot be reached, and for all but Python on a sandbox
+   * older than `GET /runtimes` (issue 10).
+   */
+  available: z.boolean(),
+  /** Default entry file of a new program (`main.cpp`, `Main.java`). */
   entry: z.string(),
+  /** Other names `language` accepts. */
+  aliases: z.array(z.string()),
+  /** File extensions of the language, the canonical one first. */
+  extensions: z.array(z.string()),
+  /** Monaco language id of its files. */
+  monaco: z.string(),
+  /** True when runs have a compile stage (and compile errors come as diagnostics). */
+  compiled: z.boolean(),
 });
 export type Runtime = z.infer<typeof runtimeSchema>;
 

@@ -41,6 +41,7 @@ export type {
   RuntimeInfo,
   RuntimesResponse,
 } from './runtimes.js';
+export { extensionOf, isRuntimeId, languageMismatch, runLanguage, runtimesForEntry } from './runLanguage.js';
 export { helloTemplate, TEMPLATE_OUTPUT } from './runtimeTemplates.js';
 export type { TemplateFile } from './runtimeTemplates.js';
 export { DIAGNOSTIC_SEVERITIES, MAX_DIAGNOSTICS, diagnosticSchema, parseDiagnostics } from './diagnostics.js';
