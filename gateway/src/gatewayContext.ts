@@ -1,23 +1,14 @@
 /**
- * What the gateway says of itself: the sandbox's health and the runtime list.
+ * What the gateway says of itself: the sandbox's health (the runtime list is
+ * RuntimeCatalog's).
  * @module
  */
 import { toCodeCellError } from '@codecell/protocol';
-import type { Runtime } from '@codecell/protocol';
 import type { SandboxApi } from './sandboxClient.js';
 import type { GatewayHealth } from './trpc/context.js';
 
 /** How long `health` waits for the sandbox before reporting it unreachable. */
 export const HEALTH_TIMEOUT_MS = 2_000;
-
-/**
- * Python version in the guest image (Debian 12's python3). The sandbox's health
- * report does not carry it yet.
- */
-export const PYTHON_VERSION = '3.11';
-
-/** The languages runs can use. */
-export const RUNTIMES: readonly Runtime[] = Object.freeze([{ language: 'py', name: 'Python', version: PYTHON_VERSION, entry: 'main.py' }]);
 
 /** Asks the sandbox for its health; never throws. */
 export async function checkHealth(sandbox: SandboxApi, signal?: AbortSignal): Promise<GatewayHealth> {

@@ -22,10 +22,11 @@ import { RoomStore } from './collab/RoomStore.js';
 import type { GatewayConfig } from './config.js';
 import { GatewayHooks } from './extensions.js';
 import type { GatewayExtension } from './extensions.js';
-import { checkHealth, RUNTIMES } from './gatewayContext.js';
+import { checkHealth } from './gatewayContext.js';
 import { clientAddress } from './http/hosts.js';
 import { QuotaExtension } from './quotas/QuotaExtension.js';
 import { RunManager } from './runs/RunManager.js';
+import { RuntimeCatalog } from './RuntimeCatalog.js';
 import { RunService } from './runs/RunService.js';
 import { SandboxClient } from './sandboxClient.js';
 import { openGatewayDatabase } from './store/migrations.js';
@@ -146,7 +147,8 @@ export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUr
       ? new OidcSignIn({ issuer: config.OIDC_ISSUER, clientId: config.OIDC_CLIENT_ID, clientSecret: config.OIDC_CLIENT_SECRET, scopes: config.OIDC_SCOPES, baseUrl, accounts, auth, secureCookies, logger, now })
       : null;
   const authOps = authOperations({ auth, accounts });
-  const runtimes = () => Promise.resolve([...RUNTIMES]);
+  const catalog = new RuntimeCatalog({ sandbox, logger, now });
+  const runtimes = (signal?: AbortSignal) => catalog.list(signal);
   const health = (signal?: AbortSignal) => checkHealth(sandbox, signal);
   return {
     db,

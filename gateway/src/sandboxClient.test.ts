@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runtimeInfos } from '@codecell/protocol';
 import type { RunEvent } from '@codecell/protocol';
 import { SandboxClient } from './sandboxClient.js';
 import { sendError, startFakeSandboxServer, startNdjson, writeEvent } from './test/fakeSandboxServer.js';
@@ -133,5 +134,22 @@ describe('SandboxClient', () => {
     };
     const c = await setup((_req, res) => void res.writeHead(503, { 'Content-Type': 'application/json' }).end(JSON.stringify(health)));
     await expect(c.health()).resolves.toEqual(health);
+  });
+
+  it('reads GET /runtimes as the sandbox writes it, skipping entries it cannot read; a sandbox without it is not_found', async () => {
+    const body = { runtimes: [...runtimeInfos({ py: '3.11.2', go: '1.19.8' }), { id: 'zig', version: '0.11', extra: true }, { id: 'bad' }] };
+    const c = await setup((req, res) => {
+      if (req.path === '/runtimes' && req.method === 'GET') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+      sendError(res, 404, { code: 'not_found', message: `no route ${req.method} ${req.path}` });
+    });
+    const listed = await c.runtimes();
+    expect(listed.find((r) => r.id === 'go')).toEqual({ id: 'go', version: '1.19.8' });
+    expect(listed.find((r) => r.id === 'rs')).toEqual({ id: 'rs', version: 'unknown' });
+    expect(listed.find((r) => r.id === 'zig')).toEqual({ id: 'zig', version: '0.11' });
+    expect(listed).toHaveLength(11);
+    fake!.handler = (_req, res) => sendError(res, 404, { code: 'not_found', message: 'no route GET /runtimes; routes are POST /run, GET /healthz' });
+    await expect(c.runtimes()).rejects.toMatchObject({ code: 'not_found' });
+    fake!.handler = (_req, res) => void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"nope":1}');
+    await expect(c.runtimes()).rejects.toMatchObject({ code: 'internal_error', message: expect.stringMatching(/without a runtime list/) as string });
   });
 });

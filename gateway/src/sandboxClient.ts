@@ -8,8 +8,9 @@
  * @module
  */
 import { Agent, request } from 'node:http';
+import { z } from 'zod';
 import type { IncomingMessage, RequestOptions } from 'node:http';
-import { CodeCellError, errorBodySchema, healthSchema, runEventSchema } from '@codecell/protocol';
+import { CodeCellError, errorBodySchema, healthSchema, runEventSchema, runtimeInfoSchema } from '@codecell/protocol';
 import type { Health, RunEvent, RunRequest, StdinRequest } from '@codecell/protocol';
 import { SecretFileError, readSecretFile } from '@codecell/server-kit';
 
@@ -31,6 +32,19 @@ export interface SandboxApi {
   sendStdin(jobId: string, body: StdinRequest, signal?: AbortSignal): Promise<void>;
   kill(jobId: string, signal?: AbortSignal): Promise<void>;
   health(signal?: AbortSignal): Promise<Health>;
+  /**
+   * `GET /runtimes`: the runtimes the sandbox's guest image has, each with its
+   * version. A sandbox older than issue 10 answers `not_found`.
+   */
+  runtimes(signal?: AbortSignal): Promise<SandboxRuntime[]>;
+}
+
+/** One entry of the sandbox's `GET /runtimes`, as far as the gateway reads it. */
+export interface SandboxRuntime {
+  /** A runtime id; one this gateway does not know (a newer sandbox) is passed through and ignored later. */
+  readonly id: string;
+  /** The image manifest's version, or `unknown`. */
+  readonly version: string;
 }
 
 /** Options of {@link SandboxClient}. */
@@ -120,6 +134,18 @@ export class SandboxClient implements SandboxApi {
     const parsed = healthSchema.safeParse(safeJson(text));
     if (parsed.success) return parsed.data;
     throw this.#unavailable(`GET /healthz answered HTTP ${res.statusCode ?? '?'} without a health report`);
+  }
+
+  async runtimes(signal?: AbortSignal): Promise<SandboxRuntime[]> {
+    const res = await this.#request({ method: 'GET', path: '/runtimes', signal });
+    if (res.statusCode !== 200) throw await this.#errorFrom(res);
+    // Read leniently, entry by entry: a newer sandbox may list runtimes (or fields) this gateway does not know.
+    const parsed = sandboxRuntimesSchema.safeParse(safeJson(await this.#readSmall(res)));
+    if (!parsed.success) throw new CodeCellError('internal_error', `the sandbox at ${this.#base} answered GET /runtimes without a runtime list`);
+    return parsed.data.runtimes.flatMap((r) => {
+      const entry = sandboxRuntimeSchema.safeParse(r);
+      return entry.success ? [entry.data] : [];
+    });
   }
 
   /** Closes every connection this client opened. Safe to call twice. */
@@ -274,6 +300,10 @@ export class SandboxClient implements SandboxApi {
     return new CodeCellError('sandbox_unavailable', `the sandbox at ${this.#base} is not reachable: ${detail}`, { cause });
   }
 }
+
+/** `runtimesResponseSchema` read loosely: extra fields and unknown ids do not fail the whole list. */
+const sandboxRuntimesSchema = z.object({ runtimes: z.array(z.unknown()) });
+const sandboxRuntimeSchema = z.object({ id: z.string(), version: runtimeInfoSchema.shape.version });
 
 /** One request to the sandbox. */
 interface SendOptions {

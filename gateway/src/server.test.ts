@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { TRPCClientError } from '@trpc/client';
+import { RUNTIME_IDS, runtimeInfos } from '@codecell/protocol';
 import { loadConfig } from './config.js';
 import { createGateway } from './server.js';
 import type { Gateway } from './server.js';
@@ -36,6 +37,7 @@ async function setup(
 
 /** A run that prints `lines`, one event each, and exits. */
 const printing = (lines: string[]): FakeHandler => (req, res) => {
+  if (req.path === '/runtimes') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ runtimes: runtimeInfos({ py: '3.11.2' }) }));
   if (req.path !== '/run') return void res.writeHead(202).end('{}');
   startNdjson(res, 'sbx-1');
   writeEvent(res, { type: 'start', jobId: 'sbx-1', vmId: 'vm', at: 1 });
@@ -122,7 +124,11 @@ describe('gateway (fake sandbox)', () => {
     expect((bad as Error).message).toMatch(/entry "x.py" is not one of the files/);
     const invalid = await client.runCode.mutate({ files: [] }).catch((e: unknown) => e);
     expect((invalid as Error).message).toMatch(/^invalid input: files: files must contain at least the entry file/);
-    expect(await client.runtimes.query()).toEqual([{ language: 'py', name: 'Python', version: '3.11', entry: 'main.py' }]);
+    const runtimes = await client.runtimes.query();
+    expect(runtimes.map((r) => r.language)).toEqual(RUNTIME_IDS);
+    // The fake sandbox's GET /runtimes lists every runtime, with a version for Python only.
+    expect(runtimes.find((r) => r.language === 'py')).toMatchObject({ name: 'Python', version: '3.11.2', available: true, entry: 'main.py', monaco: 'python' });
+    expect(runtimes.find((r) => r.language === 'go')).toMatchObject({ version: null, available: true, compiled: true });
   });
 
   it('reports the sandbox as down in health and ends runs with sandbox_unavailable', async () => {

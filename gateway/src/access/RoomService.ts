@@ -49,7 +49,8 @@ export class RoomService {
   }
 
   /**
-   * Creates a room owned by the caller, seeded with the starter program. With
+   * Creates a room owned by the caller, seeded with the starter program (of
+   * `input.language`: its hello-world template; else the Python starter). With
    * an explicit `roomId` it is idempotent for people who can open that room
    * (`created: false`); for others the id is taken (`already_exists`).
    */
@@ -64,12 +65,12 @@ export class RoomService {
       return { roomId, created: false };
     }
     if (hosted) await this.#o.hooks.beforeCreateRoom({ caller });
-    const room = { roomId, title: input.title ?? DEFAULT_ROOM_TITLE, ownerId: owner.userId, createdAt: (this.#o.now ?? Date.now)() };
+    const room = { roomId, title: input.title ?? DEFAULT_ROOM_TITLE, ownerId: owner.userId, createdAt: (this.#o.now ?? Date.now)(), language: input.language ?? null };
     const created = await this.#o.store.createRoom(room);
     registered = created ? room : await this.#o.store.getRoom(roomId);
     if (!created && hosted && registered?.ownerId !== owner.userId) throw new CodeCellError('already_exists', `the room id ${roomId} is taken; choose another`);
     await this.#o.collab.seed(registered ?? room);
-    if (created) this.#o.logger.info('created room', { roomId, ownerId: owner.userId });
+    if (created) this.#o.logger.info('created room', { roomId, ownerId: owner.userId, language: room.language ?? 'py' });
     return { roomId, created };
   }
 

@@ -17,7 +17,7 @@ import { RoomGuard } from './RoomGuard.js';
 import type { RoomStore } from './RoomStore.js';
 import { RunRecorder } from './RunRecorder.js';
 import { SqlitePersistence } from './SqlitePersistence.js';
-import type { SeedInfo } from './SqlitePersistence.js';
+import type { SeedInfo } from './roomDoc.js';
 import { isRoomEmpty, seedRoom, summarizeRoom } from './roomDoc.js';
 
 /** Wait after the last change before Hocuspocus calls onStoreDocument (which only compacts; changes are logged at once). */

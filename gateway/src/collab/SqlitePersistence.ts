@@ -17,15 +17,11 @@ import type {
 import type { Logger } from '@codecell/server-kit';
 import type { RoomStore } from './RoomStore.js';
 import { seedRoom, settleStaleRuns } from './roomDoc.js';
+import type { SeedInfo } from './roomDoc.js';
 
 /** Log entries after which a store compacts the room (merges its log into one update). */
 export const COMPACT_AFTER_UPDATES = 500;
 
-/** What seeding a registered room needs. */
-export interface SeedInfo {
-  readonly title: string;
-  readonly createdAt: number;
-}
 
 /** Options of {@link SqlitePersistence}. */
 export interface SqlitePersistenceOptions {

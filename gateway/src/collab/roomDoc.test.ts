@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { MAX_ROOM_RUNS, roomMetaSchema } from '@codecell/protocol';
+import { MAX_ROOM_RUNS, helloTemplate, roomMetaSchema } from '@codecell/protocol';
 import type { RoomRunRecord } from '@codecell/protocol';
-import { STARTER_MAIN_PY, isRoomEmpty, roomFiles, roomMeta, roomRuns, seedRoom, settleStaleRuns, summarizeRoom, upsertRunRecord } from './roomDoc.js';
+import { STARTER_MAIN_PY, isRoomEmpty, starterFiles, roomFiles, roomMeta, roomRuns, seedRoom, settleStaleRuns, summarizeRoom, upsertRunRecord } from './roomDoc.js';
 
 const record = (jobId: string, status: RoomRunRecord['status'] = 'queued'): RoomRunRecord => ({
   jobId,
@@ -23,6 +23,16 @@ describe('room document', () => {
     expect(roomMetaSchema.parse(roomMeta(doc).toJSON())).toEqual({ entry: 'main.py', title: 'T', createdAt: 7, protocolVersion: 1 });
     expect(seedRoom(doc, { title: 'Other', createdAt: 8 })).toBe(false);
     expect(summarizeRoom(doc)).toEqual({ title: 'T', files: ['main.py'], entry: 'main.py', createdAt: 7 });
+  });
+
+  it("issue 10: seeds a room created for a language with that language's hello world, entry and meta.language", () => {
+    const doc = new Y.Doc();
+    expect(seedRoom(doc, { title: 'T', createdAt: 7, language: 'cpp' })).toBe(true);
+    expect([...roomFiles(doc).keys()]).toEqual(['main.cpp']);
+    expect(roomFiles(doc).get('main.cpp')?.toJSON()).toBe(helloTemplate('cpp')[0]?.content);
+    expect(roomMetaSchema.parse(roomMeta(doc).toJSON())).toEqual({ entry: 'main.cpp', title: 'T', createdAt: 7, protocolVersion: 1, language: 'cpp' });
+    expect(starterFiles('py')).toEqual(starterFiles(null));
+    expect(starterFiles('java')).toEqual([{ path: 'Main.java', content: expect.stringContaining('public class Main') as string }]);
   });
 
   it('keeps files a client already wrote and points entry at one of them', () => {

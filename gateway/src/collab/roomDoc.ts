@@ -5,10 +5,10 @@
  * @module
  */
 import * as Y from 'yjs';
-import { COLLAB_PROTOCOL_VERSION, MAX_ROOM_RUNS, ROOM_DOC, ROOM_META_KEYS, isFinalRunStatus } from '@codecell/protocol';
-import type { GetRoomOutput, RoomRunRecord } from '@codecell/protocol';
+import { COLLAB_PROTOCOL_VERSION, MAX_ROOM_RUNS, ROOM_DOC, ROOM_META_KEYS, helloTemplate, isFinalRunStatus } from '@codecell/protocol';
+import type { GetRoomOutput, RoomRunRecord, RuntimeId, TemplateFile } from '@codecell/protocol';
 
-/** Entry file of a new room. */
+/** Entry file of a new Python room. */
 export const STARTER_ENTRY = 'main.py';
 
 /** The program a new room starts with. */
@@ -22,6 +22,22 @@ for i in range(1, 6):
 
 print("Done. Edit me and run again!")
 `;
+
+/**
+ * The files a new room starts with: the Python starter, or the hello-world
+ * template of the runtime it was created for (`main.go`…); the first is its entry.
+ */
+export function starterFiles(language: RuntimeId | null | undefined): TemplateFile[] {
+  return language === null || language === undefined || language === 'py' ? [{ path: STARTER_ENTRY, content: STARTER_MAIN_PY }] : helloTemplate(language);
+}
+
+/** What seeding a room needs: its registered title, creation time and language. */
+export interface SeedInfo {
+  readonly title: string;
+  readonly createdAt: number;
+  /** The runtime it was created for; null or absent: Python. */
+  readonly language?: RuntimeId | null;
+}
 
 /** Title of a room created without one. */
 export const DEFAULT_ROOM_TITLE = 'Untitled room';
@@ -46,21 +62,24 @@ export function roomRuns(doc: Y.Doc): Y.Array<RoomRunRecord> {
  * only when the room has none, each `meta` key only when missing. Returns true
  * when it changed anything.
  */
-export function seedRoom(doc: Y.Doc, room: { readonly title: string; readonly createdAt: number }): boolean {
+export function seedRoom(doc: Y.Doc, room: SeedInfo): boolean {
   let changed = false;
   doc.transact(() => {
     const files = roomFiles(doc);
     const meta = roomMeta(doc);
+    const starter = starterFiles(room.language);
     if (files.size === 0) {
-      files.set(STARTER_ENTRY, new Y.Text(STARTER_MAIN_PY));
+      for (const f of starter) files.set(f.path, new Y.Text(f.content));
       changed = true;
     }
-    const entry = files.has(STARTER_ENTRY) ? STARTER_ENTRY : ([...files.keys()].sort()[0] ?? STARTER_ENTRY);
+    const first = starter[0]?.path ?? STARTER_ENTRY;
+    const entry = files.has(first) ? first : files.has(STARTER_ENTRY) ? STARTER_ENTRY : ([...files.keys()].sort()[0] ?? first);
     const defaults: Record<string, unknown> = {
       [ROOM_META_KEYS.entry]: entry,
       [ROOM_META_KEYS.title]: room.title,
       [ROOM_META_KEYS.createdAt]: room.createdAt,
       [ROOM_META_KEYS.protocolVersion]: COLLAB_PROTOCOL_VERSION,
+      ...(room.language ? { [ROOM_META_KEYS.language]: room.language } : {}),
     };
     for (const [key, value] of Object.entries(defaults)) {
       if (meta.has(key)) continue;

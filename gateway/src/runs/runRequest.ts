@@ -72,6 +72,9 @@ export function buildRunRequest(input: ParsedRunCodeInput, defaults: RunDefaults
     memoryMb: input.limits?.memoryMb ?? defaults.memoryMb,
     vcpus: input.limits?.vcpus ?? defaults.vcpus,
     ...(input.limits?.outputBytes === undefined ? {} : { outputBytes: input.limits.outputBytes }),
+    // Compile limits are the sandbox's to default and cap (per runtime, KVM or TCG).
+    ...(input.limits?.compileTimeoutMs === undefined ? {} : { compileTimeoutMs: input.limits.compileTimeoutMs }),
+    ...(input.limits?.compileMemoryMb === undefined ? {} : { compileMemoryMb: input.limits.compileMemoryMb }),
   };
   return {
     language: input.language,

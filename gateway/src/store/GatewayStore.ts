@@ -10,7 +10,7 @@
  * again (they grant what the room's content, in the same database, grants).
  * @module
  */
-import type { ShareableRole } from '@codecell/protocol';
+import type { RuntimeId, ShareableRole } from '@codecell/protocol';
 
 /** An account. Guests are accounts too (`kind: 'guest'`), made when someone joins through a link without signing in. */
 export interface UserRow {
@@ -65,6 +65,8 @@ export interface RoomRow {
   readonly title: string;
   readonly ownerId: string | null;
   readonly createdAt: number;
+  /** The runtime the room was created for (its starter program); null or absent: Python. */
+  readonly language?: RuntimeId | null;
 }
 
 /** Someone's role in a room other than its owner. */

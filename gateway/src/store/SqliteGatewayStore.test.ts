@@ -27,7 +27,7 @@ describe('gateway database migrations', () => {
       v1.close();
       const db = openGatewayDatabase(path);
       expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-      expect(await new SqliteGatewayStore(db).getRoom('kept')).toEqual({ roomId: 'kept', title: 'Kept', ownerId: null, createdAt: 7 });
+      expect(await new SqliteGatewayStore(db).getRoom('kept')).toEqual({ roomId: 'kept', title: 'Kept', ownerId: null, createdAt: 7, language: null });
       db.close();
       // Opening again applies nothing twice.
       openGatewayDatabase(path).close();

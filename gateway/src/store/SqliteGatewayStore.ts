@@ -123,12 +123,13 @@ export class SqliteGatewayStore implements GatewayStore {
 
   async createRoom(room: RoomRow): Promise<boolean> {
     return (
-      this.#stmt('INSERT OR IGNORE INTO rooms (room_id, title, owner_id, created_at) VALUES (?, ?, ?, ?)').run(room.roomId, room.title, room.ownerId, room.createdAt).changes > 0
+      this.#stmt('INSERT OR IGNORE INTO rooms (room_id, title, owner_id, created_at, language) VALUES (?, ?, ?, ?, ?)').run(room.roomId, room.title, room.ownerId, room.createdAt, room.language ?? null)
+        .changes > 0
     );
   }
 
   async getRoom(roomId: string): Promise<RoomRow | null> {
-    return this.#one('SELECT room_id, title, owner_id, created_at FROM rooms WHERE room_id = ?', [roomId], toRoom);
+    return this.#one('SELECT room_id, title, owner_id, created_at, language FROM rooms WHERE room_id = ?', [roomId], toRoom);
   }
 
   async deleteRoom(roomId: string): Promise<void> {
@@ -141,7 +142,7 @@ export class SqliteGatewayStore implements GatewayStore {
 
   async listRoomsFor(userId: string): Promise<RoomWithAccess[]> {
     const rows = this.#stmt(
-      `SELECT r.room_id, r.title, r.owner_id, r.created_at, m.room_id AS m_room_id, m.user_id, m.role, m.via_link_id, m.created_at AS m_created_at,
+      `SELECT r.room_id, r.title, r.owner_id, r.created_at, r.language, m.room_id AS m_room_id, m.user_id, m.role, m.via_link_id, m.created_at AS m_created_at,
               ${userColumnsAs('o', 'o_')}
        FROM rooms r
        LEFT JOIN memberships m ON m.room_id = r.room_id AND m.user_id = ?

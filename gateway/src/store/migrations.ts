@@ -98,6 +98,10 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX quota_counters_by_window ON quota_counters (window_start);
   `,
+  // 3: the language a room was created for, so seeding at load gives it that language's starter (issue 10).
+  `
+  ALTER TABLE rooms ADD COLUMN language TEXT;
+  `,
 ];
 
 /** The schema version this gateway writes. */

@@ -2,6 +2,7 @@
  * Column ↔ field mapping of the SQLite gateway store.
  * @module
  */
+import { isRuntimeId } from '@codecell/protocol';
 import type { ShareableRole } from '@codecell/protocol';
 import type { ApiTokenRow, InviteRow, LinkRow, MembershipRow, RoomRow, SessionRow, UserRow } from './GatewayStore.js';
 
@@ -66,7 +67,14 @@ export function toInvite(r: Raw): InviteRow {
 }
 
 export function toRoom(r: Raw): RoomRow {
-  return { roomId: str(r, 'room_id'), title: str(r, 'title'), ownerId: strOrNull(r, 'owner_id'), createdAt: num(r, 'created_at') };
+  const language = strOrNull(r, 'language');
+  return {
+    roomId: str(r, 'room_id'),
+    title: str(r, 'title'),
+    ownerId: strOrNull(r, 'owner_id'),
+    createdAt: num(r, 'created_at'),
+    language: language !== null && isRuntimeId(language) ? language : null,
+  };
 }
 
 export function toMembership(r: Raw): MembershipRow {

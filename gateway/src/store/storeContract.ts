@@ -93,6 +93,10 @@ export function describeGatewayStoreContract(name: string, open: () => Promise<S
       await store.createUser(user('bob'));
       expect(await store.createRoom({ roomId: 'r1', title: 'One', ownerId: 'ada', createdAt: 1 })).toBe(true);
       expect(await store.createRoom({ roomId: 'r1', title: 'Again', ownerId: 'bob', createdAt: 2 })).toBe(false);
+      await store.createRoom({ roomId: 'go', title: 'Go', ownerId: 'bob', createdAt: 1, language: 'go' });
+      expect(await store.getRoom('go')).toEqual({ roomId: 'go', title: 'Go', ownerId: 'bob', createdAt: 1, language: 'go' });
+      expect((await store.getRoom('r1'))?.language ?? null).toBeNull();
+      await store.deleteRoom('go');
       await store.createRoom({ roomId: 'r2', title: 'Two', ownerId: 'bob', createdAt: 2 });
       await store.createRoom({ roomId: 'old', title: 'Old', ownerId: null, createdAt: 0 });
       await store.createRoom({ roomId: 'local', title: 'Local', ownerId: 'local', createdAt: 0 });

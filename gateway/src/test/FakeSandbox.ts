@@ -5,7 +5,7 @@
  */
 import { CodeCellError } from '@codecell/protocol';
 import type { Health, RunEvent, RunRequest, StdinRequest } from '@codecell/protocol';
-import type { SandboxApi, SandboxRunHandle } from '../sandboxClient.js';
+import type { SandboxApi, SandboxRunHandle, SandboxRuntime } from '../sandboxClient.js';
 
 /** One run the fake received. The test drives it. */
 export class FakeRun {
@@ -76,6 +76,10 @@ export class FakeRun {
 export class FakeSandbox implements SandboxApi {
   readonly runs: FakeRun[] = [];
   nextRunError: Error | null = null;
+  /** What `runtimes()` answers; an Error is thrown instead (`not_found`: a sandbox older than GET /runtimes). */
+  runtimeList: SandboxRuntime[] | Error = [{ id: 'py', version: '3.11.2' }];
+  /** `runtimes()` calls so far. */
+  runtimeCalls = 0;
   /** Called for each run right after `run()` resolves. */
   onRun: ((run: FakeRun) => void) | null = null;
   #n = 0;
@@ -106,8 +110,18 @@ export class FakeSandbox implements SandboxApi {
     if (!run.ended) run.exit('killed', null);
   }
 
+  /** What `health()` answers; null: it fails with sandbox_unavailable. */
+  healthAnswer: Health | null = null;
+
   health(): Promise<Health> {
+    if (this.healthAnswer !== null) return Promise.resolve(this.healthAnswer);
     return Promise.reject(new CodeCellError('sandbox_unavailable', 'fake sandbox has no health'));
+  }
+
+  runtimes(): Promise<SandboxRuntime[]> {
+    this.runtimeCalls++;
+    const list = this.runtimeList;
+    return list instanceof Error ? Promise.reject(list) : Promise.resolve(list);
   }
 
   #find(jobId: string): FakeRun {

@@ -99,6 +99,6 @@ export interface GatewayContext {
   readonly setCookie: (value: string) => void;
   /** Asks the sandbox how it is; never throws. */
   readonly health: (signal?: AbortSignal) => Promise<GatewayHealth>;
-  /** The languages the sandbox runs. */
+  /** The runtime table, with which runtimes the sandbox has and their versions (never fails). */
   readonly runtimes: (signal?: AbortSignal) => Promise<Runtime[]>;
 }

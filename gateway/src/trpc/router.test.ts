@@ -5,6 +5,7 @@ import { CodeCellError, ERROR_CODES, ERROR_CODE_TABLE } from '@codecell/protocol
 import type { Health, RunCodeOutput, Runtime } from '@codecell/protocol';
 import type { GatewayContext } from './context.js';
 import { codecellCodeOf, toTRPCError } from './errors.js';
+import { runtimeList } from '../RuntimeCatalog.js';
 import { appRouter } from './router.js';
 import type { AppRouter } from './router.js';
 
@@ -32,7 +33,7 @@ function caller(overrides: Partial<GatewayContext['runs']> = {}) {
     quotas: { usage: unused },
     setCookie: unused,
     health: () => Promise.resolve({ ok: false, sandbox: null, message: 'down' }),
-    runtimes: () => Promise.resolve([{ language: 'py', name: 'Python', version: '3.11', entry: 'main.py' }]),
+    runtimes: () => Promise.resolve(runtimeList(new Map([['py', '3.11.2']]))),
   };
   return appRouter.createCaller(ctx);
 }

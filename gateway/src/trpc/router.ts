@@ -38,7 +38,7 @@ export const appRouter = router({
   }),
   /**
    * Creates a room owned by the caller, seeded with the starter program
-   * (`main.py`), and returns its id. With `roomId`, makes sure that room exists
+   * (`main.py`; with `language`, that runtime's hello world: `main.go`…), and returns its id. With `roomId`, makes sure that room exists
    * (idempotent for its members; `already_exists` for others). Clients then
    * join it on `ws /collab` (document name = roomId).
    */
@@ -51,7 +51,11 @@ export const appRouter = router({
     .input(getRoomInputSchema)
     .output(getRoomOutputSchema)
     .query(({ ctx, input }) => ctx.rooms.getRoom(ctx.caller, input.roomId)),
-  /** The languages runs can use, with their default entry file. */
+  /**
+   * Every runtime of the table (id, name, aliases, extensions, Monaco mode,
+   * entry file, compiled or not) with its version in the sandbox's image and
+   * whether the sandbox has it (`GET /runtimes`; all unavailable while it is unreachable).
+   */
   runtimes: procedure.query(({ ctx, signal }) => ctx.runtimes(signal)),
   /** Whether the sandbox answers, with its own health report. Never fails. */
   health: procedure.query(({ ctx, signal }) => ctx.health(signal)),
