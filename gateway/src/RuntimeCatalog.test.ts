@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CodeCellError, RUNTIME_IDS } from '@codecell/protocol';
+import { CodeCellError, RUNTIME_IDS, runtimeList } from '@codecell/protocol';
 import type { Health } from '@codecell/protocol';
-import { RUNTIMES_RETRY_MS, RUNTIMES_TTL_MS, RuntimeCatalog, runtimeList } from './RuntimeCatalog.js';
+import { RUNTIMES_RETRY_MS, RUNTIMES_TTL_MS, RuntimeCatalog } from './RuntimeCatalog.js';
 import { captureLogger } from './test/captureLogger.js';
 import { FakeSandbox } from './test/FakeSandbox.js';
 

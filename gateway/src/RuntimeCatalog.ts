@@ -9,7 +9,7 @@
  * list comes from is logged once, saying what to do.
  * @module
  */
-import { RUNTIMES, RUNTIME_IDS, toCodeCellError } from '@codecell/protocol';
+import { RUNTIME_IDS, runtimeList, toCodeCellError } from '@codecell/protocol';
 import type { Runtime } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import type { SandboxApi } from './sandboxClient.js';
@@ -23,30 +23,6 @@ export const RUNTIMES_TIMEOUT_MS = 2_000;
 
 /** Where the current list came from. */
 export type RuntimeSource = 'sandbox' | 'older_sandbox' | 'unreachable';
-
-/**
- * The runtime table with the sandbox's versions: `listed` maps the runtime
- * ids the sandbox has to their version (`unknown` when not recorded); ids it
- * lacks are `available: false`, ids this gateway does not know are ignored.
- * @example runtimeList(new Map([['py', '3.11.2']]))[0] // { language: 'py', version: '3.11.2', available: true, … }
- */
-export function runtimeList(listed: ReadonlyMap<string, string>): Runtime[] {
-  return RUNTIME_IDS.map((id) => {
-    const r = RUNTIMES[id];
-    const version = listed.get(id);
-    return {
-      language: id,
-      name: r.name,
-      version: version === undefined || version === 'unknown' ? null : version,
-      available: version !== undefined,
-      entry: r.entry,
-      aliases: [...r.aliases],
-      extensions: [...r.extensions],
-      monaco: r.monaco,
-      compiled: r.compile !== undefined,
-    };
-  });
-}
 
 /** Options of {@link RuntimeCatalog}. */
 export interface RuntimeCatalogOptions {

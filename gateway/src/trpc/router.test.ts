@@ -1,11 +1,10 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { TRPCError } from '@trpc/server';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
-import { CodeCellError, ERROR_CODES, ERROR_CODE_TABLE } from '@codecell/protocol';
+import { CodeCellError, ERROR_CODES, ERROR_CODE_TABLE, runtimeList } from '@codecell/protocol';
 import type { Health, RunCodeOutput, Runtime } from '@codecell/protocol';
 import type { GatewayContext } from './context.js';
 import { codecellCodeOf, toTRPCError } from './errors.js';
-import { runtimeList } from '../RuntimeCatalog.js';
 import { appRouter } from './router.js';
 import type { AppRouter } from './router.js';
 

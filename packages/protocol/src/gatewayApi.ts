@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_ENTRY, runEventSchema, runLimitsSchema, workspaceFileSchema, workspacePathSchema } from './sandboxApi.js';
-import { RUNTIME_IDS, languageSchema } from './runtimes.js';
+import { RUNTIMES, RUNTIME_IDS, languageSchema } from './runtimes.js';
 import { languageMismatch, runLanguage } from './runLanguage.js';
 
 /** Bumped on any incompatible change of the gateway API or stream messages. */
@@ -113,6 +113,31 @@ export const runtimeSchema = z.object({
   compiled: z.boolean(),
 });
 export type Runtime = z.infer<typeof runtimeSchema>;
+
+/**
+ * The `runtimes` list: the whole runtime table, in its order, with what a
+ * sandbox reports. `listed` maps the ids the sandbox has to their version
+ * (`unknown` when its image did not record one); ids it lacks are
+ * `available: false`, ids not in the table are ignored.
+ * @example runtimeList(new Map([['py', '3.11.2']]))[0] // { language: 'py', name: 'Python', version: '3.11.2', available: true, … }
+ */
+export function runtimeList(listed: ReadonlyMap<string, string>): Runtime[] {
+  return RUNTIME_IDS.map((id) => {
+    const r = RUNTIMES[id];
+    const version = listed.get(id);
+    return {
+      language: id,
+      name: r.name,
+      version: version === undefined || version === 'unknown' ? null : version,
+      available: version !== undefined,
+      entry: r.entry,
+      aliases: [...r.aliases],
+      extensions: [...r.extensions],
+      monaco: r.monaco,
+      compiled: r.compile !== undefined,
+    };
+  });
+}
 
 /** Messages on `ws /stream/<jobId>`, in order; `seq` counts from 0 per job. */
 export const streamMessageSchema = z.discriminatedUnion('type', [

@@ -125,6 +125,7 @@ export {
   sendStdinInputSchema,
   stopRunInputSchema,
   runtimeSchema,
+  runtimeList,
   streamMessageSchema,
   StreamCloseCode,
 } from './gatewayApi.js';
