@@ -97,8 +97,27 @@ describe('room files', () => {
     expect(pkg.kind === 'dir' && pkg.children.map((n) => n.path)).toEqual(['pkg/sub', 'pkg/a.py', 'pkg/b.py']);
   });
 
-  it('picks a language', () => {
+  it('picks the Monaco mode from the runtime table (issue 10)', () => {
     expect(languageOf('x/main.py')).toBe('python');
+    expect(languageOf('main.go')).toBe('go');
+    expect(languageOf('src/lib.HPP')).toBe('cpp');
+    expect(languageOf('list.h')).toBe('c');
+    expect(languageOf('app.mjs')).toBe('javascript');
+    expect(languageOf('main.ts')).toBe('typescript');
+    expect(languageOf('Main.java')).toBe('java');
+    expect(languageOf('main.rs')).toBe('rust');
+    expect(languageOf('main.rb')).toBe('ruby');
+    expect(languageOf('run.sh')).toBe('shell');
     expect(languageOf('README.md')).toBe('plaintext');
+  });
+
+  it('a deleted entry passes to a file of the same language first', () => {
+    const doc = new Y.Doc();
+    for (const p of ['a.py', 'main.go', 'util.go', 'notes.txt']) filesOf(doc).set(p, new Y.Text(''));
+    metaOf(doc).set('entry', 'main.go');
+    deleteFile(doc, 'main.go');
+    expect(entryOf(doc)).toBe('util.go');
+    deleteFile(doc, 'util.go');
+    expect(entryOf(doc)).toBe('a.py');
   });
 });

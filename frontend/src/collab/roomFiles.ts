@@ -6,7 +6,7 @@
  * @module
  */
 import * as Y from 'yjs';
-import { ROOM_DOC, ROOM_META_KEYS, workspacePathSchema } from '@codecell/protocol';
+import { ROOM_DOC, ROOM_META_KEYS, runtimeForPath, workspacePathSchema } from '@codecell/protocol';
 import type { WorkspaceFile } from '@codecell/protocol';
 
 /** The `files` map of a room document. */
@@ -114,14 +114,16 @@ export function renameFile(doc: Y.Doc, from: string, rawTo: string): string {
 
 /**
  * Deletes a file. When it was the entry, the entry moves to another file
- * (a `.py` one first) in the same transaction; the last file can be deleted too.
+ * (one of the same language first, then any program file) in the same
+ * transaction; the last file can be deleted too.
  */
 export function deleteFile(doc: Y.Doc, path: string): void {
   doc.transact(() => {
     filesOf(doc).delete(path);
     if (entryOf(doc) !== path) return;
     const rest = filePaths(doc);
-    const next = rest.find((p) => p.endsWith('.py')) ?? rest[0];
+    const language = runtimeForPath(path)?.id;
+    const next = rest.find((p) => language !== undefined && runtimeForPath(p)?.id === language) ?? rest.find((p) => runtimeForPath(p) !== undefined) ?? rest[0];
     if (next !== undefined) metaOf(doc).set(ROOM_META_KEYS.entry, next);
   });
 }
@@ -174,7 +176,7 @@ export function buildTree(paths: readonly string[]): TreeNode[] {
   return toNodes(root, '');
 }
 
-/** Monaco language id for a path (Python is the only grammar bundled). */
+/** Monaco language id for a path: its runtime's (`main.go` → `go`, `list.h` → `c`), else plain text. */
 export function languageOf(path: string): string {
-  return /\.pyw?$/i.test(path) ? 'python' : 'plaintext';
+  return runtimeForPath(path)?.monaco ?? 'plaintext';
 }

@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { parseRoute, returnPath, roomPath, signInPath } from './roomRoute';
+import { newRoomPath, parseRoute, returnPath, roomPath, signInPath } from './roomRoute';
 
 describe('parseRoute', () => {
   it('reads rooms, with or without a trailing slash', () => {
     expect(parseRoute('/r/abc_1-Z')).toEqual({ kind: 'room', roomId: 'abc_1-Z' });
     expect(parseRoute('/r/abc/')).toEqual({ kind: 'room', roomId: 'abc' });
   });
-  it('treats / as home', () => {
-    expect(parseRoute('/')).toEqual({ kind: 'home' });
+  it('treats / as home, with the language a new room is for (issue 10)', () => {
+    expect(parseRoute('/')).toEqual({ kind: 'home', language: null });
+    expect(parseRoute('/', '?language=golang')).toEqual({ kind: 'home', language: 'go' });
+    expect(parseRoute('/', newRoomPath('cpp').slice(1))).toEqual({ kind: 'home', language: 'cpp' });
+    expect(parseRoute('/', '?language=cobol')).toEqual({ kind: 'home', language: null });
   });
   it('refuses ids that are not roomIds and other paths', () => {
     expect(parseRoute('/r/a%20b').kind).toBe('notFound');

@@ -1,14 +1,16 @@
 /**
  * Page routes: a room is the URL `/r/<roomId>`; `/` makes a new room (with
- * AUTH_MODE=none) or shows My rooms (hosted). Hosted mode adds the sign-in,
- * first-admin setup, sign-up and share-link pages.
+ * AUTH_MODE=none; `/?language=go` one for Go) or shows My rooms (hosted).
+ * Hosted mode adds the sign-in, first-admin setup, sign-up and share-link pages.
  * @module
  */
-import { SETUP_PATH, SHARE_LINK_PATH, SIGNUP_PATH, roomIdSchema } from '@codecell/protocol';
+import { SETUP_PATH, SHARE_LINK_PATH, SIGNUP_PATH, resolveRuntimeId, roomIdSchema } from '@codecell/protocol';
+import type { RuntimeId } from '@codecell/protocol';
 
 /** What a URL asks for. */
 export type Route =
-  | { readonly kind: 'home' }
+  /** `language`: the `?language=` of `/` (an id or alias), for the new room; null without one or for an unknown one. */
+  | { readonly kind: 'home'; readonly language: RuntimeId | null }
   | { readonly kind: 'rooms' }
   | { readonly kind: 'signin' }
   | { readonly kind: 'setup'; readonly token: string }
@@ -27,8 +29,11 @@ export const ROOMS_PATH = '/rooms';
  * @example parseRoute('/r/abc_1') // { kind: 'room', roomId: 'abc_1' }
  */
 export function parseRoute(pathname: string, search = ''): Route {
-  if (pathname === '/' || pathname === '' || pathname === '/index.html') return { kind: 'home' };
   const query = new URLSearchParams(search);
+  if (pathname === '/' || pathname === '' || pathname === '/index.html') {
+    const language = query.get('language');
+    return { kind: 'home', language: language === null ? null : (resolveRuntimeId(language) ?? null) };
+  }
   if (pathname === ROOMS_PATH) return { kind: 'rooms' };
   if (pathname === SIGNIN_PATH) return { kind: 'signin' };
   if (pathname === SETUP_PATH) return { kind: 'setup', token: query.get('token') ?? '' };
@@ -48,6 +53,11 @@ export function parseRoute(pathname: string, search = ''): Route {
     return { kind: 'notFound', message: `"${id}" is not a room name: use 1-64 letters, digits, "_" or "-".` };
   }
   return { kind: 'room', roomId: id };
+}
+
+/** `/?language=<id>`: the page that creates a room in that language. */
+export function newRoomPath(language: RuntimeId): string {
+  return `/?language=${encodeURIComponent(language)}`;
 }
 
 /** The path of a room's page. */

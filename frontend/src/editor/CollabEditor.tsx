@@ -6,6 +6,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
+import type { Diagnostic } from '@codecell/protocol';
 import { RoomEditor } from './RoomEditor';
 import type { ThemeName } from './themes';
 
@@ -30,10 +31,14 @@ export interface CollabEditorProps {
   readonly onEditor?: (editor: RoomEditor | null) => void;
   /** The caller may not edit (viewer, runner); the server refuses their edits anyway. */
   readonly readOnly?: boolean;
+  /** The shown run's compiler diagnostics, drawn as markers in the files they name. */
+  readonly diagnostics?: readonly Diagnostic[];
 }
 
+const NO_DIAGNOSTICS: readonly Diagnostic[] = [];
+
 export default function CollabEditor(props: CollabEditorProps) {
-  const { doc, awareness, path, theme, follow, jump, readOnly = false } = props;
+  const { doc, awareness, path, theme, follow, jump, readOnly = false, diagnostics = NO_DIAGNOSTICS } = props;
   const host = useRef<HTMLDivElement>(null);
   const latest = useRef(props);
   const [editor, setEditor] = useState<RoomEditor | null>(null);
@@ -63,6 +68,7 @@ export default function CollabEditor(props: CollabEditorProps) {
   useEffect(() => editor?.setPath(path), [editor, path]);
   useEffect(() => editor?.setTheme(theme), [editor, theme]);
   useEffect(() => editor?.setReadOnly(readOnly), [editor, readOnly]);
+  useEffect(() => editor?.setDiagnostics(diagnostics), [editor, diagnostics]);
   useEffect(() => editor?.setFollow(follow), [editor, follow]);
   useEffect(() => {
     if (jump) editor?.jumpTo(jump.clientId);

@@ -3,43 +3,23 @@
  * so undo history and scroll survive), each bound to its Y.Text; this user's
  * cursor and every selection published in awareness; every remote selection
  * drawn (y-monaco draws each person's primary one, this draws the others);
- * following someone and jumping to them.
+ * following someone and jumping to them; compiler diagnostics as markers.
  * @module
  */
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import type { Diagnostic } from '@codecell/protocol';
 import { filesOf } from '../collab/roomFiles';
 import { participantsFrom } from '../collab/participants';
 import type { Participant } from '../collab/participants';
 import { resolveSelections, toCollabSelections } from '../collab/selections';
+import { DiagnosticMarkers } from './diagnosticMarkers';
 import { bindFile } from './fileBinding';
 import type { BoundFile } from './fileBinding';
 import { monaco } from './monaco';
+import { EDITOR_OPTIONS, markReady, selectionDecoration } from './editorParts';
 import { MONACO_THEME } from './themes';
 import type { ThemeName } from './themes';
-
-/** Performance mark set when the editor first accepts input (read by the e2e benchmark). */
-export const EDITOR_READY_MARK = 'codecell:editor-ready';
-
-export const EDITOR_OPTIONS: monaco.editor.IStandaloneEditorConstructionOptions = {
-  automaticLayout: true,
-  fontSize: 14,
-  lineHeight: 21,
-  fontFamily: 'ui-monospace, "SFMono-Regular", "JetBrains Mono", "Cascadia Code", Menlo, Consolas, "DejaVu Sans Mono", monospace',
-  fontLigatures: false,
-  minimap: { enabled: false },
-  scrollBeyondLastLine: false,
-  // Room above line 1 for the name label of a cursor there.
-  padding: { top: 18, bottom: 12 },
-  renderLineHighlight: 'line',
-  smoothScrolling: true,
-  cursorBlinking: 'smooth',
-  overviewRulerBorder: false,
-  hideCursorInOverviewRuler: true,
-  scrollbar: { verticalScrollbarSize: 10, horizontalScrollbarSize: 10 },
-  stickyScroll: { enabled: false },
-  fixedOverflowWidgets: true,
-};
 
 export interface RoomEditorOptions {
   readonly host: HTMLElement;
@@ -61,7 +41,10 @@ export class RoomEditor {
   readonly #bound = new Map<string, BoundFile>();
   readonly #decorations: monaco.editor.IEditorDecorationsCollection;
   readonly #cleanup: Array<() => void> = [];
+  readonly #markers = new DiagnosticMarkers();
   #path: string | null = null;
+  /** Where to put the cursor once `path` is shown (a click on a compiler message). */
+  #pendingGoTo: { readonly path: string; readonly line: number; readonly column: number } | null = null;
   #current: BoundFile | null = null;
   #follow: number | null = null;
   #pendingJump: number | null = null;
@@ -124,6 +107,23 @@ export class RoomEditor {
     }
   }
 
+  /** Shows these compiler diagnostics as markers, in every file they name (an empty list clears them). */
+  setDiagnostics(diagnostics: readonly Diagnostic[]): void {
+    this.#markers.set(diagnostics, this.#bound.values());
+  }
+
+  /** Puts the cursor at 1-based `line`/`column` of `path`, now or once the page shows that file. */
+  goTo(o: { readonly path: string; readonly line: number; readonly column: number }): void {
+    this.#pendingGoTo = o;
+    if (this.#path === o.path && this.#current) this.#show();
+  }
+
+  /** The compiler markers of `path` (null while it has no model): for tests and the console. */
+  markersOf(path: string): ReturnType<typeof DiagnosticMarkers.read> | null {
+    const bound = this.#bound.get(path);
+    return bound ? DiagnosticMarkers.read(bound.model) : null;
+  }
+
   /** The open file's model (tests and the page read its text). */
   get model(): monaco.editor.ITextModel | null {
     return this.#current?.model ?? null;
@@ -183,6 +183,7 @@ export class RoomEditor {
         onLocalEdit: this.#o.onLocalEdit,
       });
       this.#bound.set(path, bound);
+      this.#markers.apply(bound);
     }
     if (this.#current !== bound) {
       if (this.#current) this.#current.viewState = this.editor.saveViewState();
@@ -196,6 +197,13 @@ export class RoomEditor {
         this.#ready = true;
         markReady(this.editor);
       }
+    }
+    if (this.#pendingGoTo?.path === path) {
+      const pos = bound.model.validatePosition({ lineNumber: this.#pendingGoTo.line, column: this.#pendingGoTo.column });
+      this.#pendingGoTo = null;
+      this.editor.setPosition(pos);
+      this.editor.revealPositionInCenterIfOutsideViewport(pos, monaco.editor.ScrollType.Immediate);
+      this.editor.focus();
     }
     if (this.#pendingJump !== null) {
       const p = this.#participant(this.#pendingJump);
@@ -262,31 +270,4 @@ export class RoomEditor {
     const state = this.#o.awareness.getStates().get(clientId);
     return participantsFrom(new Map([[clientId, state]]), this.#o.doc.clientID)[0];
   }
-}
-
-/** The same classes y-monaco uses, so one stylesheet colours and labels both. */
-function selectionDecoration(
-  model: monaco.editor.ITextModel,
-  s: { anchor: number; head: number },
-  clientId: number,
-): monaco.editor.IModelDeltaDecoration {
-  const forward = s.anchor <= s.head;
-  const start = model.getPositionAt(Math.min(s.anchor, s.head));
-  const end = model.getPositionAt(Math.max(s.anchor, s.head));
-  const head = `yRemoteSelectionHead yRemoteSelectionHead-${clientId}`;
-  return {
-    range: new monaco.Range(start.lineNumber, start.column, end.lineNumber, end.column),
-    options: {
-      className: `yRemoteSelection yRemoteSelection-${clientId}`,
-      afterContentClassName: forward ? head : null,
-      beforeContentClassName: forward ? null : head,
-      stickiness: monaco.editor.TrackedRangeStickiness.NeverGrowsWhenTypingAtEdges,
-    },
-  };
-}
-
-function markReady(editor: monaco.editor.IStandaloneCodeEditor): void {
-  editor.focus();
-  if (performance.getEntriesByName(EDITOR_READY_MARK).length === 0) performance.mark(EDITOR_READY_MARK);
-  document.body.dataset['editorReady'] = 'true';
 }

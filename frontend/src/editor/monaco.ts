@@ -1,8 +1,11 @@
 /**
  * Monaco, bundled from node_modules: the editor core (`editor.api`), the
- * contributions an IDE for Python needs, the Python tokenizer, and the one
- * web worker Monaco uses for every language without its own (diffs, word
- * completion, links). No CDN, no TypeScript/JSON/CSS/HTML workers.
+ * contributions an IDE needs, the tokenizers (Monarch grammars, each loaded
+ * the first time a file of its language opens) of every runtime in the
+ * runtime table, and the one web worker Monaco uses for every language
+ * without its own (diffs, word completion, links). No CDN, no
+ * TypeScript/JSON/CSS/HTML workers: TypeScript and JavaScript get syntax
+ * colouring, and type errors come from the compile stage as markers.
  * @module
  */
 import * as monaco from 'monaco-editor/editor/editor.api';
@@ -55,12 +58,21 @@ import 'monaco-editor/editor/contrib/caretOperations/browser/caretOperations';
 import 'monaco-editor/editor/contrib/dropOrPasteInto/browser/copyPasteContribution';
 import 'monaco-editor/editor/contrib/suggest/browser/suggestController';
 import 'monaco-editor/editor/common/standaloneStrings';
+// One per `monaco` id of the runtime table (RUNTIMES in @codecell/protocol; cpp registers c too).
 import 'monaco-editor/languages/definitions/python/register';
+import 'monaco-editor/languages/definitions/javascript/register';
+import 'monaco-editor/languages/definitions/typescript/register';
+import 'monaco-editor/languages/definitions/go/register';
+import 'monaco-editor/languages/definitions/cpp/register';
+import 'monaco-editor/languages/definitions/rust/register';
+import 'monaco-editor/languages/definitions/java/register';
+import 'monaco-editor/languages/definitions/ruby/register';
+import 'monaco-editor/languages/definitions/shell/register';
 
 import { defineThemes } from './themes';
 
 self.MonacoEnvironment = {
-  // Python has no language worker: every label gets the generic editor worker.
+  // No language here has its own worker: every label gets the generic editor worker.
   getWorker: () => new EditorWorker(),
 };
 

@@ -14,7 +14,7 @@ function setup(opts: { api?: Partial<RunApi> } = {}) {
   const api: RunApi = { ...mocks, ...opts.api };
   const controller = new RunController({
     api,
-    submission: () => ({ roomId: 'r1', startedBy: 'Ada', entry: 'main.py', files: [{ path: 'main.py', content: 'print(1)' }] }),
+    submission: () => ({ roomId: 'r1', startedBy: 'Ada', entry: 'main.py', language: 'py', files: [{ path: 'main.py', content: 'print(1)' }] }),
     toUserError: (err) => ({ code: 'x', message: String(err) }),
     schedule: (fn) => fn(),
     openStream: (jobId, handlers) => {

@@ -21,8 +21,8 @@ export interface RunApi {
 export interface RunControllerOptions {
   readonly api: RunApi;
   readonly openStream: (jobId: string, handlers: RunStreamHandlers) => RunStreamHandle;
-  /** What to run, read when Run is pressed: the room, its files and entry, who starts it. */
-  readonly submission: () => Omit<RunCodeInput, 'language'>;
+  /** What to run, read when Run is pressed: the room, its files, entry and language, who starts it. */
+  readonly submission: () => RunCodeInput;
   readonly toUserError: (err: unknown) => UserError;
   /**
    * Schedules listener notification; stream messages are applied at once but
@@ -75,7 +75,7 @@ export class RunController {
     this.dispatch({ type: 'submit' });
     let out: RunCodeOutput;
     try {
-      out = await this.opts.api.runCode({ language: 'py', ...this.opts.submission() });
+      out = await this.opts.api.runCode(this.opts.submission());
     } catch (err) {
       this.dispatch({ type: 'submitFailed', error: this.opts.toUserError(err) });
       const deferred = this.deferredAttach;

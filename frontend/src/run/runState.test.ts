@@ -125,4 +125,31 @@ describe('runReducer', () => {
     const done = reduce([msg({ type: 'end', status: 'killed', code: null, message: null })]);
     expect(runReducer(done, { type: 'connection', state: 'reconnecting' })).toBe(done);
   });
+
+  it('issue 10: compiled runs get stage dividers and the compiler\'s diagnostics; a fresh run clears them', () => {
+    const diag = { file: 'main.cpp', line: 3, column: 5, severity: 'error', message: "expected ';'", code: null } as const;
+    let s = reduce([
+      hello,
+      ev(0, { type: 'start', jobId: 'j1', vmId: 'vm', at: 1 }),
+      ev(1, { type: 'stage', name: 'compile' }),
+    ]);
+    expect(s).toMatchObject({ stage: 'compile', compiled: true });
+    s = reduce([ev(2, { type: 'stderr', data: 'warning\n' }), ev(3, { type: 'diagnostics', diagnostics: [diag] }), ev(4, { type: 'stage', name: 'run' }), ev(5, { type: 'stdout', data: 'hi\n' })], s);
+    expect(s.output.map((c) => [c.kind, c.text])).toEqual([
+      ['stage', 'Compiling…'],
+      ['stderr', 'warning\n'],
+      ['stage', 'Running…'],
+      ['stdout', 'hi\n'],
+    ]);
+    expect(s).toMatchObject({ stage: 'run', diagnostics: [diag] });
+    expect(reduce([{ type: 'submit' }], s)).toMatchObject({ diagnostics: [], stage: null, compiled: false, output: [] });
+  });
+
+  it('issue 10: a run stage alone (Python) adds no divider; two dividers in a row stay two lines', () => {
+    const py = reduce([ev(0, { type: 'stage', name: 'run' }), ev(1, { type: 'stdout', data: 'x\n' })]);
+    expect(py.output.map((c) => c.kind)).toEqual(['stdout']);
+    expect(py.stage).toBe('run');
+    const quiet = reduce([ev(0, { type: 'stage', name: 'compile' }), ev(1, { type: 'stage', name: 'run' })]);
+    expect(quiet.output.map((c) => c.text)).toEqual(['Compiling…', 'Running…']);
+  });
 });

@@ -7,13 +7,17 @@
  * the room, or already running when the page loaded.
  * @module
  */
-import type { ExitEvent, StreamMessage } from '@codecell/protocol';
+import type { Diagnostic, ExitEvent, StageName, StreamMessage } from '@codecell/protocol';
 import type { UserError } from '../api/userError';
 
 export type RunPhase = 'idle' | 'submitting' | 'attaching' | 'queued' | 'starting' | 'running' | 'finished';
 
-/** `stdin` is the local echo of what the user typed (the program's own output never contains it). */
-export type OutputKind = 'stdout' | 'stderr' | 'stdin';
+/**
+ * `stdin` is the local echo of what the user typed (the program's own output
+ * never contains it); `stage` a divider line where a compiled run's stage
+ * begins ("Compiling…", "Running…").
+ */
+export type OutputKind = 'stdout' | 'stderr' | 'stdin' | 'stage';
 
 export interface OutputChunk {
   /** Stable React key. */
@@ -52,6 +56,12 @@ export interface RunState {
   readonly startedAt: number | null;
   readonly exit: ExitEvent | null;
   readonly end: RunEnd | null;
+  /** The stage running now (from `stage` events); null before the first and for runs without stages. */
+  readonly stage: StageName | null;
+  /** True once the run had a compile stage (a compiled language). */
+  readonly compiled: boolean;
+  /** The compiler's messages (the `diagnostics` event); shown as editor markers and listed under the output. */
+  readonly diagnostics: readonly Diagnostic[];
   /** The run's `error` event: the sandbox could not run it (or lost it midway). */
   readonly failure: { readonly code: string; readonly message: string } | null;
   readonly stdinClosed: boolean;
@@ -93,6 +103,9 @@ export const initialRunState: RunState = Object.freeze({
   startedAt: null,
   exit: null,
   end: null,
+  stage: null,
+  compiled: false,
+  diagnostics: [],
   failure: null,
   stdinClosed: false,
   stopping: false,
@@ -187,9 +200,10 @@ function applyMessage(state: RunState, msg: StreamMessage): RunState {
         case 'error':
           return { ...next, failure: { code: ev.code, message: ev.message } };
         case 'stage':
+          // `cached` is there once the sandbox replays unchanged builds (issue 10 sandbox side).
+          return applyStage(next, ev.name, 'cached' in ev && ev.cached === true);
         case 'diagnostics':
-          // Compile stages and their diagnostics are shown by the browser work of issue 10 (item 6).
-          return next;
+          return { ...next, diagnostics: ev.diagnostics };
       }
       return next;
     }
@@ -205,13 +219,29 @@ function applyMessage(state: RunState, msg: StreamMessage): RunState {
   }
 }
 
-/** Appends text, merging with the previous chunk of the same kind, and trims old output past the cap. */
+/** Words of a stage divider. */
+export function stageLabel(name: StageName, cached: boolean): string {
+  if (name === 'compile') return cached ? 'Compiling… (unchanged since the last run: reusing that build)' : 'Compiling…';
+  return 'Running…';
+}
+
+/**
+ * A stage begins. Only compiled runs get divider lines (a run stage alone
+ * needs none: the status pill says Running).
+ */
+function applyStage(state: RunState, name: StageName, cached: boolean): RunState {
+  const compiled = state.compiled || name === 'compile';
+  const next = { ...state, stage: name, compiled };
+  return compiled ? append(next, 'stage', stageLabel(name, cached)) : next;
+}
+
+/** Appends text, merging with the previous chunk of the same kind (but dividers), and trims old output past the cap. */
 function append(state: RunState, kind: OutputKind, text: string): RunState {
   if (text === '') return state;
   const output = state.output.slice();
   const last = output[output.length - 1];
   let nextChunkId = state.nextChunkId;
-  if (last && last.kind === kind) {
+  if (last && last.kind === kind && kind !== 'stage') {
     output[output.length - 1] = { ...last, text: last.text + text };
   } else {
     output.push({ id: nextChunkId++, kind, text });

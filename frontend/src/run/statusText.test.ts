@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RUN_STATUSES } from '@codecell/protocol';
 import { initialRunState } from './runState';
 import type { RunState } from './runState';
-import { endStatusText, exitFacts, formatDuration, formatMemory, runStatusText } from './statusText';
+import { compileErrorText, endStatusText, exitFacts, formatDuration, formatMemory, runStatusText } from './statusText';
 
 describe('endStatusText', () => {
   const rows = [
@@ -38,6 +38,9 @@ describe('runStatusText', () => {
     expect(at({ phase: 'starting' })).toBe('Starting…');
     expect(at({ phase: 'running' })).toBe('Running…');
     expect(at({ phase: 'running', stopping: true })).toBe('Stopping…');
+    expect(at({ phase: 'running', stage: 'compile' })).toBe('Compiling…');
+    expect(at({ phase: 'running', stage: 'run', compiled: true })).toBe('Running…');
+    expect(at({ phase: 'finished', end: { status: 'compile_error', code: 1, message: null } })).toBe('Compile error');
     expect(at({ phase: 'attaching' })).toBe('Connecting…');
     expect(at({ phase: 'finished', end: { status: 'runtime_error', code: 2, message: null } })).toBe('Error (exit code 2)');
   });
@@ -63,5 +66,14 @@ describe('formatting', () => {
     expect(facts.map((f) => `${f.label} ${f.value}`)).toEqual(['exit code 1', 'wall 1.50 s', 'CPU 40 ms', 'memory 9.0 MB']);
     const killed = exitFacts({ type: 'exit', code: null, signal: 'SIGKILL', status: 'killed', cpuMs: 0, wallMs: 10, maxRssKb: 0 });
     expect(killed.map((f) => f.label)).toEqual(['signal', 'wall', 'CPU']);
+  });
+});
+
+describe('compileErrorText', () => {
+  const d = (file: string | null, severity: 'error' | 'warning' = 'error') => ({ file, line: 1, column: null, severity, message: 'x', code: null });
+  it('says the program did not run, how many errors, and where they are marked', () => {
+    expect(compileErrorText([d('main.cpp'), d('main.cpp', 'warning')])).toBe('The program did not run: the compiler reported 1 error, marked in main.cpp.');
+    expect(compileErrorText([d('a.go'), d('b.go'), d(null)])).toBe('The program did not run: the compiler reported 3 errors, marked in a.go, b.go.');
+    expect(compileErrorText([])).toBe('The program did not run: the compiler stopped with an error (its output is above).');
   });
 });

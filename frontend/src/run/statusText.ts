@@ -3,7 +3,7 @@
  * the exit summary (exit code, wall time, CPU time, memory).
  * @module
  */
-import type { ExitEvent } from '@codecell/protocol';
+import type { Diagnostic, ExitEvent } from '@codecell/protocol';
 import type { RunState } from './runState';
 
 /** Colour family of the status pill. */
@@ -62,7 +62,8 @@ export function runStatusText(state: RunState): StatusText {
     case 'starting':
       return { label: state.stopping ? 'Stopping…' : 'Starting…', tone: 'busy' };
     case 'running':
-      return { label: state.stopping ? 'Stopping…' : 'Running…', tone: 'busy' };
+      if (state.stopping) return { label: 'Stopping…', tone: 'busy' };
+      return { label: state.stage === 'compile' ? 'Compiling…' : 'Running…', tone: 'busy' };
     case 'finished': {
       const status = state.end?.status ?? state.exit?.status ?? 'internal_error';
       return endStatusText(status, state.end?.code ?? state.exit?.code ?? null);
@@ -107,4 +108,17 @@ export function exitFacts(exit: ExitEvent): ExitFact[] {
   facts.push({ label: 'CPU', value: formatDuration(exit.cpuMs) });
   if (exit.maxRssKb > 0) facts.push({ label: 'memory', value: formatMemory(exit.maxRssKb) });
   return facts;
+}
+
+/**
+ * What a compile error means, in words: the program did not run, how many
+ * errors the compiler reported and in which files (they are marked there).
+ * @example compileErrorText([{ file: 'main.cpp', severity: 'error', … }]) // 'The program did not run: the compiler reported 1 error, marked in main.cpp.'
+ */
+export function compileErrorText(diagnostics: readonly Diagnostic[]): string {
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length === 0) return 'The program did not run: the compiler stopped with an error (its output is above).';
+  const files = [...new Set(errors.flatMap((d) => (d.file === null ? [] : [d.file])))];
+  const count = `${errors.length} error${errors.length === 1 ? '' : 's'}`;
+  return `The program did not run: the compiler reported ${count}${files.length > 0 ? `, marked in ${files.join(', ')}` : ''}.`;
 }

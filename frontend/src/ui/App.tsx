@@ -7,7 +7,7 @@
  * @module
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { MeOutput } from '@codecell/protocol';
+import type { MeOutput, RuntimeId } from '@codecell/protocol';
 import type { GatewayClient } from '../api/trpc';
 import { API_BASE } from '../api/apiUrl';
 import { toUserError } from '../api/userError';
@@ -18,6 +18,7 @@ import type { Route } from '../collab/roomRoute';
 import { SetupPage, SignInPage, SignUpPage } from './AuthPages';
 import { JoinPage } from './JoinPage';
 import { MyRoomsPage } from './MyRoomsPage';
+import { NewRoomMenu } from './NewRoomMenu';
 import { Notice } from './Notice';
 import { RoomPage } from './RoomPage';
 import { useTheme } from './theme';
@@ -73,10 +74,10 @@ export function App({ client }: AppProps) {
     setRoute(currentRoute());
   }, []);
 
-  /** Creates a room on the gateway (seeded there) and opens it. */
+  /** Creates a room on the gateway (seeded there, in `language`: Python without one) and opens it. */
   const newRoom = useCallback(
-    async (replace: boolean): Promise<void> => {
-      const { roomId } = await client.createRoom.mutate({});
+    async (replace: boolean, language?: RuntimeId | null): Promise<void> => {
+      const { roomId } = await client.createRoom.mutate(language ? { language } : {});
       navigate(roomPath(roomId), replace);
     },
     [client, navigate],
@@ -126,16 +127,20 @@ export function App({ client }: AppProps) {
           identity={shownIdentity}
           me={me}
           onRename={rename}
-          onNewRoom={hosted ? () => Promise.resolve(navigate('/')) : () => newRoom(false)}
+          onNewRoom={hosted ? () => Promise.resolve(navigate('/')) : (language) => newRoom(false, language)}
         />
       );
     case 'home':
     case 'rooms':
-      return hosted ? <MyRoomsPage client={client} me={me} navigate={navigate} /> : <CreatingRoom create={() => newRoom(true)} />;
+      return hosted ? (
+        <MyRoomsPage client={client} me={me} navigate={navigate} />
+      ) : (
+        <CreatingRoom create={() => newRoom(true, route.kind === 'home' ? route.language : null)} />
+      );
     case 'notFound':
       return (
         <Notice title="No such room" message={route.message}>
-          <NewRoomButton create={() => newRoom(false)} />
+          <NewRoomMenu variant="primary" onCreate={(language) => newRoom(false, language)} />
         </Notice>
       );
   }
@@ -169,18 +174,6 @@ function CreatingRoom({ create }: { readonly create: () => Promise<void> }) {
         Try again
       </button>
     </Notice>
-  );
-}
-
-function NewRoomButton({ create }: { readonly create: () => Promise<void> }) {
-  const [error, setError] = useState<string | null>(null);
-  return (
-    <>
-      <button type="button" className="btn btn-run" data-testid="new-room" onClick={() => void create().catch((err: unknown) => setError(toUserError(err, API_BASE).message))}>
-        New room
-      </button>
-      {error ? <p className="notice-error">{error}</p> : null}
-    </>
   );
 }
 

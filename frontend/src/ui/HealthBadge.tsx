@@ -43,11 +43,3 @@ export function HealthBadge() {
     </span>
   );
 }
-
-/** "Python 3.11", from the gateway's `runtimes` (static "Python 3" until it answers). */
-export function RuntimeLabel() {
-  const trpc = useTRPC();
-  const runtimes = useQuery(trpc.runtimes.queryOptions(undefined, { staleTime: Infinity, retry: false }));
-  const py = runtimes.data?.find((r) => r.language === 'py');
-  return <span className="muted small">{py ? `${py.name} ${py.version}` : 'Python 3'}</span>;
-}

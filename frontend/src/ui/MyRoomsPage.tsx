@@ -4,13 +4,16 @@
  * @module
  */
 import { useCallback, useEffect, useState } from 'react';
-import type { MeOutput, RoomSummary } from '@codecell/protocol';
+import { isRuntimeId } from '@codecell/protocol';
+import type { MeOutput, RoomSummary, RuntimeId } from '@codecell/protocol';
 import { API_BASE } from '../api/apiUrl';
 import type { GatewayClient } from '../api/trpc';
 import { toUserError } from '../api/userError';
+import { runtimeName } from '../collab/roomLanguage';
 import { roomPath } from '../collab/roomRoute';
 import { AccountMenu } from './AccountMenu';
 import { LogoMark, PlusIcon, TrashIcon } from './icons';
+import { useRuntimes } from './useRuntimes';
 
 export interface MyRoomsPageProps {
   readonly client: GatewayClient;
@@ -22,6 +25,8 @@ export function MyRoomsPage({ client, me, navigate }: MyRoomsPageProps) {
   const [rooms, setRooms] = useState<readonly RoomSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [title, setTitle] = useState('');
+  const [language, setLanguage] = useState<RuntimeId>('py');
+  const runtimes = useRuntimes();
   const [confirm, setConfirm] = useState<string | null>(null);
 
   const load = useCallback(() => {
@@ -32,7 +37,7 @@ export function MyRoomsPage({ client, me, navigate }: MyRoomsPageProps) {
   const fail = (err: unknown): void => setError(toUserError(err, API_BASE).message);
   const create = (): void => {
     setError(null);
-    client.createRoom.mutate(title.trim() ? { title: title.trim() } : {}).then(({ roomId }) => navigate(roomPath(roomId)), fail);
+    client.createRoom.mutate({ ...(title.trim() ? { title: title.trim() } : {}), language }).then(({ roomId }) => navigate(roomPath(roomId)), fail);
   };
   const remove = (roomId: string): void => {
     setConfirm(null);
@@ -60,6 +65,20 @@ export function MyRoomsPage({ client, me, navigate }: MyRoomsPageProps) {
             }}
           >
             <input className="field-input" data-testid="new-room-title" placeholder="Title of a new room" value={title} maxLength={100} onChange={(e) => setTitle(e.target.value)} />
+            <select
+              className="field-input runtime-select"
+              data-testid="new-room-language-select"
+              aria-label="Language of the new room"
+              title="The new room starts with a hello-world program in this language"
+              value={language}
+              onChange={(e) => (isRuntimeId(e.target.value) ? setLanguage(e.target.value) : undefined)}
+            >
+              {runtimes.map((r) => (
+                <option key={r.language} value={r.language}>
+                  {runtimeName(r)} ({r.entry})
+                </option>
+              ))}
+            </select>
             <button type="submit" className="btn btn-run" data-testid="create-room">
               <PlusIcon />
               New room

@@ -1,15 +1,19 @@
 /**
- * The run's output: stdout and stderr as they stream (stderr in red), the
- * exit status in words with exit code and timings, and the stdin line while
- * the program runs. Follows new output unless the user scrolled up.
+ * The run's output: stdout and stderr as they stream (stderr in red), where
+ * a compiled run's stages begin, the compiler's messages (each opens its
+ * file and line), the exit status in words with exit code and timings, and
+ * the stdin line while the program runs. Follows new output unless the user
+ * scrolled up.
  * @module
  */
 import { useLayoutEffect, useRef, useState } from 'react';
 import type { RunController } from '../run/RunController';
 import { acceptsStdin, isActive } from '../run/runState';
 import type { RunState } from '../run/runState';
-import { endStatusText, exitFacts } from '../run/statusText';
+import { compileErrorText, endStatusText, exitFacts } from '../run/statusText';
 import { Elapsed } from './Elapsed';
+import { Problems } from './Problems';
+import type { ProblemsProps } from './Problems';
 import { StatusPill } from './StatusPill';
 import { StdinLine } from './StdinLine';
 
@@ -20,11 +24,15 @@ export interface OutputPaneProps {
   readonly state: RunState;
   readonly controller: RunController;
   readonly entry: string;
+  /** The language Run uses for the entry, e.g. "C++", and whether it is compiled first. */
+  readonly language: { readonly name: string; readonly compiled: boolean };
   /** The caller's role lets them type stdin. */
   readonly canRun?: boolean;
+  /** Files of the room, and how to open one at a compiler message. */
+  readonly problems: Omit<ProblemsProps, 'diagnostics'>;
 }
 
-export function OutputPane({ state, controller, entry, canRun = true }: OutputPaneProps) {
+export function OutputPane({ state, controller, entry, language, canRun = true, problems }: OutputPaneProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const [stick, setStick] = useState(true);
 
@@ -75,7 +83,7 @@ export function OutputPane({ state, controller, entry, canRun = true }: OutputPa
           <div className="output-notice">Earlier output was dropped to keep the page responsive.</div>
         ) : null}
         {state.output.length === 0 ? (
-          <EmptyOutput state={state} entry={entry} />
+          <EmptyOutput state={state} entry={entry} language={language} />
         ) : (
           <pre className="output-text">
             {state.output.map((c) => (
@@ -94,13 +102,14 @@ export function OutputPane({ state, controller, entry, canRun = true }: OutputPa
           ↓ Latest output
         </button>
       ) : null}
+      <Problems diagnostics={state.diagnostics} {...problems} />
       {stdinOpen ? <StdinLine controller={controller} disabled={!canRun || !acceptsStdin(state)} /> : null}
       <RunResult state={state} />
     </section>
   );
 }
 
-function EmptyOutput({ state, entry }: { readonly state: RunState; readonly entry: string }) {
+function EmptyOutput({ state, entry, language }: { readonly state: RunState; readonly entry: string; readonly language: OutputPaneProps['language'] }) {
   if (isActive(state)) return <div className="output-empty">Waiting for output…</div>;
   if (state.phase === 'finished') {
     const ran = state.exit !== null;
@@ -108,9 +117,9 @@ function EmptyOutput({ state, entry }: { readonly state: RunState; readonly entr
   }
   return (
     <div className="output-empty">
-      Press <kbd>Run</kbd> or <kbd>Ctrl</kbd>+<kbd>Enter</kbd> to run <code>{entry}</code> in a fresh microVM.
+      Press <kbd>Run</kbd> or <kbd>Ctrl</kbd>+<kbd>Enter</kbd> to run <code>{entry}</code> as {language.name} in a fresh microVM.
       <br />
-      Its output appears here as it is printed.
+      {language.compiled ? 'It is compiled first: compiler errors are marked in the editor. ' : ''}Its output appears here as it is printed.
     </div>
   );
 }
@@ -120,7 +129,7 @@ function RunResult({ state }: { readonly state: RunState }) {
   const status = state.end?.status ?? state.exit?.status ?? 'internal_error';
   const { label, tone } = endStatusText(status, state.end?.code ?? state.exit?.code ?? null);
   const signal = state.exit?.signal;
-  const rawMessage = state.end?.message ?? state.failure?.message;
+  const rawMessage = state.end?.message ?? state.failure?.message ?? (status === 'compile_error' ? compileErrorText(state.diagnostics) : null);
   // "ended by SIGKILL" repeats the signal fact already shown.
   const message = signal && rawMessage === `ended by ${signal}` ? null : rawMessage;
   return (

@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
+import type { RuntimeId } from '@codecell/protocol';
 import { API_BASE } from '../api/apiUrl';
 import { toUserError } from '../api/userError';
 import type { Participant } from '../collab/participants';
@@ -13,6 +14,7 @@ import { isActive } from '../run/runState';
 import type { RunState } from '../run/runState';
 import { ConnectionBadge } from './ConnectionBadge';
 import { HealthBadge } from './HealthBadge';
+import { NewRoomMenu } from './NewRoomMenu';
 import { LinkIcon, LogoMark, MoonIcon, PlayIcon, PlusIcon, StopIcon, SunIcon } from './icons';
 import { Avatar } from './PeopleList';
 import type { ThemeName } from './theme';
@@ -25,13 +27,16 @@ export interface RoomHeaderProps {
   readonly title: string | null;
   /** The file Run executes. */
   readonly entry: string;
+  /** The language it runs as, e.g. "C++". */
+  readonly languageName: string;
   readonly run: RunState;
   readonly onRun: () => void;
   readonly onStop: () => void;
   readonly connection: RoomSessionState;
   readonly people: readonly Participant[];
   readonly onJump: (clientId: number) => void;
-  readonly onNewRoom: () => Promise<void>;
+  /** Creates a room in a language (AUTH_MODE=none), or goes to My rooms (hosted: `account` is set). */
+  readonly onNewRoom: (language?: RuntimeId) => Promise<void>;
   readonly theme: { readonly theme: ThemeName; readonly toggle: () => void };
   /** The caller's role lets them run, type stdin and stop. */
   readonly canRun: boolean;
@@ -41,7 +46,7 @@ export interface RoomHeaderProps {
   readonly account: ReactNode;
 }
 
-export function RoomHeader({ roomId, title, entry, run, onRun, onStop, connection, people, onJump, onNewRoom, theme, canRun, onShare, account }: RoomHeaderProps) {
+export function RoomHeader({ roomId, title, entry, languageName, run, onRun, onStop, connection, people, onJump, onNewRoom, theme, canRun, onShare, account }: RoomHeaderProps) {
   const active = isActive(run);
   const noRun = canRun ? undefined : 'Your role in this room does not let you run code';
   return (
@@ -52,7 +57,7 @@ export function RoomHeader({ roomId, title, entry, run, onRun, onStop, connectio
         </div>
         <RoomTitle title={title} roomId={roomId} onShare={onShare} />
         <div className="toolbar" role="toolbar" aria-label="Run controls">
-          <button type="button" className="btn btn-run" data-testid="run" onClick={onRun} disabled={active || !canRun} title={noRun ?? `Run ${entry} (${RUN_SHORTCUT})`}>
+          <button type="button" className="btn btn-run" data-testid="run" onClick={onRun} disabled={active || !canRun} title={noRun ?? `Run ${entry} as ${languageName} (${RUN_SHORTCUT})`}>
             <PlayIcon />
             Run
             <kbd className="kbd-hint">{RUN_SHORTCUT}</kbd>
@@ -80,7 +85,7 @@ export function RoomHeader({ roomId, title, entry, run, onRun, onStop, connectio
           ))}
           {people.length > 5 ? <span className="avatar-more">+{people.length - 5}</span> : null}
         </div>
-        <NewRoomHeaderButton onNewRoom={onNewRoom} label={account ? 'My rooms' : 'New room'} />
+        {account ? <NewRoomHeaderButton onNewRoom={() => onNewRoom()} label="My rooms" /> : <NewRoomMenu onCreate={onNewRoom} />}
         {account}
         <button
           type="button"
@@ -135,7 +140,7 @@ function NewRoomHeaderButton({ onNewRoom, label }: { readonly onNewRoom: () => P
       className={`btn btn-small-h${error ? ' btn-error' : ''}`}
       data-testid="new-room"
       disabled={busy}
-      title={error ?? (label === 'New room' ? 'Create a new room and go there' : 'Your rooms')}
+      title={error ?? 'Your rooms'}
       onClick={() => {
         setBusy(true);
         setError(null);

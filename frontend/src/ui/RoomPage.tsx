@@ -5,13 +5,15 @@
  * @module
  */
 import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
-import { roleAllows } from '@codecell/protocol';
+import { RUNTIMES, isCompiled, roleAllows } from '@codecell/protocol';
+import type { RuntimeId } from '@codecell/protocol';
 import type { MeOutput } from '@codecell/protocol';
 import type { GatewayClient } from '../api/trpc';
 import { API_BASE, collabUrl, streamUrl } from '../api/apiUrl';
 import { toUserError } from '../api/userError';
 import type { UserIdentity } from '../collab/identity';
-import { filesOf, runFiles } from '../collab/roomFiles';
+import { filesOf } from '../collab/roomFiles';
+import { runSubmission } from '../collab/roomLanguage';
 import { NewestRunTracker, readRuns, runsOf } from '../collab/roomRuns';
 import { RoomSession } from '../collab/RoomSession';
 import type { JumpRequest } from '../editor/CollabEditor';
@@ -21,15 +23,15 @@ import { openRunStream } from '../run/runStream';
 import { AccountMenu } from './AccountMenu';
 import { FileTree } from './FileTree';
 import { useDebugHandle } from './debugHandle';
-import { RuntimeLabel } from './HealthBadge';
-import { EntryIcon, FileIcon } from './icons';
 import { OutputPane } from './OutputPane';
-import { Avatar, PeopleList } from './PeopleList';
+import { EditorTabs } from './EditorTabs';
+import { PeopleList } from './PeopleList';
 import { MembersList } from './MembersList';
 import { Notice } from './Notice';
 import { RoomHeader } from './RoomHeader';
 import { ShareDialog } from './ShareDialog';
 import { RunHistory } from './RunHistory';
+import { RuntimePicker } from './RuntimePicker';
 import type { ThemeName } from './theme';
 import { useParticipants, useRoomFiles, useRoomRuns, useSessionState } from './useRoom';
 import { useRoomAccess } from './useRoomAccess';
@@ -46,7 +48,8 @@ export interface RoomPageProps {
   /** Who the page is signed in as (`auth.me`). */
   readonly me: MeOutput;
   readonly onRename: (name: string) => void;
-  readonly onNewRoom: () => Promise<void>;
+  /** New room (in `language`); in hosted mode this goes to My rooms instead. */
+  readonly onNewRoom: (language?: RuntimeId) => Promise<void>;
 }
 
 interface Joined {
@@ -69,7 +72,7 @@ export function RoomPage(props: RoomPageProps) {
         stopRun: (input) => client.stopRun.mutate(input),
       },
       openStream: (jobId, handlers) => openRunStream({ url: streamUrl(API_BASE, jobId), handlers }),
-      submission: () => ({ roomId, startedBy: identityRef.current.name, ...runFiles(session.doc) }),
+      submission: () => ({ roomId, startedBy: identityRef.current.name, ...runSubmission(session.doc) }),
       toUserError: (err) => toUserError(err, API_BASE),
     });
     setJoined({ session, controller });
@@ -164,6 +167,15 @@ function RoomView({ roomId, session, controller, theme, identity, me, client, on
     requestAnimationFrame(() => editorRef.current?.editor.focus());
   }, []);
 
+  /** Opens `path` at a compiler message's line and column. */
+  const goTo = useCallback(
+    (o: { readonly path: string; readonly line: number; readonly column: number }) => {
+      openFile(o.path);
+      editorRef.current?.goTo(o);
+    },
+    [openFile],
+  );
+
   const jumpTo = useCallback(
     (clientId: number) => {
       const p = people.find((x) => x.clientId === clientId);
@@ -191,7 +203,8 @@ function RoomView({ roomId, session, controller, theme, identity, me, client, on
 
   useDebugHandle({ roomId, session, editorRef, activeRef });
 
-  const entry = files.entry ?? 'main.py';
+  const entry = files.entry ?? files.paths[0] ?? 'main.py';
+  const language = { name: RUNTIMES[files.language].name, compiled: isCompiled(files.language) };
   const others = people.filter((p) => !p.isSelf);
   const here = others.filter((p) => p.activeFile === activeFile && activeFile !== null);
 
@@ -207,6 +220,7 @@ function RoomView({ roomId, session, controller, theme, identity, me, client, on
         roomId={roomId}
         title={files.title}
         entry={entry}
+        languageName={language.name}
         run={run}
         onRun={runNow}
         onStop={() => void controller.stop()}
@@ -240,36 +254,14 @@ function RoomView({ roomId, session, controller, theme, identity, me, client, on
           <RunHistory runs={runs} shown={run.jobId} onShow={(jobId) => controller.attach(jobId, { explicit: true })} />
         </aside>
         <section className="pane editor-pane" aria-label="Editor">
-          <div className="pane-header tabs">
-            {activeFile !== null ? (
-              <span className="tab tab-active" data-testid="active-file">
-                <FileIcon />
-                {activeFile}
-                {activeFile === files.entry ? (
-                  <span className="entry-badge" title="Run executes this file">
-                    <EntryIcon />
-                    entry
-                  </span>
-                ) : null}
-              </span>
-            ) : null}
-            {leader ? (
-              <span className="following-chip" data-testid="following" style={{ borderColor: leader.color }}>
-                <span className="presence-dot" style={{ background: leader.color }} />
-                Following {leader.name}
-                <button type="button" className="chip-close" aria-label="Stop following" onClick={() => setFollowing(null)}>
-                  ×
-                </button>
-              </span>
-            ) : null}
-            <span className="spacer" />
-            <span className="here">
-              {here.map((p) => (
-                <Avatar key={p.clientId} name={p.name} color={p.color} small />
-              ))}
-            </span>
-            <RuntimeLabel />
-          </div>
+          <EditorTabs
+            activeFile={activeFile}
+            entry={files.entry}
+            leader={leader ?? null}
+            onStopFollowing={() => setFollowing(null)}
+            here={here}
+            picker={state.loaded ? <RuntimePicker doc={doc} files={files} readOnly={!canEdit} onOpen={openFile} /> : null}
+          />
           <div className="editor-host" data-testid="editor">
             {!state.loaded ? (
               <div className="editor-loading" data-testid="room-loading">
@@ -292,12 +284,13 @@ function RoomView({ roomId, session, controller, theme, identity, me, client, on
                   jump={jump}
                   onEditor={(ed) => (editorRef.current = ed)}
                   readOnly={!canEdit}
+                  diagnostics={run.diagnostics}
                 />
               </Suspense>
             ) : null}
           </div>
         </section>
-        <OutputPane state={run} controller={controller} entry={entry} canRun={canRun} />
+        <OutputPane state={run} controller={controller} entry={entry} language={language} canRun={canRun} problems={{ paths: files.paths, onGoTo: goTo }} />
       </main>
     </div>
   );

@@ -7,6 +7,7 @@
 import { useEffect } from 'react';
 import type { RefObject } from 'react';
 import { filePaths, filesOf, runFiles } from '../collab/roomFiles';
+import { runSubmission } from '../collab/roomLanguage';
 import type { RoomSession } from '../collab/RoomSession';
 import type { RoomEditor } from '../editor/RoomEditor';
 
@@ -31,6 +32,12 @@ export function useDebugHandle({
       entry: () => runFiles(session.doc).entry,
       activeFile: () => activeRef.current,
       editorText: () => editorRef.current?.model?.getValue() ?? null,
+      /** Monaco's language id of the open file ("cpp", "go"…). */
+      editorLanguage: () => editorRef.current?.model?.getLanguageId() ?? null,
+      /** The language Run uses now. */
+      runLanguage: () => runSubmission(session.doc).language,
+      /** Compiler markers of `path` (null while the editor has no model for it). */
+      markers: (path: string) => editorRef.current?.markersOf(path) ?? null,
       visibleLines: () => editorRef.current?.editor.getVisibleRanges().map((r) => [r.startLineNumber, r.endLineNumber]) ?? [],
       state: () => session.getState(),
       /**

@@ -6,10 +6,11 @@
 import { useMemo, useSyncExternalStore } from 'react';
 import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
-import type { RoomRunRecord } from '@codecell/protocol';
+import type { RoomRunRecord, RuntimeId } from '@codecell/protocol';
 import { participantsFrom, sameParticipants } from '../collab/participants';
 import type { Participant } from '../collab/participants';
 import { entryOf, filePaths, filesOf, metaOf, titleOf } from '../collab/roomFiles';
+import { roomRunLanguage } from '../collab/roomLanguage';
 import { readRuns, runsOf } from '../collab/roomRuns';
 import type { RoomSession, RoomSessionState } from '../collab/RoomSession';
 
@@ -43,11 +44,13 @@ export function useSessionState(session: RoomSession): RoomSessionState {
   return useSyncExternalStore(session.subscribe, session.getState);
 }
 
-/** What the file tree shows. */
+/** What the file tree and the runtime picker show. */
 export interface RoomFilesView {
   readonly paths: readonly string[];
   readonly entry: string | null;
   readonly title: string | null;
+  /** The language Run uses for the entry (its extension, else the room's choice). */
+  readonly language: RuntimeId;
 }
 
 const sameStrings = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -55,7 +58,10 @@ const sameStrings = (a: readonly string[], b: readonly string[]): boolean => a.l
 export function useRoomFiles(doc: Y.Doc): RoomFilesView {
   return useStore<RoomFilesView>({
     deps: [doc],
-    read: () => ({ paths: filePaths(doc), entry: entryOf(doc), title: titleOf(doc) }),
+    read: () => {
+      const entry = entryOf(doc);
+      return { paths: filePaths(doc), entry, title: titleOf(doc), language: roomRunLanguage(doc, entry ?? filePaths(doc)[0] ?? 'main.py') };
+    },
     listen: (onChange) => {
       const files = filesOf(doc);
       const meta = metaOf(doc);
@@ -66,7 +72,7 @@ export function useRoomFiles(doc: Y.Doc): RoomFilesView {
         meta.unobserve(onChange);
       };
     },
-    equal: (a, b) => a.entry === b.entry && a.title === b.title && sameStrings(a.paths, b.paths),
+    equal: (a, b) => a.entry === b.entry && a.title === b.title && a.language === b.language && sameStrings(a.paths, b.paths),
   });
 }
 

@@ -1,0 +1,56 @@
+/**
+ * The bar above the editor: the open file (and whether Run executes it), who
+ * is being followed, who else is in this file, and the runtime picker.
+ * @module
+ */
+import type { ReactNode } from 'react';
+import type { Participant } from '../collab/participants';
+import { EntryIcon, FileIcon } from './icons';
+import { Avatar } from './PeopleList';
+
+export interface EditorTabsProps {
+  readonly activeFile: string | null;
+  readonly entry: string | null;
+  /** The participant being followed, or null. */
+  readonly leader: Participant | null;
+  readonly onStopFollowing: () => void;
+  /** Others in the open file. */
+  readonly here: readonly Participant[];
+  /** "Run <entry> as <language>". */
+  readonly picker: ReactNode;
+}
+
+export function EditorTabs({ activeFile, entry, leader, onStopFollowing, here, picker }: EditorTabsProps) {
+  return (
+    <div className="pane-header tabs">
+      {activeFile !== null ? (
+        <span className="tab tab-active" data-testid="active-file">
+          <FileIcon />
+          {activeFile}
+          {activeFile === entry ? (
+            <span className="entry-badge" title="Run executes this file">
+              <EntryIcon />
+              entry
+            </span>
+          ) : null}
+        </span>
+      ) : null}
+      {leader ? (
+        <span className="following-chip" data-testid="following" style={{ borderColor: leader.color }}>
+          <span className="presence-dot" style={{ background: leader.color }} />
+          Following {leader.name}
+          <button type="button" className="chip-close" aria-label="Stop following" onClick={onStopFollowing}>
+            ×
+          </button>
+        </span>
+      ) : null}
+      <span className="spacer" />
+      <span className="here">
+        {here.map((p) => (
+          <Avatar key={p.clientId} name={p.name} color={p.color} small />
+        ))}
+      </span>
+      {picker}
+    </div>
+  );
+}
