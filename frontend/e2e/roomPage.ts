@@ -25,6 +25,12 @@ export interface DebugHandle {
   entry(): string;
   activeFile(): string | null;
   editorText(): string | null;
+  /** Monaco's language id of the open file. */
+  editorLanguage(): string | null;
+  /** The language Run uses now. */
+  runLanguage(): string;
+  /** Compiler markers of `path`, null while the editor has no model for it. */
+  markers(path: string): Array<{ line: number; column: number; severity: string; message: string }> | null;
   visibleLines(): Array<[number, number]>;
   /** Writes into the document past the editor (what a console can do). */
   forgeEdit(path: string, text: string): void;
