@@ -11,6 +11,10 @@ describe('parseRoute', () => {
     expect(parseRoute('/', '?language=golang')).toEqual({ kind: 'home', language: 'go' });
     expect(parseRoute('/', newRoomPath('cpp').slice(1))).toEqual({ kind: 'home', language: 'cpp' });
     expect(parseRoute('/', '?language=cobol')).toEqual({ kind: 'home', language: null });
+    // Typed by hand: `+` is a plus here, not a space (C++, not C).
+    expect(parseRoute('/', '?language=c++')).toEqual({ kind: 'home', language: 'cpp' });
+    expect(parseRoute('/', '?x=1&language=c%2B%2B')).toEqual({ kind: 'home', language: 'cpp' });
+    expect(parseRoute('/', '?language=%E0%A4%A')).toEqual({ kind: 'home', language: null });
   });
   it('refuses ids that are not roomIds and other paths', () => {
     expect(parseRoute('/r/a%20b').kind).toBe('notFound');

@@ -31,7 +31,7 @@ export const ROOMS_PATH = '/rooms';
 export function parseRoute(pathname: string, search = ''): Route {
   const query = new URLSearchParams(search);
   if (pathname === '/' || pathname === '' || pathname === '/index.html') {
-    const language = query.get('language');
+    const language = rawParam(search, 'language');
     return { kind: 'home', language: language === null ? null : (resolveRuntimeId(language) ?? null) };
   }
   if (pathname === ROOMS_PATH) return { kind: 'rooms' };
@@ -53,6 +53,23 @@ export function parseRoute(pathname: string, search = ''): Route {
     return { kind: 'notFound', message: `"${id}" is not a room name: use 1-64 letters, digits, "_" or "-".` };
   }
   return { kind: 'room', roomId: id };
+}
+
+/**
+ * A query parameter with `+` kept as `+` (URLSearchParams reads it as a space,
+ * which would make `?language=c++` C): people type these by hand.
+ */
+function rawParam(search: string, name: string): string | null {
+  for (const pair of search.replace(/^\?/, '').split('&')) {
+    const eq = pair.indexOf('=');
+    if ((eq < 0 ? pair : pair.slice(0, eq)) !== name) continue;
+    try {
+      return decodeURIComponent(eq < 0 ? '' : pair.slice(eq + 1));
+    } catch {
+      return null;
+    }
+  }
+  return null;
 }
 
 /** `/?language=<id>`: the page that creates a room in that language. */
