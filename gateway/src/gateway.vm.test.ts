@@ -21,7 +21,8 @@ const log = captureLogger();
 beforeAll(async () => {
   sandbox = await startSandbox();
   gw = await createGateway(
-    loadConfig({ PORT: '0', COLLAB_DB: ':memory:', SANDBOX_ADDR: `127.0.0.1:${sandbox.port}`, RUN_TIMEOUT_MS: '15000', STREAM_MAX_BUFFERED_BYTES: String(STREAM_CAP) }),
+    // The token file the sandbox wrote: its CODECELL_CACHE_DIR (inherited) may not be the default one.
+    loadConfig({ PORT: '0', COLLAB_DB: ':memory:', SANDBOX_ADDR: `127.0.0.1:${sandbox.port}`, SANDBOX_TOKEN_FILE: sandbox.tokenFile, RUN_TIMEOUT_MS: '15000', STREAM_MAX_BUFFERED_BYTES: String(STREAM_CAP) }),
     log.logger,
   );
 });
@@ -42,7 +43,8 @@ describe('gateway + real sandbox', () => {
     expect(await s.closed).toEqual({ code: 1000, reason: 'run ended' });
     const kinds = kindsOf(s.messages);
     expect(kinds[0]).toBe('hello');
-    expect(kinds.filter((k) => k !== 'stdout')).toEqual(['hello', 'queued', 'start', 'exit', 'end']);
+    // A Python run has one stage, announced by the sandbox (issue 10) and relayed like every event.
+    expect(kinds.filter((k) => k !== 'stdout')).toEqual(['hello', 'queued', 'start', 'stage', 'exit', 'end']);
     expect(stdoutOf(s.messages)).toBe('first\nsecond\n');
     expect(endOf(s.messages)).toEqual({ type: 'end', status: 'ok', code: 0, message: null });
     // Progressive: "second" arrived well after "first", not in one batch at the end.

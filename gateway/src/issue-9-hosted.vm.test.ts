@@ -17,7 +17,7 @@ let h: Hosted;
 
 beforeAll(async () => {
   sandbox = await startSandbox();
-  h = await startHosted({ env: { SANDBOX_ADDR: `127.0.0.1:${sandbox.port}`, RUN_TIMEOUT_MS: '20000' } });
+  h = await startHosted({ env: { SANDBOX_ADDR: `127.0.0.1:${sandbox.port}`, SANDBOX_TOKEN_FILE: sandbox.tokenFile, RUN_TIMEOUT_MS: '20000' } });
   // startHosted made a fake sandbox we do not use: it is closed with the gateway.
 });
 
