@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MIN_SECRET_LENGTH } from '@codecell/server-kit';
-import { AUTH_MODES } from '@codecell/protocol';
+import { AUTH_MODES, DEFAULT_MAX_FILE_BYTES } from '@codecell/protocol';
 import { isLoopbackHost } from './http/hosts.js';
 
 const int = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
@@ -114,6 +114,8 @@ const envSchema = z.object({
   MAX_ROOM_BYTES: int(5 * 1024 * 1024, 1024),
   /** Most files (`files` entries) a room may hold. */
   MAX_ROOM_FILES: int(100, 1),
+  /** Largest binary file in a room (uploads, zip entries, files a run wrote), bytes; text files are bounded by MAX_ROOM_BYTES. */
+  MAX_FILE_BYTES: int(DEFAULT_MAX_FILE_BYTES, 1),
   /** `none` (one local user; loopback only), `local` (accounts) or `oidc` (OpenID Connect). */
   AUTH_MODE: z.enum(AUTH_MODES).default('none'),
   /** Allow AUTH_MODE=none on a non-loopback HOST: anyone who reaches the port can do anything. */

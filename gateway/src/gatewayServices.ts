@@ -97,6 +97,7 @@ export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUr
     findRoom: (roomId) => store.getRoom(roomId),
     maxRoomBytes: config.MAX_ROOM_BYTES,
     maxRoomFiles: config.MAX_ROOM_FILES,
+    maxFileBytes: config.MAX_FILE_BYTES,
     logger,
     now,
     extensions: [new CollabAccess({ access }), ...hooks.collabExtensions()],

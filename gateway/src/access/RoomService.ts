@@ -81,14 +81,14 @@ export class RoomService {
       const { hasContent, ...summary } = this.#o.collab.summary(roomId);
       const exists = registered !== null || hasContent;
       if (!hasContent) {
-        return { exists, title: registered?.title ?? null, files: summary.files, entry: summary.entry, createdAt: registered?.createdAt ?? null, role: exists ? 'owner' : null };
+        return { exists, title: registered?.title ?? null, files: summary.files, entry: summary.entry, createdAt: registered?.createdAt ?? null, role: exists ? 'owner' : null, limits: this.#o.collab.limits };
       }
-      return { exists, ...summary, role: 'owner' };
+      return { exists, ...summary, role: 'owner', limits: this.#o.collab.limits };
     }
     const role = await this.#o.access.require(caller, roomId, 'read');
     const registered = await this.#o.store.getRoom(roomId);
     const { hasContent: _, ...summary } = this.#o.collab.summary(roomId);
-    return { exists: true, ...summary, title: summary.title ?? registered?.title ?? null, createdAt: summary.createdAt ?? registered?.createdAt ?? null, role };
+    return { exists: true, ...summary, title: summary.title ?? registered?.title ?? null, createdAt: summary.createdAt ?? registered?.createdAt ?? null, role, limits: this.#o.collab.limits };
   }
 
   /** Passes when the caller can open the room; else its id is simply taken. */

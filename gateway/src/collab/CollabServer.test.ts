@@ -45,7 +45,7 @@ describe('collab rooms (ws /collab)', () => {
     const api = trpcClient(gw.url);
     const { roomId, created } = await api.createRoom.mutate({ title: 'Pairing' });
     expect(created).toBe(true);
-    expect(await api.getRoom.query({ roomId })).toEqual({ exists: true, title: 'Pairing', files: ['main.py'], entry: 'main.py', createdAt: expect.any(Number) as number, role: 'owner' });
+    expect(await api.getRoom.query({ roomId })).toEqual({ exists: true, title: 'Pairing', files: ['main.py'], entry: 'main.py', createdAt: expect.any(Number) as number, role: 'owner', limits: { maxFileBytes: 2 * 1024 * 1024, maxRoomBytes: 5 * 1024 * 1024, maxRoomFiles: 100 } });
     const a = join(gw, roomId);
     const b = join(gw, roomId);
     await Promise.all([a.synced(), b.synced()]);
@@ -162,7 +162,7 @@ describe('collab rooms (ws /collab)', () => {
   it('C4: createRoom with a roomId is idempotent and seeds a room a client opened empty', async () => {
     const gw = await gateway();
     const api = trpcClient(gw.url);
-    expect(await api.getRoom.query({ roomId: 'lobby' })).toEqual({ exists: false, title: null, files: [], entry: null, createdAt: null, role: null });
+    expect(await api.getRoom.query({ roomId: 'lobby' })).toEqual({ exists: false, title: null, files: [], entry: null, createdAt: null, role: null, limits: expect.any(Object) as object });
     const early = join(gw, 'lobby');
     await early.synced();
     expect(early.doc.getMap(ROOM_DOC.files).size).toBe(0);

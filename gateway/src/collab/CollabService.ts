@@ -44,6 +44,8 @@ export interface CollabServiceOptions {
   readonly maxRoomBytes: number;
   /** MAX_ROOM_FILES */
   readonly maxRoomFiles: number;
+  /** MAX_FILE_BYTES */
+  readonly maxFileBytes: number;
   readonly logger: Logger;
   /** Clock, epoch ms. @default Date.now */
   readonly now?: () => number;
@@ -83,13 +85,18 @@ export class CollabService {
       debounce: COLLAB_STORE_DEBOUNCE_MS,
       maxDebounce: COLLAB_STORE_MAX_DEBOUNCE_MS,
       unloadImmediately: true,
-      extensions: [new RoomGuard({ maxRoomBytes: options.maxRoomBytes, maxRoomFiles: options.maxRoomFiles, logger }), this.#persistence, ...(options.extensions ?? [])],
+      extensions: [new RoomGuard({ maxRoomBytes: options.maxRoomBytes, maxRoomFiles: options.maxRoomFiles, maxFileBytes: options.maxFileBytes, logger }), this.#persistence, ...(options.extensions ?? [])],
     });
   }
 
   /** The run core's hook: records runs of rooms in their documents. */
   get onRunUpdate(): OnRunUpdate {
     return this.#recorder.onRunUpdate;
+  }
+
+  /** The room caps pages are told (`getRoom`), so they can refuse an upload before sending it. */
+  get limits(): NonNullable<GetRoomOutput['limits']> {
+    return { maxFileBytes: this.#o.maxFileBytes, maxRoomBytes: this.#o.maxRoomBytes, maxRoomFiles: this.#o.maxRoomFiles };
   }
 
   /** Rooms in memory (with a client or a run in progress). */

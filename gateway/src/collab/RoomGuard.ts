@@ -3,8 +3,8 @@
  * room names and protocol version at connect; on every sync message, that the
  * update applies completely (no pending structs or deletions), that it does
  * not touch `runs` (only the gateway writes it, through a direct connection,
- * which no hook sees), that files stay text with valid paths and within
- * MAX_ROOM_FILES, and the document size; and awareness states (AwarenessGuard).
+ * which no hook sees), that files are text or binary (at most MAX_FILE_BYTES)
+ * with valid paths and within MAX_ROOM_FILES, and the document size; and awareness states (AwarenessGuard).
  * @module
  */
 import * as Y from 'yjs';
@@ -16,7 +16,7 @@ import type {
   beforeSyncPayload,
   onConnectPayload,
 } from '@hocuspocus/server';
-import { COLLAB_PROTOCOL_VERSION, CollabRejectReason, ROOM_DOC, roomIdSchema, workspacePathSchema } from '@codecell/protocol';
+import { COLLAB_PROTOCOL_VERSION, CollabRejectReason, ROOM_DOC, formatBytes, roomIdSchema, workspacePathSchema } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import { AwarenessGuard } from './AwarenessGuard.js';
 import { CollabRejection } from './CollabRejection.js';
@@ -29,11 +29,18 @@ const SYNC_STEP_2 = 1;
 const SYNC_UPDATE = 2;
 
 /**
- * Whether `content` may be the value of a file in `files`. The one place that
- * says what a file is: issue 11 adds binary files (`Y.ContentBinary`) here.
+ * Why `content` may not be the value of a file in `files`, or null when it may:
+ * a `Y.Text` (text, edited together) or a `Uint8Array` (`Y.ContentBinary`:
+ * any bytes, replaced whole) of at most `maxFileBytes`. The one place that
+ * says what a file is.
  */
-export function isFileValue(content: Y.Item['content']): boolean {
-  return content instanceof Y.ContentType && content.type instanceof Y.Text;
+export function fileValueProblem(content: Y.Item['content'], maxFileBytes: number): { code: 'invalid_request' | 'files_too_large'; message: string } | null {
+  if (content instanceof Y.ContentType && content.type instanceof Y.Text) return null;
+  if (content instanceof Y.ContentBinary) {
+    if (content.content.byteLength <= maxFileBytes) return null;
+    return { code: 'files_too_large', message: `is ${formatBytes(content.content.byteLength)}; the limit for a binary file is ${formatBytes(maxFileBytes)} (MAX_FILE_BYTES)` };
+  }
+  return { code: 'invalid_request', message: `must be a Y.Text (text) or a Uint8Array (binary) in the "${ROOM_DOC.files}" map` };
 }
 
 /** Options of {@link RoomGuard}. */
@@ -42,6 +49,8 @@ export interface RoomGuardOptions {
   readonly maxRoomBytes: number;
   /** MAX_ROOM_FILES: most entries in `files`. */
   readonly maxRoomFiles: number;
+  /** MAX_FILE_BYTES: largest binary file. */
+  readonly maxFileBytes: number;
   readonly logger: Logger;
 }
 
@@ -132,7 +141,8 @@ export class RoomGuard implements Extension {
       if (key === null) throw new CollabRejection('invalid_request', `"${ROOM_DOC.files}" is a map of path → Y.Text; this change inserts into it as a list`);
       const bad = workspacePathSchema.safeParse(key).error?.issues[0]?.message;
       if (bad !== undefined) throw new CollabRejection('invalid_path', `file "${key.slice(0, 80)}": ${bad}`);
-      if (!isFileValue(item.content)) throw new CollabRejection('invalid_request', `file "${key}" must be a Y.Text in the "${ROOM_DOC.files}" map`);
+      const problem = fileValueProblem(item.content, this.#o.maxFileBytes);
+      if (problem !== null) throw new CollabRejection(problem.code, `file "${key}" ${problem.message}`);
       if (!files.has(key)) added.add(key);
     }
     if (added.size > 0 && files.size + added.size > this.#o.maxRoomFiles) {
@@ -156,17 +166,11 @@ export class RoomGuard implements Extension {
     this.#o.logger.warn('refused an update that would make a room too large', { roomId, bytes: exact, adding: added, maxRoomBytes: max });
     throw new CollabRejection(
       'payload_too_large',
-      `this change would make room ${roomId} ${fmtBytes(exact + added)}; the limit is ${fmtBytes(max)} (MAX_ROOM_BYTES). Delete something or use another room`,
+      `this change would make room ${roomId} ${formatBytes(exact + added)}; the limit is ${formatBytes(max)} (MAX_ROOM_BYTES). Delete something or use another room`,
     );
   }
 }
 
 function forbiddenRuns(): CollabRejection {
   return new CollabRejection('forbidden', `only the gateway writes "${ROOM_DOC.runs}" (the room's run records); clients may read it, not change it`);
-}
-
-function fmtBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} bytes`;
 }

@@ -19,7 +19,7 @@ describe('room document', () => {
     const doc = new Y.Doc();
     expect(isRoomEmpty(doc)).toBe(true);
     expect(seedRoom(doc, { title: 'T', createdAt: 7 })).toBe(true);
-    expect(roomFiles(doc).get('main.py')?.toJSON()).toBe(STARTER_MAIN_PY);
+    expect((roomFiles(doc).get('main.py') as Y.Text).toJSON()).toBe(STARTER_MAIN_PY);
     expect(roomMetaSchema.parse(roomMeta(doc).toJSON())).toEqual({ entry: 'main.py', title: 'T', createdAt: 7, protocolVersion: 1 });
     expect(seedRoom(doc, { title: 'Other', createdAt: 8 })).toBe(false);
     expect(summarizeRoom(doc)).toEqual({ title: 'T', files: ['main.py'], entry: 'main.py', createdAt: 7 });
@@ -29,7 +29,7 @@ describe('room document', () => {
     const doc = new Y.Doc();
     expect(seedRoom(doc, { title: 'T', createdAt: 7, language: 'cpp' })).toBe(true);
     expect([...roomFiles(doc).keys()]).toEqual(['main.cpp']);
-    expect(roomFiles(doc).get('main.cpp')?.toJSON()).toBe(helloTemplate('cpp')[0]?.content);
+    expect((roomFiles(doc).get('main.cpp') as Y.Text).toJSON()).toBe(helloTemplate('cpp')[0]?.content);
     expect(roomMetaSchema.parse(roomMeta(doc).toJSON())).toEqual({ entry: 'main.cpp', title: 'T', createdAt: 7, protocolVersion: 1, language: 'cpp' });
     expect(starterFiles('py')).toEqual(starterFiles(null));
     expect(starterFiles('java')).toEqual([{ path: 'Main.java', content: expect.stringContaining('public class Main') as string }]);

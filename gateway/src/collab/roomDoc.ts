@@ -42,9 +42,12 @@ export interface SeedInfo {
 /** Title of a room created without one. */
 export const DEFAULT_ROOM_TITLE = 'Untitled room';
 
+/** A file's value in `files`: text edited together, or bytes replaced whole. */
+export type RoomFileValue = Y.Text | Uint8Array;
+
 /** The `files` map: path → content. */
-export function roomFiles(doc: Y.Doc): Y.Map<Y.Text> {
-  return doc.getMap<Y.Text>(ROOM_DOC.files);
+export function roomFiles(doc: Y.Doc): Y.Map<RoomFileValue> {
+  return doc.getMap<RoomFileValue>(ROOM_DOC.files);
 }
 
 /** The `meta` map. */

@@ -2,7 +2,7 @@
  * Turns a `runCode` input into the sandbox's `POST /run` body.
  * @module
  */
-import { CodeCellError } from '@codecell/protocol';
+import { CodeCellError, textOf } from '@codecell/protocol';
 import type { RunRequest } from '@codecell/protocol';
 import type { ParsedRunCodeInput } from './types.js';
 
@@ -66,6 +66,8 @@ export function buildRunRequest(input: ParsedRunCodeInput, defaults: RunDefaults
     const names = input.files.map((f) => f.path).slice(0, 10).join(', ');
     throw new CodeCellError('invalid_request', `entry "${input.entry}" is not one of the files (${names}); add it or change entry`);
   }
+  const source = entry.encoding === 'base64' ? textOf(Buffer.from(entry.content, 'base64')) : entry.content;
+  if (source === null) throw new CodeCellError('invalid_request', `entry "${input.entry}" is binary; the file Run executes must be UTF-8 text`);
   const others = input.files.filter((f) => f !== entry);
   const limits: RunRequest['limits'] = {
     timeoutMs: input.limits?.timeoutMs ?? defaults.timeoutMs,
@@ -78,7 +80,7 @@ export function buildRunRequest(input: ParsedRunCodeInput, defaults: RunDefaults
   };
   return {
     language: input.language,
-    source: entry.content,
+    source,
     entry: input.entry,
     ...(others.length > 0 ? { files: others } : {}),
     ...(input.stdin === undefined ? {} : { stdin: input.stdin }),

@@ -26,7 +26,9 @@ export const COLLAB_PATH = '/collab';
 
 /**
  * Names of the shared types at the root of a room document.
- * - `files`: `Y.Map<Y.Text>`, workspace path → file content.
+ * - `files`: `Y.Map<Y.Text | Uint8Array>`, workspace path → file content: a
+ *   `Y.Text` for text (edited together), a `Uint8Array` for any other bytes
+ *   (replaced whole; at most MAX_FILE_BYTES). Nothing else is a file.
  * - `meta`: `Y.Map<unknown>`, keys in {@link ROOM_META_KEYS}.
  * - `runs`: `Y.Array<RoomRunRecord>` of plain objects, oldest first, at most
  *   {@link MAX_ROOM_RUNS}; written only by the gateway (clients read it).
@@ -89,6 +91,25 @@ export function isFinalRunStatus(status: RoomRunStatus): boolean {
 }
 
 /**
+ * What became of a file a run wrote (its `file` event), in the run's record:
+ * - `written`: the room has its new content (for everyone, marked as this run's);
+ * - `unchanged`: the room already had exactly these bytes;
+ * - `truncated`: over the sandbox's per-file or per-run cap, so its content
+ *   did not come back; it stays in the VM until the next run mirrors the room;
+ * - `refused`: the room could not take it (`message` says which limit).
+ */
+export const ROOM_RUN_FILE_STATUSES = ['written', 'unchanged', 'truncated', 'refused'] as const;
+export const roomRunFileSchema = z.object({
+  path: workspacePathSchema,
+  size: z.int().nonnegative(),
+  status: z.enum(ROOM_RUN_FILE_STATUSES),
+  message: z.string().max(300).nullable(),
+});
+export type RoomRunFile = z.infer<typeof roomRunFileSchema>;
+/** Files listed in one run record at most (the rest are counted in `filesOmitted`). */
+export const MAX_RUN_RECORD_FILES = 100;
+
+/**
  * One element of the `runs` array: everything a client needs to show the run
  * and subscribe to `ws /stream/<jobId>`. Replaced in place as the run moves on.
  */
@@ -105,6 +126,10 @@ export const roomRunRecordSchema = z.object({
   wallMs: z.number().nonnegative().nullable(),
   /** Exit code; null while running, when killed by a signal or without an exit. */
   exitCode: z.int().nullable(),
+  /** Files the run created or changed in /workspace, as they came back (absent before issue 11 and for runs that wrote none). */
+  files: z.array(roomRunFileSchema).max(MAX_RUN_RECORD_FILES).optional(),
+  /** Files beyond {@link MAX_RUN_RECORD_FILES} not listed in `files`. */
+  filesOmitted: z.int().nonnegative().optional(),
 });
 export type RoomRunRecord = z.infer<typeof roomRunRecordSchema>;
 
@@ -195,6 +220,17 @@ export const getRoomOutputSchema = z.object({
   createdAt: z.int().nullable(),
   /** The caller's role in the room (null when it does not exist). Pages make the editor read-only below `editor`. */
   role: roomRoleSchema.nullable(),
+  /** The gateway's room caps, so a page can refuse an upload before sending it. */
+  limits: z
+    .object({
+      /** MAX_FILE_BYTES: largest binary file. */
+      maxFileBytes: z.int().positive(),
+      /** MAX_ROOM_BYTES: largest encoded room. */
+      maxRoomBytes: z.int().positive(),
+      /** MAX_ROOM_FILES */
+      maxRoomFiles: z.int().positive(),
+    })
+    .optional(),
 });
 export type GetRoomOutput = z.infer<typeof getRoomOutputSchema>;
 

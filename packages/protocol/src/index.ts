@@ -55,6 +55,7 @@ export {
   stageNameSchema,
   stageEventSchema,
   diagnosticsEventSchema,
+  fileEventSchema,
   stageResultSchema,
   workspacePathSchema,
   workspaceFileSchema,
@@ -74,6 +75,7 @@ export type {
   StageName,
   StageEvent,
   DiagnosticsEvent,
+  FileEvent,
   StageResult,
   WorkspaceFile,
   RunLimits,
@@ -86,6 +88,18 @@ export type {
   StdinRequest,
   Health,
 } from './sandboxApi.js';
+export {
+  FILE_ENCODINGS,
+  DEFAULT_MAX_FILE_BYTES,
+  fileEncodingSchema,
+  isBase64,
+  base64ByteLength,
+  bytesToBase64,
+  base64ToBytes,
+  textOf,
+  formatBytes,
+} from './files.js';
+export type { FileEncoding } from './files.js';
 export {
   AGENT_PROTOCOL_VERSION,
   FrameType,
@@ -136,6 +150,9 @@ export {
   ROOM_DOC,
   ROOM_META_KEYS,
   MAX_ROOM_RUNS,
+  MAX_RUN_RECORD_FILES,
+  ROOM_RUN_FILE_STATUSES,
+  roomRunFileSchema,
   MAX_ROOM_TITLE_LENGTH,
   MAX_AWARENESS_SELECTIONS,
   MAX_AWARENESS_STATE_BYTES,
@@ -160,6 +177,7 @@ export type {
   RoomMeta,
   RoomRunStatus,
   RoomRunRecord,
+  RoomRunFile,
   CollabSelection,
   AwarenessState,
   CreateRoomInput,

@@ -17,6 +17,7 @@
 import { z } from 'zod';
 import { diagnosticSchema } from './diagnostics.js';
 import { errorCodeSchema } from './errors.js';
+import { fileEncodingSchema, isBase64 } from './files.js';
 import { RUNTIMES, RUNTIME_IDS, languageSchema } from './runtimes.js';
 import type { Language } from './runtimes.js';
 
@@ -46,10 +47,21 @@ export const workspacePathSchema = z
     'path may not contain empty, "." or ".." segments',
   );
 
-export const workspaceFileSchema = z.strictObject({
-  path: workspacePathSchema,
-  content: z.string(),
-});
+/**
+ * A file of `/workspace`. `content` is the text itself (`encoding: "utf8"`, the
+ * default) or base64 of any bytes (`"base64"`); either way it is written byte
+ * for byte.
+ */
+export const workspaceFileSchema = z
+  .strictObject({
+    path: workspacePathSchema,
+    content: z.string(),
+    encoding: fileEncodingSchema.optional(),
+  })
+  .refine((f) => f.encoding !== 'base64' || isBase64(f.content), {
+    message: 'content is not base64 (encoding "base64"): use A-Z a-z 0-9 + / padded with = to a multiple of 4',
+    path: ['content'],
+  });
 export type WorkspaceFile = z.infer<typeof workspaceFileSchema>;
 
 /** Per-run limits; each is capped by the sandbox's configuration. */
@@ -160,6 +172,22 @@ export const exitEventSchema = z.strictObject({
   /** The compile stage's result when the run had one and it succeeded (a failed compile is this exit itself). */
   compile: stageResultSchema.optional(),
 });
+/**
+ * A file the program created or changed under `/workspace` (issue 11), sent
+ * after the program's output and before `exit` (and while it runs, for files
+ * that stopped changing). `size` is the file's size in bytes; `content` holds
+ * all of it (`utf8` text when it is UTF-8 without NUL, else `base64`) unless
+ * `truncated`: then the file was over the per-file or per-run cap and
+ * `content` is empty. The file itself stays in the VM.
+ */
+export const fileEventSchema = z.strictObject({
+  type: z.literal('file'),
+  path: workspacePathSchema,
+  size: z.int().nonnegative(),
+  encoding: fileEncodingSchema,
+  content: z.string(),
+  truncated: z.boolean(),
+});
 export const errorEventSchema = z.strictObject({
   type: z.literal('error'),
   code: errorCodeSchema,
@@ -173,6 +201,7 @@ export const runEventSchema = z.discriminatedUnion('type', [
   stdoutEventSchema,
   stderrEventSchema,
   diagnosticsEventSchema,
+  fileEventSchema,
   exitEventSchema,
   errorEventSchema,
 ]);
@@ -182,6 +211,7 @@ export type ExitEvent = z.infer<typeof exitEventSchema>;
 export type ErrorEvent = z.infer<typeof errorEventSchema>;
 export type StageEvent = z.infer<typeof stageEventSchema>;
 export type DiagnosticsEvent = z.infer<typeof diagnosticsEventSchema>;
+export type FileEvent = z.infer<typeof fileEventSchema>;
 
 /** Body of `POST /run/<jobId>/stdin`. `eof: true` closes the program's stdin. */
 export const stdinRequestSchema = z.strictObject({

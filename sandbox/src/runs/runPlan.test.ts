@@ -40,4 +40,17 @@ describe('planRun', () => {
     expect(codeOf(() => planRun(req({ files: [{ path: 'a', content: '' }, { path: 'a', content: '' }] }), config))).toBe('invalid_path');
     expect(codeOf(() => planRun(req({ files: [{ path: 'a', content: '' }, { path: 'a/b', content: '' }] }), config))).toBe('invalid_path');
   });
+
+  it('issue 11: writes base64 files byte for byte (all 256 values) and counts decoded bytes against MAX_FILES_BYTES', () => {
+    const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    const p = planRun(req({ files: [{ path: 'all.bin', content: bytes.toString('base64'), encoding: 'base64' }, { path: 't.txt', content: 'é', encoding: 'utf8' }] }), config);
+    expect(p.files[1]?.content.equals(bytes)).toBe(true);
+    expect(p.files[2]?.content.equals(Buffer.from('é'))).toBe(true);
+    // 1500 bytes decoded is 2000 characters of base64: within MAX_FILES_BYTES=2000 only because decoded bytes count.
+    const big = Buffer.alloc(1500, 7).toString('base64');
+    expect(big.length).toBe(2000);
+    expect(codeOf(() => planRun(req({ files: [{ path: 'a.bin', content: big, encoding: 'base64' }] }), config))).toBeUndefined();
+    const tooBig = Buffer.alloc(2001, 7).toString('base64');
+    expect(codeOf(() => planRun(req({ files: [{ path: 'a.bin', content: tooBig, encoding: 'base64' }] }), config))).toBe('files_too_large');
+  });
 });

@@ -4,7 +4,7 @@
  * configuration here, before any VM is touched.
  * @module
  */
-import { CodeCellError, RUNTIMES, defaultCompileLimits } from '@codecell/protocol';
+import { CodeCellError, RUNTIMES, defaultCompileLimits, formatBytes } from '@codecell/protocol';
 import type { RunRequest, RuntimeId } from '@codecell/protocol';
 import type { SandboxConfig } from '../config.js';
 import { vmMemoryMb } from '../config.js';
@@ -26,12 +26,6 @@ export interface RunPlan {
   readonly stdin: Buffer;
   readonly stdinOpen: boolean;
   readonly sessionId: string | undefined;
-}
-
-const MIB = 1024 * 1024;
-
-function fmtBytes(n: number): string {
-  return n >= MIB ? `${(n / MIB).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} bytes`;
 }
 
 interface Cap {
@@ -63,7 +57,7 @@ export interface PlanContext {
 export function planRun(req: RunRequest, c: SandboxConfig, ctx: PlanContext = { acceleration: 'kvm' }): RunPlan {
   const sourceBytes = Buffer.byteLength(req.source, 'utf8');
   if (sourceBytes > c.MAX_SOURCE_BYTES) {
-    throw new CodeCellError('source_too_large', `source is ${fmtBytes(sourceBytes)}; the limit is ${fmtBytes(c.MAX_SOURCE_BYTES)} (MAX_SOURCE_BYTES)`);
+    throw new CodeCellError('source_too_large', `source is ${formatBytes(sourceBytes)}; the limit is ${formatBytes(c.MAX_SOURCE_BYTES)} (MAX_SOURCE_BYTES)`);
   }
   const files = req.files ?? [];
   if (files.length > c.MAX_FILES) {
@@ -84,16 +78,17 @@ export function planRun(req: RunRequest, c: SandboxConfig, ctx: PlanContext = { 
       }
     }
     seen.add(f.path);
-    const content = Buffer.from(f.content, 'utf8');
+    // Checked by the schema: base64 content is valid base64, so this decodes every byte.
+    const content = Buffer.from(f.content, f.encoding === 'base64' ? 'base64' : 'utf8');
     total += content.length;
     out.push({ path: f.path, content });
   }
   if (total > c.MAX_FILES_BYTES) {
-    throw new CodeCellError('files_too_large', `files total ${fmtBytes(total)}; the limit is ${fmtBytes(c.MAX_FILES_BYTES)} (MAX_FILES_BYTES)`);
+    throw new CodeCellError('files_too_large', `files total ${formatBytes(total)}; the limit is ${formatBytes(c.MAX_FILES_BYTES)} (MAX_FILES_BYTES)`);
   }
   const stdin = Buffer.from(req.stdin ?? '', 'utf8');
   if (stdin.length > c.MAX_STDIN_BYTES) {
-    throw new CodeCellError('payload_too_large', `stdin is ${fmtBytes(stdin.length)}; the limit is ${fmtBytes(c.MAX_STDIN_BYTES)} (MAX_STDIN_BYTES)`);
+    throw new CodeCellError('payload_too_large', `stdin is ${formatBytes(stdin.length)}; the limit is ${formatBytes(c.MAX_STDIN_BYTES)} (MAX_STDIN_BYTES)`);
   }
   const l = req.limits ?? {};
   const timeoutMs = cap({ name: 'timeoutMs', value: l.timeoutMs, def: c.RUN_TIMEOUT_MS, max: c.MAX_RUN_TIMEOUT_MS, envName: 'MAX_RUN_TIMEOUT_MS', unit: ' ms' });
