@@ -55,6 +55,7 @@ export interface GatewayServices {
   readonly accounts: Accounts;
   readonly oidc: OidcSignIn | null;
   readonly quotas: QuotaExtension;
+  readonly access: RoomAccess;
   readonly collab: CollabService;
   readonly runs: RunManager;
   readonly runService: RunService;
@@ -160,6 +161,7 @@ export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUr
     accounts,
     oidc,
     quotas,
+    access,
     collab,
     runs,
     runService,

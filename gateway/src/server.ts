@@ -1,7 +1,7 @@
 /**
  * The gateway's HTTP server: `/trpc/*` (tRPC), `ws /stream/<jobId>`,
- * `ws /collab` (Hocuspocus rooms), `/auth/oidc/*`, `GET /healthz`, and the
- * built frontend. Every request and upgrade passes the Host allow-list; every
+ * `ws /collab` (Hocuspocus rooms), `/auth/oidc/*`, `GET /healthz`,
+ * `/rooms/<roomId>/export.zip` and `import.zip`, and the built frontend. Every request and upgrade passes the Host allow-list; every
  * upgrade the Origin check and the per-address WebSocket cap; every TCP
  * connection the per-address connection cap. {@link createGateway} wires the
  * parts (see gatewayServices.ts); tests start it on port 0.
@@ -27,6 +27,7 @@ import { AddressCounter } from './http/AddressCounter.js';
 import { CrossSitePolicy, clientAddress, isLoopbackHost } from './http/hosts.js';
 import type { Refusal } from './http/hosts.js';
 import { handleOidcRoute, isOidcPath } from './http/oidcRoutes.js';
+import { handleRoomFilesRoute, matchRoomFilesRoute } from './http/roomFilesRoutes.js';
 import { serveStatic } from './http/staticFiles.js';
 import { refuseUpgrade } from './http/refuseUpgrade.js';
 import { handleTrpcHttp } from './http/trpcHttp.js';
@@ -223,6 +224,12 @@ async function handleRequest({ req, res, s, policy, config, trpc, frontendDist, 
     return handleTrpcHttp(req, res, { policy, corsOrigins: config.CORS_ORIGINS, maxBatch: config.MAX_TRPC_BATCH, trpc });
   }
   if (isOidcPath(path)) return handleOidcRoute(req, res, { oidc: s.oidc, logger });
+  const filesRoute = matchRoomFilesRoute(path);
+  if (filesRoute) {
+    const authenticate = (r: IncomingMessage) => s.hooks.authenticate({ headers: r.headers, address: clientAddress(r, config.TRUST_PROXY) });
+    const roomExists = async (roomId: string) => (await s.store.getRoom(roomId)) !== null || s.collab.summary(roomId).hasContent;
+    return handleRoomFilesRoute(req, res, { route: filesRoute, policy, corsOrigins: config.CORS_ORIGINS, authenticate, access: s.access, collab: s.collab, roomExists, logger });
+  }
   if (path === '/healthz') {
     const body = JSON.stringify(await s.health());
     // The gateway itself is up: 200 even when the sandbox is not (see `ok`).

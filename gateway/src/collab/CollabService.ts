@@ -18,7 +18,8 @@ import type { RoomStore } from './RoomStore.js';
 import { RunRecorder } from './RunRecorder.js';
 import { SqlitePersistence } from './SqlitePersistence.js';
 import type { SeedInfo } from './roomDoc.js';
-import { isRoomEmpty, seedRoom, summarizeRoom } from './roomDoc.js';
+import { isRoomEmpty, roomFileBytes, seedRoom, summarizeRoom } from './roomDoc.js';
+import type { FileBytes } from './roomDoc.js';
 
 /** Wait after the last change before Hocuspocus calls onStoreDocument (which only compacts; changes are logged at once). */
 export const COLLAB_STORE_DEBOUNCE_MS = 2_000;
@@ -130,14 +131,24 @@ export class CollabService {
 
   /** What the room's document holds, without loading it into Hocuspocus. */
   summary(roomId: string): RoomSummary {
+    return this.#read(roomId, (doc) => (doc ? { hasContent: !isRoomEmpty(doc), ...summarizeRoom(doc) } : { hasContent: false, title: null, files: [], entry: null, createdAt: null }));
+  }
+
+  /** The room's files as bytes (text as UTF-8), sorted by path, without loading it into Hocuspocus; empty for a room never stored. */
+  fileBytes(roomId: string): FileBytes[] {
+    return this.#read(roomId, (doc) => (doc ? roomFileBytes(doc) : []));
+  }
+
+  /** Runs `fn` on the live document, or on a scratch copy of the stored one (null when nothing was ever stored). */
+  #read<T>(roomId: string, fn: (doc: Y.Doc | null) => T): T {
     const live = this.#hocuspocus.documents.get(roomId);
-    if (live) return { hasContent: !isRoomEmpty(live), ...summarizeRoom(live) };
+    if (live) return fn(live);
     const updates = this.store.loadUpdates(roomId);
-    if (updates.length === 0) return { hasContent: false, title: null, files: [], entry: null, createdAt: null };
+    if (updates.length === 0) return fn(null);
     const doc = new Y.Doc();
     try {
       Y.applyUpdate(doc, Y.mergeUpdates(updates));
-      return { hasContent: true, ...summarizeRoom(doc) };
+      return fn(doc);
     } finally {
       doc.destroy();
     }

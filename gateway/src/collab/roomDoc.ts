@@ -50,6 +50,22 @@ export function roomFiles(doc: Y.Doc): Y.Map<RoomFileValue> {
   return doc.getMap<RoomFileValue>(ROOM_DOC.files);
 }
 
+/** A file's path and bytes (text as UTF-8). */
+export interface FileBytes {
+  readonly path: string;
+  readonly bytes: Uint8Array;
+}
+
+/** Every file of the room as bytes, sorted by path. */
+export function roomFileBytes(doc: Y.Doc): FileBytes[] {
+  const out: FileBytes[] = [];
+  for (const [path, value] of roomFiles(doc)) {
+    if (value instanceof Y.Text) out.push({ path, bytes: Buffer.from(value.toJSON(), 'utf8') });
+    else if (value instanceof Uint8Array) out.push({ path, bytes: value });
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
 /** The `meta` map. */
 export function roomMeta(doc: Y.Doc): Y.Map<unknown> {
   return doc.getMap<unknown>(ROOM_DOC.meta);

@@ -97,11 +97,12 @@ export class CrossSitePolicy {
   }
 
   /**
-   * Null when a state-changing request cannot have come from another web page:
-   * an allowed (or no) Origin, not marked cross-site by the browser, and a JSON
-   * body (form and text bodies are what pages can send without a preflight).
+   * Null when the request is not from another web page: an allowed (or no)
+   * Origin, and not marked `Sec-Fetch-Site: cross-site` by the browser (a link
+   * or form on another site), unless its origin is configured on purpose.
+   * Guards reads that carry the session cookie (`GET /rooms/<id>/export.zip`).
    */
-  checkCsrf(req: IncomingMessage): Refusal | null {
+  checkCrossSite(req: IncomingMessage): Refusal | null {
     if (!this.originAllowed(req)) {
       return { code: 'forbidden', message: `cross-site request refused: origin ${String(req.headers.origin).slice(0, 100)} is not allowed (CORS_ORIGINS)` };
     }
@@ -109,6 +110,17 @@ export class CrossSitePolicy {
     if (req.headers['sec-fetch-site'] === 'cross-site' && !this.#origins.has(req.headers.origin ?? '')) {
       return { code: 'forbidden', message: 'cross-site request refused (Sec-Fetch-Site: cross-site)' };
     }
+    return null;
+  }
+
+  /**
+   * Null when a state-changing request cannot have come from another web page:
+   * an allowed (or no) Origin, not marked cross-site by the browser, and a JSON
+   * body (form and text bodies are what pages can send without a preflight).
+   */
+  checkCsrf(req: IncomingMessage): Refusal | null {
+    const crossSite = this.checkCrossSite(req);
+    if (crossSite) return crossSite;
     if (req.method === 'POST' && !isJson(req.headers['content-type'])) {
       return {
         code: 'unsupported_media_type',

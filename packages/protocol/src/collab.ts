@@ -12,7 +12,7 @@ import type { ErrorCode } from './errors.js';
 import { roomIdSchema } from './gatewayApi.js';
 import { roomRoleSchema } from './access.js';
 import { RUNTIME_IDS, languageSchema } from './runtimes.js';
-import { RUN_STATUSES, workspacePathSchema } from './sandboxApi.js';
+import { RUN_STATUSES, workspaceFileSchema, workspacePathSchema } from './sandboxApi.js';
 
 /**
  * Bumped on any incompatible change of the room document layout or the
@@ -233,6 +233,27 @@ export const getRoomOutputSchema = z.object({
     .optional(),
 });
 export type GetRoomOutput = z.infer<typeof getRoomOutputSchema>;
+
+/**
+ * `GET` this for a room as a zip (viewer and above; session cookie or
+ * `Authorization: Bearer <API token>`). The zip has no top folder.
+ */
+export function roomExportPath(roomId: string): string {
+  return `/rooms/${encodeURIComponent(roomId)}/export.zip`;
+}
+
+/**
+ * `POST` a zip here (`Content-Type: application/zip`, editor and above) to have
+ * it unpacked and checked; the answer ({@link zipImportOutputSchema}) is what
+ * the page then writes into the room, so every room rule applies to it.
+ */
+export function roomImportPath(roomId: string): string {
+  return `/rooms/${encodeURIComponent(roomId)}/import.zip`;
+}
+
+/** Answer of {@link roomImportPath}: the zip's files, text as `utf8`, anything else as `base64`. */
+export const zipImportOutputSchema = z.object({ files: z.array(workspaceFileSchema) });
+export type ZipImportOutput = z.infer<typeof zipImportOutputSchema>;
 
 /**
  * Reasons the collab server gives when it refuses a room (provider

@@ -172,6 +172,9 @@ export {
   isFinalRunStatus,
   formatCollabReason,
   parseCollabReason,
+  roomExportPath,
+  roomImportPath,
+  zipImportOutputSchema,
 } from './collab.js';
 export type {
   RoomMeta,
@@ -184,6 +187,7 @@ export type {
   CreateRoomOutput,
   GetRoomInput,
   GetRoomOutput,
+  ZipImportOutput,
 } from './collab.js';
 export {
   AUTH_MODES,
