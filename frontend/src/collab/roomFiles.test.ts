@@ -48,7 +48,7 @@ describe('room files', () => {
     renameFile(doc, 'main.py', 'app.py');
     expect(events).toEqual([['app.py', 'main.py']]);
     expect(filePaths(doc)).toEqual(['app.py']);
-    expect(filesOf(doc).get('app.py')!.toJSON()).toBe('print(1)\n');
+    expect((filesOf(doc).get('app.py') as Y.Text).toJSON()).toBe('print(1)\n');
     expect(entryOf(doc)).toBe('app.py');
     expect(() => renameFile(doc, 'gone.py', 'x.py')).toThrow('gone.py no longer exists');
   });

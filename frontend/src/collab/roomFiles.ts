@@ -1,17 +1,32 @@
 /**
- * The files of a room, in its Yjs document (`ROOM_DOC.files`: path → Y.Text,
- * `meta.entry`: the file Run executes). Every change is a Yjs transaction, so
+ * The files of a room, in its Yjs document (`ROOM_DOC.files`: path → Y.Text
+ * for text, Uint8Array for any other bytes; `meta.entry`: the file Run executes). Every change is a Yjs transaction, so
  * it reaches everyone in the room; paths are checked with the protocol's
  * workspace path rule first (the gateway refuses updates with bad paths, C7).
  * @module
  */
 import * as Y from 'yjs';
-import { ROOM_DOC, ROOM_META_KEYS, runtimeForPath, workspacePathSchema } from '@codecell/protocol';
+import { ROOM_DOC, ROOM_META_KEYS, bytesToBase64, runtimeForPath, workspacePathSchema } from '@codecell/protocol';
 import type { WorkspaceFile } from '@codecell/protocol';
 
+/** A file's value: text edited together, or bytes replaced whole. */
+export type FileValue = Y.Text | Uint8Array;
+
+/** True for what the room counts as a file. */
+export function isFileValue(value: unknown): value is FileValue {
+  return value instanceof Y.Text || value instanceof Uint8Array;
+}
+
 /** The `files` map of a room document. */
-export function filesOf(doc: Y.Doc): Y.Map<Y.Text> {
-  return doc.getMap<Y.Text>(ROOM_DOC.files);
+export function filesOf(doc: Y.Doc): Y.Map<FileValue> {
+  return doc.getMap<FileValue>(ROOM_DOC.files);
+}
+
+/** The bytes of a file (text as UTF-8), or null when there is no such file. */
+export function fileBytes(doc: Y.Doc, path: string): Uint8Array | null {
+  const value = filesOf(doc).get(path);
+  if (value instanceof Y.Text) return new TextEncoder().encode(value.toJSON());
+  return value instanceof Uint8Array ? value : null;
 }
 
 /** The `meta` map of a room document. */
@@ -19,10 +34,10 @@ export function metaOf(doc: Y.Doc): Y.Map<unknown> {
   return doc.getMap<unknown>(ROOM_DOC.meta);
 }
 
-/** Every path that holds a Y.Text, sorted. */
+/** Every path that holds a file (text or binary), sorted. */
 export function filePaths(doc: Y.Doc): string[] {
   const out: string[] = [];
-  for (const [path, value] of filesOf(doc)) if (value instanceof Y.Text) out.push(path);
+  for (const [path, value] of filesOf(doc)) if (isFileValue(value)) out.push(path);
   return out.sort(comparePaths);
 }
 
@@ -92,24 +107,39 @@ export function createFile(doc: Y.Doc, rawPath: string, content = ''): string {
 }
 
 /**
- * Renames a file: the new path gets a copy of the text and the old one is
- * deleted, in one transaction (so everyone sees a rename, never two files);
- * the entry follows. @throws FileNameError
+ * Renames a file: the new path gets a copy of the text (or the bytes) and the
+ * old one is deleted, in one transaction (so everyone sees a rename, never two
+ * files); the entry follows. @throws FileNameError
  */
 export function renameFile(doc: Y.Doc, from: string, rawTo: string): string {
   const to = normalizePath(rawTo);
   if (to === from) return from;
-  const files = filesOf(doc);
-  const text = files.get(from);
-  if (!(text instanceof Y.Text)) throw new FileNameError(`${from} no longer exists`);
+  if (!isFileValue(filesOf(doc).get(from))) throw new FileNameError(`${from} no longer exists`);
   const problem = pathProblem(to, filePaths(doc).filter((p) => p !== from));
   if (problem !== null) throw new FileNameError(problem);
-  doc.transact(() => {
-    files.set(to, new Y.Text(text.toJSON()));
-    files.delete(from);
-    if (entryOf(doc) === from) metaOf(doc).set(ROOM_META_KEYS.entry, to);
-  });
+  moveFiles(doc, [[from, to]]);
   return to;
+}
+
+/** Moves each `[from, to]` in one transaction (paths already checked); the entry follows. */
+export function moveFiles(doc: Y.Doc, moves: ReadonlyArray<readonly [string, string]>): void {
+  const files = filesOf(doc);
+  doc.transact(() => {
+    const entry = entryOf(doc);
+    // Read everything first: a deleted Y.Text has no content left.
+    const values = moves.map(([from]) => {
+      const value = files.get(from);
+      return value instanceof Y.Text ? value.toJSON() : value;
+    });
+    for (const [from] of moves) files.delete(from);
+    moves.forEach(([, to], i) => {
+      const value = values[i];
+      if (typeof value === 'string') files.set(to, new Y.Text(value));
+      else if (value instanceof Uint8Array) files.set(to, value);
+    });
+    const moved = moves.find(([from]) => from === entry);
+    if (moved) metaOf(doc).set(ROOM_META_KEYS.entry, moved[1]);
+  });
 }
 
 /**
@@ -133,12 +163,15 @@ export function setEntry(doc: Y.Doc, path: string): void {
   if (entryOf(doc) !== path) metaOf(doc).set(ROOM_META_KEYS.entry, path);
 }
 
-/** What `runCode` needs: every file with its text, and the entry. */
+/** What `runCode` needs: every file (text as itself, binary as base64), and the entry. */
 export function runFiles(doc: Y.Doc): { files: WorkspaceFile[]; entry: string } {
   const files = filesOf(doc);
   const paths = filePaths(doc);
   return {
-    files: paths.map((path) => ({ path, content: files.get(path)!.toJSON() })),
+    files: paths.map((path): WorkspaceFile => {
+      const value = files.get(path)!;
+      return value instanceof Y.Text ? { path, content: value.toJSON() } : { path, content: bytesToBase64(value), encoding: 'base64' };
+    }),
     entry: entryOf(doc) ?? paths[0] ?? 'main.py',
   };
 }

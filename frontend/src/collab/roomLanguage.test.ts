@@ -49,7 +49,7 @@ describe('the language a room runs as (issue 10)', () => {
     doc.on('update', () => changes.push(1));
     expect(chooseLanguage(doc, 'java')).toBe('Main.java');
     expect(changes).toHaveLength(1);
-    expect(filesOf(doc).get('Main.java')?.toJSON()).toBe(helloTemplate('java')[0]?.content);
+    expect((filesOf(doc).get('Main.java') as Y.Text).toJSON()).toBe(helloTemplate('java')[0]?.content);
     expect(entryOf(doc)).toBe('Main.java');
     expect(roomRunLanguage(doc, 'Main.java')).toBe('java');
   });

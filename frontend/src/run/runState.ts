@@ -7,6 +7,7 @@
  * the room, or already running when the page loaded.
  * @module
  */
+import { formatBytes } from '@codecell/protocol';
 import type { Diagnostic, ExitEvent, StageName, StreamMessage } from '@codecell/protocol';
 import type { UserError } from '../api/userError';
 
@@ -15,9 +16,9 @@ export type RunPhase = 'idle' | 'submitting' | 'attaching' | 'queued' | 'startin
 /**
  * `stdin` is the local echo of what the user typed (the program's own output
  * never contains it); `stage` a divider line where a compiled run's stage
- * begins ("Compiling…", "Running…").
+ * begins ("Compiling…", "Running…"); `file` a note for a file the run wrote.
  */
-export type OutputKind = 'stdout' | 'stderr' | 'stdin' | 'stage';
+export type OutputKind = 'stdout' | 'stderr' | 'stdin' | 'stage' | 'file';
 
 export interface OutputChunk {
   /** Stable React key. */
@@ -199,6 +200,9 @@ function applyMessage(state: RunState, msg: StreamMessage): RunState {
           return { ...next, exit: ev };
         case 'error':
           return { ...next, failure: { code: ev.code, message: ev.message } };
+        case 'file':
+          // A note in the output; the file itself arrives through the room.
+          return append(next, 'file', `${ev.truncated ? '✗' : '→'} ${ev.path} (${formatBytes(ev.size)}${ev.truncated ? ', too large to bring back' : ''})\n`);
         case 'stage':
           // `cached` is there once the sandbox replays unchanged builds (issue 10 sandbox side).
           return applyStage(next, ev.name, 'cached' in ev && ev.cached === true);

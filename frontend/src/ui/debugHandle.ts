@@ -6,7 +6,9 @@
  */
 import { useEffect } from 'react';
 import type { RefObject } from 'react';
-import { filePaths, filesOf, runFiles } from '../collab/roomFiles';
+import * as Y from 'yjs';
+import { bytesToBase64 } from '@codecell/protocol';
+import { fileBytes, filePaths, filesOf, runFiles } from '../collab/roomFiles';
 import { runSubmission } from '../collab/roomLanguage';
 import type { RoomSession } from '../collab/RoomSession';
 import type { RoomEditor } from '../editor/RoomEditor';
@@ -28,7 +30,15 @@ export function useDebugHandle({
       roomId,
       clientId: () => session.doc.clientID,
       files: () => filePaths(session.doc),
-      text: (path: string) => filesOf(session.doc).get(path)?.toJSON() ?? null,
+      text: (path: string) => {
+        const value = filesOf(session.doc).get(path);
+        return value instanceof Y.Text ? value.toJSON() : null;
+      },
+      /** Any file's bytes as base64 (text as UTF-8), or null. */
+      bytes: (path: string) => {
+        const bytes = fileBytes(session.doc, path);
+        return bytes === null ? null : bytesToBase64(bytes);
+      },
       entry: () => runFiles(session.doc).entry,
       activeFile: () => activeRef.current,
       editorText: () => editorRef.current?.model?.getValue() ?? null,
@@ -45,7 +55,10 @@ export function useDebugHandle({
        * editor: what anyone can do from the console. The server decides whether
        * it stays (tests of read-only roles).
        */
-      forgeEdit: (path: string, text: string) => filesOf(session.doc).get(path)?.insert(0, text),
+      forgeEdit: (path: string, text: string) => {
+        const value = filesOf(session.doc).get(path);
+        if (value instanceof Y.Text) value.insert(0, text);
+      },
     };
     (window as unknown as { codecell?: typeof handle }).codecell = handle;
     return () => {
