@@ -22,6 +22,8 @@ export interface DebugHandle {
   clientId(): number;
   files(): string[];
   text(path: string): string | null;
+  /** Any file's bytes as base64 (text as UTF-8), or null. */
+  bytes(path: string): string | null;
   entry(): string;
   activeFile(): string | null;
   editorText(): string | null;

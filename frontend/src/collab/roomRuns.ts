@@ -59,3 +59,17 @@ export function formatRunTime(at: number, now: number = Date.now()): string {
     ? d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false })
     : d.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false });
 }
+
+/**
+ * Files the runs wrote into the room (`written`), newest run last wins: path →
+ * "written by Ada's run at 14:03:07" (the mark on the file's row).
+ */
+export function producedFiles(runs: readonly RoomRunRecord[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const run of runs) {
+    for (const f of run.files ?? []) {
+      if (f.status === 'written') out.set(f.path, `written by ${run.startedBy ? `${run.startedBy}'s` : 'a'} run at ${formatRunTime(run.startedAt)}`);
+    }
+  }
+  return out;
+}

@@ -1,6 +1,7 @@
 /**
  * The bar above the editor: the open file (and whether Run executes it), who
- * is being followed, who else is in this file, and the runtime picker.
+ * is being followed, actions for the open file, who else is in this file,
+ * and the runtime picker.
  * @module
  */
 import type { ReactNode } from 'react';
@@ -16,11 +17,13 @@ export interface EditorTabsProps {
   readonly onStopFollowing: () => void;
   /** Others in the open file. */
   readonly here: readonly Participant[];
+  /** Buttons for the open file (e.g. back to its preview). */
+  readonly actions?: ReactNode;
   /** "Run <entry> as <language>". */
   readonly picker: ReactNode;
 }
 
-export function EditorTabs({ activeFile, entry, leader, onStopFollowing, here, picker }: EditorTabsProps) {
+export function EditorTabs({ activeFile, entry, leader, onStopFollowing, here, actions, picker }: EditorTabsProps) {
   return (
     <div className="pane-header tabs">
       {activeFile !== null ? (
@@ -44,6 +47,7 @@ export function EditorTabs({ activeFile, entry, leader, onStopFollowing, here, p
           </button>
         </span>
       ) : null}
+      {actions}
       <span className="spacer" />
       <span className="here">
         {here.map((p) => (

@@ -14,7 +14,10 @@ import { toUserError } from '../api/userError';
 import type { UserIdentity } from '../collab/identity';
 import { filesOf } from '../collab/roomFiles';
 import { runSubmission } from '../collab/roomLanguage';
-import { NewestRunTracker, readRuns, runsOf } from '../collab/roomRuns';
+import { NewestRunTracker, producedFiles, readRuns, runsOf } from '../collab/roomRuns';
+import { DEFAULT_ROOM_LIMITS } from '../collab/fileOps';
+import { hasTextPreview } from '../files/preview';
+import { FilePreview } from './FilePreview';
 import { RoomSession } from '../collab/RoomSession';
 import type { JumpRequest } from '../editor/CollabEditor';
 import type { RoomEditor } from '../editor/RoomEditor';
@@ -105,6 +108,8 @@ function RoomView({ roomId, session, controller, theme, identity, me, client, on
   const people = useParticipants(awareness, doc.clientID);
   const run = useRunState(controller);
   const [activeFile, setActiveFile] = useState<string | null>(null);
+  // SVG and CSV are text with a preview: the preview unless the user asked for the source.
+  const [sourceOf, setSourceOf] = useState<string | null>(null);
   const [following, setFollowing] = useState<number | null>(null);
   const [jump, setJump] = useState<JumpRequest | null>(null);
   const editorRef = useRef<RoomEditor | null>(null);
@@ -205,6 +210,8 @@ function RoomView({ roomId, session, controller, theme, identity, me, client, on
 
   const entry = files.entry ?? files.paths[0] ?? 'main.py';
   const language = { name: RUNTIMES[files.language].name, compiled: isCompiled(files.language) };
+  const activeBinary = activeFile !== null && files.binary.includes(activeFile);
+  const previewing = activeFile !== null && (activeBinary || (hasTextPreview(activeFile) && sourceOf !== activeFile));
   const others = people.filter((p) => !p.isSelf);
   const here = others.filter((p) => p.activeFile === activeFile && activeFile !== null);
 
@@ -248,7 +255,19 @@ function RoomView({ roomId, session, controller, theme, identity, me, client, on
       ) : null}
       <main className="workbench">
         <aside className="sidebar" aria-label="Room">
-          <FileTree doc={doc} paths={files.paths} entry={files.entry} activeFile={activeFile} people={people} onOpen={openFile} ready={state.loaded} readOnly={!canEdit} />
+          <FileTree
+            doc={doc}
+            roomId={roomId}
+            limits={access.limits ?? DEFAULT_ROOM_LIMITS}
+            producedBy={producedFiles(runs)}
+            paths={files.paths}
+            entry={files.entry}
+            activeFile={activeFile}
+            people={people}
+            onOpen={openFile}
+            ready={state.loaded}
+            readOnly={!canEdit}
+          />
           <PeopleList people={people} me={identity} onRename={hosted ? null : onRename} following={following} onFollow={setFollowing} onJump={jumpTo} />
           {hosted ? <MembersList client={client} roomId={roomId} isOwner={access.role === 'owner'} presence={people.map((p) => p.clientId).join(',')} /> : null}
           <RunHistory runs={runs} shown={run.jobId} onShow={(jobId) => controller.attach(jobId, { explicit: true })} />
@@ -260,6 +279,13 @@ function RoomView({ roomId, session, controller, theme, identity, me, client, on
             leader={leader ?? null}
             onStopFollowing={() => setFollowing(null)}
             here={here}
+            actions={
+              activeFile !== null && !activeBinary && hasTextPreview(activeFile) && sourceOf === activeFile ? (
+                <button type="button" className="btn btn-ghost btn-small" data-testid="show-preview" onClick={() => setSourceOf(null)}>
+                  Preview
+                </button>
+              ) : null
+            }
             picker={state.loaded ? <RuntimePicker doc={doc} files={files} readOnly={!canEdit} onOpen={openFile} /> : null}
           />
           <div className="editor-host" data-testid="editor">
@@ -269,6 +295,8 @@ function RoomView({ roomId, session, controller, theme, identity, me, client, on
               </div>
             ) : activeFile === null ? (
               <div className="editor-loading">No file open. Create one in the Files panel.</div>
+            ) : previewing ? (
+              <FilePreview doc={doc} path={activeFile} onSource={activeBinary ? null : () => setSourceOf(activeFile)} />
             ) : null}
             {state.loaded ? (
               <Suspense fallback={<div className="editor-loading">Loading editor…</div>}>
@@ -276,7 +304,7 @@ function RoomView({ roomId, session, controller, theme, identity, me, client, on
                   key={state.generation}
                   doc={doc}
                   awareness={awareness}
-                  path={activeFile}
+                  path={previewing ? null : activeFile}
                   theme={theme.theme}
                   onRun={runNow}
                   onLocalEdit={() => setFollowing(null)}

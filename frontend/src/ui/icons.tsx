@@ -106,3 +106,29 @@ export const HistoryIcon = (): ReactElement => (
     <path d="M2.3 2.6v2.8h2.8M8 5v3.2l2 1.3" />
   </svg>
 );
+
+export const FolderPlusIcon = (): ReactElement => (
+  <svg {...base} fill="none" stroke="currentColor" strokeWidth="1.3" strokeLinejoin="round" strokeLinecap="round">
+    <path d="M1.8 4.2h4.4l1.4 1.6h6.6v7.4H1.8z" />
+    <path d="M8 7.6v3.6M6.2 9.4h3.6" />
+  </svg>
+);
+
+export const UploadIcon = (): ReactElement => (
+  <svg {...base} fill="none" stroke="currentColor" strokeWidth="1.4" strokeLinecap="round" strokeLinejoin="round">
+    <path d="M8 10.5V2.5M4.8 5.6 8 2.5l3.2 3.1M2.5 10.5v3h11v-3" />
+  </svg>
+);
+
+export const DownloadIcon = (): ReactElement => (
+  <svg {...base} fill="none" stroke="currentColor" strokeWidth="1.4" strokeLinecap="round" strokeLinejoin="round">
+    <path d="M8 2.5v8M4.8 7.4 8 10.5l3.2-3.1M2.5 10.5v3h11v-3" />
+  </svg>
+);
+
+export const ZipIcon = (): ReactElement => (
+  <svg {...base} fill="none" stroke="currentColor" strokeWidth="1.3" strokeLinejoin="round">
+    <path d="M3.5 1.8h9v12.4h-9z" />
+    <path d="M7 2v1.2h2V4.4H7v1.2h2v1.2H7v1.4h2v2H7z" />
+  </svg>
+);

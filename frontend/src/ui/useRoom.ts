@@ -47,6 +47,8 @@ export function useSessionState(session: RoomSession): RoomSessionState {
 /** What the file tree and the runtime picker show. */
 export interface RoomFilesView {
   readonly paths: readonly string[];
+  /** Paths whose value is bytes (not a Y.Text). */
+  readonly binary: readonly string[];
   readonly entry: string | null;
   readonly title: string | null;
   /** The language Run uses for the entry (its extension, else the room's choice). */
@@ -59,8 +61,16 @@ export function useRoomFiles(doc: Y.Doc): RoomFilesView {
   return useStore<RoomFilesView>({
     deps: [doc],
     read: () => {
+      const paths = filePaths(doc);
+      const files = filesOf(doc);
       const entry = entryOf(doc);
-      return { paths: filePaths(doc), entry, title: titleOf(doc), language: roomRunLanguage(doc, entry ?? filePaths(doc)[0] ?? 'main.py') };
+      return {
+        paths,
+        binary: paths.filter((p) => files.get(p) instanceof Uint8Array),
+        entry,
+        title: titleOf(doc),
+        language: roomRunLanguage(doc, entry ?? paths[0] ?? 'main.py'),
+      };
     },
     listen: (onChange) => {
       const files = filesOf(doc);
@@ -72,7 +82,7 @@ export function useRoomFiles(doc: Y.Doc): RoomFilesView {
         meta.unobserve(onChange);
       };
     },
-    equal: (a, b) => a.entry === b.entry && a.title === b.title && a.language === b.language && sameStrings(a.paths, b.paths),
+    equal: (a, b) => a.entry === b.entry && a.title === b.title && a.language === b.language && sameStrings(a.paths, b.paths) && sameStrings(a.binary, b.binary),
   });
 }
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { useEffect, useState } from 'react';
-import type { MeOutput, RoomRole } from '@codecell/protocol';
+import type { GetRoomOutput, MeOutput, RoomRole } from '@codecell/protocol';
 import { API_BASE } from '../api/apiUrl';
 import type { GatewayClient } from '../api/trpc';
 import { toUserError } from '../api/userError';
@@ -19,20 +19,24 @@ export interface RoomAccessState {
   readonly role: RoomRole | null;
   /** Why the room cannot be opened (no access), or null. */
   readonly error: UserError | null;
+  /** The room's caps (MAX_FILE_BYTES…), once `getRoom` answered. */
+  readonly limits: GetRoomOutput['limits'] | null;
 }
 
 export function useRoomAccess(o: { readonly client: GatewayClient; readonly roomId: string; readonly me: MeOutput; readonly generation: number }): RoomAccessState {
   const { client, roomId, me, generation } = o;
-  const [state, setState] = useState<RoomAccessState>({ role: me.mode === 'none' ? 'owner' : null, error: null });
+  const [state, setState] = useState<RoomAccessState>({ role: me.mode === 'none' ? 'owner' : null, error: null, limits: null });
   useEffect(() => {
     const ac = new AbortController();
     if (me.mode === 'none') {
-      void ensureRoom(client, roomId, ac.signal);
+      void ensureRoom(client, roomId, ac.signal).then((limits) => {
+        if (!ac.signal.aborted) setState({ role: 'owner', error: null, limits });
+      });
     } else {
       client.getRoom.query({ roomId }, { signal: ac.signal }).then(
-        (room) => setState({ role: room.role, error: null }),
+        (room) => setState({ role: room.role, error: null, limits: room.limits ?? null }),
         (err: unknown) => {
-          if (!ac.signal.aborted) setState({ role: null, error: toUserError(err, API_BASE) });
+          if (!ac.signal.aborted) setState({ role: null, error: toUserError(err, API_BASE), limits: null });
         },
       );
     }
@@ -41,15 +45,16 @@ export function useRoomAccess(o: { readonly client: GatewayClient; readonly room
   return state;
 }
 
-/** getRoom, then createRoom when missing; retried with backoff while the gateway is unreachable. */
-async function ensureRoom(client: GatewayClient, roomId: string, signal: AbortSignal): Promise<void> {
+/** getRoom, then createRoom when missing; retried with backoff while the gateway is unreachable. Returns the room's caps. */
+async function ensureRoom(client: GatewayClient, roomId: string, signal: AbortSignal): Promise<GetRoomOutput['limits'] | null> {
   for (let attempt = 0; !signal.aborted; attempt++) {
     try {
       const room = await client.getRoom.query({ roomId }, { signal });
       if (!room.exists) await client.createRoom.mutate({ roomId }, { signal });
-      return;
+      return room.limits ?? null;
     } catch {
       await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** attempt)));
     }
   }
+  return null;
 }
