@@ -363,6 +363,10 @@ class Agent:
             if self.run is not None and self.run.deadline is not None:
                 t = max(0.0, self.run.deadline - time.monotonic())
                 timeout = t if timeout is None else min(timeout, t)
+            if self.run is not None and self.run.outputs is not None:
+                # Files a long run writes are sent as they appear (SPEC 3.9).
+                t = max(0.0, self.run.outputs.next_poll - time.monotonic())
+                timeout = t if timeout is None else min(timeout, t)
             for key, _ in self.sel.select(timeout):
                 self.dispatch(key)
             if self.run is not None:

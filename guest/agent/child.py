@@ -18,6 +18,7 @@ import signal
 import sys
 
 import warm as warm_launchers  # guest/agent/warm.py: which runtimes start ahead, and how
+from workspace import prune  # guest/agent/workspace.py: the workspace holds exactly the request's files
 
 USER_UID = USER_GID = 1000
 WORKSPACE = "/workspace"
@@ -169,6 +170,8 @@ def write_files(files, build_dir=None):
 
 def _launch(req):
     become_user(req["limits"])
+    if req.get("prune"):
+        prune([f["path"] for f in req["files"]])
     write_files(req["files"], req.get("buildDir"))
     argv = req["argv"]
     if req.get("python"):

@@ -13,6 +13,7 @@ import buildcache
 import cgroups
 from child import Prefork
 from frames import CHUNK, DRAIN_AFTER_EXIT_S, T_EXIT, T_STAGE, T_STDERR, T_STDOUT
+from workspace import OutputReporter
 
 MAX_PENDING_STDIN = 16 * 1024 * 1024
 SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGKILL": signal.SIGKILL}
@@ -112,6 +113,9 @@ class Run:
         self.pipes = {}
         self.stage_pid = None
         self.killed = False
+        self.prune = bool(req.get("prune"))
+        caps = req.get("outputFiles")
+        self.outputs = OutputReporter(self.run_id, caps, self.files, agent) if caps else None
         self._next_stage()
 
     # stages --------------------------------------------------------------
@@ -161,6 +165,7 @@ class Run:
         pre.launch(
             {
                 "files": self.files if first else [],
+                "prune": self.prune and first,
                 "buildDir": self.build_dir if first else None,
                 "argv": stage["argv"],
                 "env": stage["env"],
@@ -281,6 +286,8 @@ class Run:
         self.deadline = time.monotonic() + DRAIN_AFTER_EXIT_S
 
     def tick(self):
+        if self.outputs is not None and not self.finished:
+            self.outputs.poll()
         if self.exit_status is None or self.finished:
             return
         if self.pipes and time.monotonic() < self.deadline:
@@ -310,6 +317,8 @@ class Run:
             self._next_stage()
             return
         self._close_stdin()
+        if self.outputs is not None:
+            self.outputs.finish()  # every file frame comes before the exit (SPEC 3.9)
         exit_frame = dict(report, runId=self.run_id, stage=self.stages[self.index]["name"], outputLimited=self.output_limited)
         if self.compile_report is not None:
             exit_frame["compile"] = self.compile_report

@@ -52,6 +52,12 @@ const envSchema = z.object({
   MAX_FILES: int(100, 0),
   MAX_FILES_BYTES: int(8 * 1024 * 1024, 0),
   MAX_STDIN_BYTES: int(1024 * 1024, 0),
+  /** Largest file a run wrote that comes back with its content (`file` events); larger ones come back truncated (size only). */
+  OUTPUT_FILE_BYTES: int(2 * 1024 * 1024, 0),
+  /** Content of all files one run brings back; past it, files come back truncated. */
+  OUTPUT_FILES_BYTES: int(8 * 1024 * 1024, 0),
+  /** Files one run reports at most (the rest are not reported). */
+  OUTPUT_FILES: int(100, 0),
   /** Idle warm VMs kept ready. */
   POOL_SIZE: int(2, 0),
   POOL_MODE: z.enum(['snapshot', 'boot']).default('snapshot'),

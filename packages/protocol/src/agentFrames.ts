@@ -12,9 +12,10 @@ import { stageNameSchema } from './sandboxApi.js';
 
 /**
  * Bumped on any incompatible change; the agent reports its own in `ready` and
- * the host refuses an agent of another version (2: exec frames carry stages with argv).
+ * the host refuses an agent of another version (2: exec frames carry stages
+ * with argv; 3: the workspace is pruned and files the run wrote come back).
  */
-export const AGENT_PROTOCOL_VERSION = 2;
+export const AGENT_PROTOCOL_VERSION = 3;
 
 /** Frame type bytes. */
 export const FrameType = {
@@ -31,6 +32,8 @@ export const FrameType = {
   pong: 11,
   stage: 12,
   prime: 13,
+  file: 14,
+  content: 15,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -39,6 +42,7 @@ export const DATA_FRAME_TYPES: ReadonlySet<number> = new Set([
   FrameType.stdin,
   FrameType.stdout,
   FrameType.stderr,
+  FrameType.content,
 ]);
 
 /** Largest frame the host accepts from a guest (data chunks are at most 64 KiB). */
@@ -85,6 +89,23 @@ export const execFrameSchema = z.object({
   stages: z.array(execStageSchema).min(1).max(2),
   /** Created empty, owned by the run's user, before the first stage (where compilers write). */
   buildDir: z.string().optional(),
+  /**
+   * Before writing `files`, delete every other file under /workspace (except
+   * tool state: {@link WORKSPACE_IGNORED_DIRS}), so the workspace holds exactly
+   * the request's files, as the room does (issue 11).
+   */
+  prune: z.boolean().optional(),
+  /** Report files the run creates or changes under /workspace as `file` frames, within these caps (absent: none). */
+  outputFiles: z
+    .object({
+      /** Largest file sent with its content; larger ones are reported as truncated. */
+      maxFileBytes: z.int().nonnegative(),
+      /** Content bytes sent per run in all; past them files are reported as truncated. */
+      maxRunBytes: z.int().nonnegative(),
+      /** Files reported per run at most. */
+      maxFiles: z.int().nonnegative(),
+    })
+    .optional(),
   /** Limits of every stage. */
   limits: z.object({
     pids: z.int().positive(),
@@ -136,6 +157,25 @@ export const exitFrameSchema = stageExitSchema.extend({
   compile: stageExitSchema.optional(),
 });
 export type ExitFrame = z.infer<typeof exitFrameSchema>;
+
+/**
+ * Directory names whose contents are never reported as output files nor
+ * pruned: tool state programs keep in $HOME (= /workspace) and caches.
+ */
+export const WORKSPACE_IGNORED_DIRS = ['__pycache__', '.cache', '.config', '.local', 'node_modules'] as const;
+
+/**
+ * Guest → host: a file the run created or changed under /workspace. Unless
+ * `truncated`, exactly `size` bytes of content follow in `content` frames
+ * (`u32 runId` + bytes), before any other frame of the run.
+ */
+export const fileFrameSchema = z.object({
+  runId: z.int().nonnegative(),
+  path: z.string(),
+  size: z.int().nonnegative(),
+  truncated: z.boolean(),
+});
+export type FileFrame = z.infer<typeof fileFrameSchema>;
 
 /** Host → guest after a snapshot restore: mix in entropy and set the clock. */
 export const reseedFrameSchema = z.object({

@@ -117,6 +117,8 @@ export {
   agentErrorFrameSchema,
   pingFrameSchema,
   primeFrameSchema,
+  fileFrameSchema,
+  WORKSPACE_IGNORED_DIRS,
 } from './agentFrames.js';
 export type {
   ReadyFrame,
@@ -129,6 +131,7 @@ export type {
   AgentErrorFrame,
   PingFrame,
   PrimeFrame,
+  FileFrame,
 } from './agentFrames.js';
 export {
   GATEWAY_PROTOCOL_VERSION,

@@ -99,6 +99,12 @@ export const runRequestSchema = z.strictObject({
    */
   stdinOpen: z.boolean().optional(),
   limits: runLimitsSchema.optional(),
+  /**
+   * Delete every other file in `/workspace` before writing `files` (tool state
+   * such as `.cache` stays), so a session's workspace holds exactly what the
+   * request sends: files deleted in a room are gone in its VM (issue 11).
+   */
+  prune: z.boolean().optional(),
   /** Runs with the same sessionId share one VM and its `/workspace`. */
   sessionId: z
     .string()

@@ -12,10 +12,11 @@ import {
   MAX_GUEST_FRAME_BYTES,
   agentErrorFrameSchema,
   exitFrameSchema,
+  fileFrameSchema,
   readyFrameSchema,
   stageFrameSchema,
 } from '@codecell/protocol';
-import type { ExecFrame, ExitFrame, ReadyFrame, StageName } from '@codecell/protocol';
+import type { ExecFrame, ExitFrame, FileFrame, ReadyFrame, StageName } from '@codecell/protocol';
 import { FrameDecoder, encodeDataFrame, encodeJsonFrame } from './codec.js';
 import type { Frame } from './codec.js';
 import { AsyncQueue } from '../util/AsyncQueue.js';
@@ -29,7 +30,19 @@ export const OUTPUT_HIGH_WATER_BYTES = 1024 * 1024;
 export type AgentRunEvent =
   | { readonly type: 'stage'; readonly name: StageName; readonly warm: boolean; readonly cached: boolean }
   | { readonly type: 'stdout' | 'stderr'; readonly data: Buffer }
+  /** A file the run wrote; `content` is null when it is truncated (too large to bring back). */
+  | { readonly type: 'file'; readonly file: FileFrame; readonly content: Buffer | null }
   | { readonly type: 'exit'; readonly exit: ExitFrame };
+
+/** A file whose content is still arriving in content frames. */
+interface IncomingFile {
+  readonly file: FileFrame;
+  readonly chunks: Buffer[];
+  /** Bytes still to come. */
+  left: number;
+  /** Over the run's cap: its bytes are skipped and it is reported as truncated. */
+  readonly skip: boolean;
+}
 
 /** One program running in the guest. */
 export interface AgentRun {
@@ -48,7 +61,7 @@ export class AgentConnection {
   private readyWaiters: Waiter[] = [];
   /** Sequence numbers of reseed and prime frames (pings use 0). */
   private nextSeq = 1;
-  private current: { runId: number; queue: AsyncQueue<AgentRunEvent> } | undefined;
+  private current: { runId: number; queue: AsyncQueue<AgentRunEvent>; maxFileBytes: number; file: IncomingFile | null } | undefined;
   private nextRunId = 1;
   private closedError: Error | undefined;
   /** Last `ready`/`pong` the agent sent. */
@@ -105,12 +118,12 @@ export class AgentConnection {
     if (this.current) throw new CodeCellError('internal_error', 'a run is already active on this VM');
     const runId = this.nextRunId++;
     const queue = new AsyncQueue<AgentRunEvent>(
-      (e) => (e.type === 'stdout' || e.type === 'stderr' ? e.data.length : 0),
+      (e) => (e.type === 'stdout' || e.type === 'stderr' ? e.data.length : e.type === 'file' ? (e.content?.length ?? 0) : 0),
       (size) => {
         if (size < OUTPUT_HIGH_WATER_BYTES / 2 && this.channel.isPaused()) this.channel.resume();
       },
     );
-    this.current = { runId, queue };
+    this.current = { runId, queue, maxFileBytes: req.outputFiles?.maxFileBytes ?? 0, file: null };
     this.write(encodeJsonFrame(FrameType.exec, { ...req, runId }));
     return {
       runId,
@@ -179,12 +192,24 @@ export class AgentConnection {
     if (frame.kind === 'data') {
       const cur = this.current;
       if (!cur || cur.runId !== frame.runId) return; // late output of an ended run
+      if (frame.type === FrameType.content) return this.fileData(cur, frame.data);
       cur.queue.push({ type: frame.type === FrameType.stdout ? 'stdout' : 'stderr', data: frame.data });
       if (cur.queue.queuedSize > OUTPUT_HIGH_WATER_BYTES) this.channel.pause();
       return;
     }
     const body = safeJson(frame.body);
     switch (frame.type) {
+      case FrameType.file: {
+        const file = fileFrameSchema.safeParse(body);
+        const cur = this.current;
+        if (!file.success || !cur || cur.runId !== file.data.runId) return;
+        const f = file.data;
+        // A guest that claims more than the cap gets its bytes skipped, not buffered.
+        const skip = !f.truncated && f.size > cur.maxFileBytes;
+        if (f.truncated || f.size === 0) cur.queue.push({ type: 'file', file: f, content: f.truncated ? null : Buffer.alloc(0) });
+        else cur.file = { file: f, chunks: [], left: f.size, skip };
+        return;
+      }
       case FrameType.ready:
       case FrameType.pong: {
         const ready = readyFrameSchema.safeParse(body);
@@ -231,6 +256,19 @@ export class AgentConnection {
       default:
         return;
     }
+  }
+
+  /** Collects a file's content; pushes the file once all of it arrived. */
+  private fileData(cur: NonNullable<AgentConnection['current']>, data: Buffer): void {
+    const f = cur.file;
+    if (f === null) return;
+    const part = data.subarray(0, f.left);
+    f.left -= part.length;
+    if (!f.skip) f.chunks.push(part);
+    if (f.left > 0) return;
+    cur.file = null;
+    cur.queue.push(f.skip ? { type: 'file', file: { ...f.file, truncated: true }, content: null } : { type: 'file', file: f.file, content: Buffer.concat(f.chunks) });
+    if (cur.queue.queuedSize > OUTPUT_HIGH_WATER_BYTES) this.channel.pause();
   }
 
   private handleClose(err: Error): void {

@@ -11,6 +11,7 @@ import type { AgentRun } from '../agent/AgentConnection.js';
 import type { RunLease } from '../pool/SessionManager.js';
 import { AsyncQueue } from '../util/AsyncQueue.js';
 import type { RunPlan } from './runPlan.js';
+import { OutputFiles } from './OutputFiles.js';
 import { StageOutput } from './StageOutput.js';
 
 /** After a kill, how long the guest gets to report the exit before its VM is destroyed. */
@@ -105,6 +106,8 @@ export class RunJob {
         ...(s.warm ? { warm: s.warm } : {}),
       })),
       ...(p.stages.length > 1 ? { buildDir: BUILD_DIR } : {}),
+      ...(p.prune ? { prune: true } : {}),
+      outputFiles: p.outputFiles,
       limits: { pids: RUN_PIDS_MAX, outputBytes: p.outputBytes, fileSizeBytes: RUN_FILE_SIZE_BYTES, openFiles: RUN_OPEN_FILES },
     });
     this.run = run;
@@ -114,6 +117,7 @@ export class RunJob {
     // Each stage has its own wall-clock limit, from when the guest says it started (the first at once).
     this.armTimer(p.stages[0]?.timeoutMs ?? p.timeoutMs);
     const out = new StageOutput(p.language, (e) => this.events.push(e));
+    const files = new OutputFiles(p.outputFiles);
     let exit: ExitFrame | undefined;
     let crash: CodeCellError | undefined;
     try {
@@ -122,6 +126,9 @@ export class RunJob {
         else if (ev.type === 'stage') {
           out.startStage(ev.name, ev);
           this.armTimer(p.stages.find((s) => s.name === ev.name)?.timeoutMs ?? p.timeoutMs);
+        } else if (ev.type === 'file') {
+          const event = files.event(ev.file, ev.content);
+          if (event) this.events.push(event);
         } else this.output(ev.type, ev.data, out);
       }
     } catch (err) {

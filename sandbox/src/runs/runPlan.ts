@@ -11,6 +11,7 @@ import { vmMemoryMb } from '../config.js';
 import type { VmShape } from '../vmm/VmmDriver.js';
 import { planStages } from './stageCommands.js';
 import type { PlannedStage } from './stageCommands.js';
+import type { OutputFileCaps } from './OutputFiles.js';
 
 export interface RunPlan {
   readonly language: RuntimeId;
@@ -26,6 +27,10 @@ export interface RunPlan {
   readonly stdin: Buffer;
   readonly stdinOpen: boolean;
   readonly sessionId: string | undefined;
+  /** Delete other files in /workspace first (the request's `prune`). */
+  readonly prune: boolean;
+  /** Caps of the files that come back (OUTPUT_FILE_BYTES, OUTPUT_FILES_BYTES, OUTPUT_FILES). */
+  readonly outputFiles: OutputFileCaps;
 }
 
 interface Cap {
@@ -120,5 +125,7 @@ export function planRun(req: RunRequest, c: SandboxConfig, ctx: PlanContext = { 
     stdin,
     stdinOpen: req.stdinOpen ?? req.stdin === undefined,
     sessionId: req.sessionId,
+    prune: req.prune ?? false,
+    outputFiles: { maxFileBytes: c.OUTPUT_FILE_BYTES, maxRunBytes: c.OUTPUT_FILES_BYTES, maxFiles: c.OUTPUT_FILES },
   };
 }
