@@ -106,6 +106,7 @@ export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUr
   const sandbox = new SandboxClient({ baseUrl: config.SANDBOX_ADDR, token: config.SANDBOX_TOKEN, tokenFile: config.SANDBOX_TOKEN_FILE });
   const runs = new RunManager({
     onRunUpdate: collab.onRunUpdate,
+    onRunFile: collab.onRunFile,
     onRunEnd: (run) => {
       if (run.owner) hooks.afterRun({ owner: run.owner, jobId: run.jobId, accepted: true, cpuMs: run.cpuMs });
     },

@@ -11,7 +11,7 @@ import type { Extension, WebSocketLike } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import type { GetRoomOutput } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
-import type { OnRunUpdate } from '../runs/types.js';
+import type { OnRunFile, OnRunUpdate } from '../runs/types.js';
 import type { CollabContext } from './CollabAccess.js';
 import { RoomGuard } from './RoomGuard.js';
 import type { RoomStore } from './RoomStore.js';
@@ -71,7 +71,7 @@ export class CollabService {
     this.#o = options;
     this.store = options.store;
     const { logger } = options;
-    this.#recorder = new RunRecorder({ openRoom: (roomId) => this.#hocuspocus.openDirectConnection(roomId), logger });
+    this.#recorder = new RunRecorder({ openRoom: (roomId) => this.#hocuspocus.openDirectConnection(roomId), limits: this.limits, logger });
     this.#persistence = new SqlitePersistence({
       store: this.store,
       logger,
@@ -93,6 +93,11 @@ export class CollabService {
   /** The run core's hook: records runs of rooms in their documents. */
   get onRunUpdate(): OnRunUpdate {
     return this.#recorder.onRunUpdate;
+  }
+
+  /** The run core's hook: puts files runs wrote into their rooms. */
+  get onRunFile(): OnRunFile {
+    return this.#recorder.onRunFile;
   }
 
   /** The room caps pages are told (`getRoom`), so they can refuse an upload before sending it. */

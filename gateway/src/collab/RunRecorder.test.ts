@@ -36,7 +36,7 @@ function fakeRooms(): { docs: Map<string, Y.Doc>; open: Map<string, number>; ope
 describe('RunRecorder', () => {
   it('writes updates in order, keeps the room open while runs are live, then releases it', async () => {
     const rooms = fakeRooms();
-    const recorder = new RunRecorder({ openRoom: rooms.openRoom, logger: captureLogger().logger });
+    const recorder = new RunRecorder({ openRoom: rooms.openRoom, limits: { maxFileBytes: 1 << 20, maxRoomBytes: 1 << 22, maxRoomFiles: 100 }, logger: captureLogger().logger });
     recorder.onRunUpdate({ roomId: 'r', record: record('a', 'queued') });
     recorder.onRunUpdate({ roomId: 'r', record: record('b', 'queued') });
     recorder.onRunUpdate({ roomId: 'r', record: record('a', 'running') });
@@ -59,6 +59,7 @@ describe('RunRecorder', () => {
     const log = captureLogger();
     const recorder = new RunRecorder({
       openRoom: (id) => (id === 'bad' ? Promise.reject(new Error('disk gone')) : rooms.openRoom(id)),
+      limits: { maxFileBytes: 1 << 20, maxRoomBytes: 1 << 22, maxRoomFiles: 100 },
       logger: log.logger,
     });
     recorder.onRunUpdate({ roomId: 'bad', record: record('x', 'queued') });

@@ -7,8 +7,10 @@
 import { isFinalRunStatus } from '@codecell/protocol';
 import type * as Y from 'yjs';
 import type { Logger } from '@codecell/server-kit';
-import type { RunUpdate } from '../runs/types.js';
+import type { RunFile, RunUpdate } from '../runs/types.js';
 import { upsertRunRecord } from './roomDoc.js';
+import { recordRunFile } from './runFiles.js';
+import type { RunFileLimits } from './runFiles.js';
 
 /** An open handle on a room document (a Hocuspocus direct connection). */
 export interface RoomHandle {
@@ -22,6 +24,8 @@ export interface RoomHandle {
 export interface RunRecorderOptions {
   /** Opens (loading if needed) a room's document. */
   readonly openRoom: (roomId: string) => Promise<RoomHandle>;
+  /** The room caps files a run wrote are held to. */
+  readonly limits: RunFileLimits;
   readonly logger: Logger;
 }
 
@@ -75,6 +79,19 @@ export class RunRecorder {
       .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
       .then(() => this.#write(roomId, state, update))
       .catch((err: unknown) => this.#o.logger.error('could not record a run in its room', { roomId, jobId: record.jobId, error: String(err) }));
+  };
+
+  /** The `onRunFile` hook: puts the file into the room, after the run's earlier updates. Never throws. */
+  readonly onRunFile = ({ roomId, jobId, file }: RunFile): void => {
+    const state = this.#rooms.get(roomId);
+    // A run's files come between its `running` and final updates, so its room is open or opening.
+    if (!state || this.#disposed) return;
+    state.tail = state.tail
+      .then(async () => {
+        state.handle ??= await this.#o.openRoom(roomId);
+        await state.handle.transact((doc) => void recordRunFile(doc, { jobId, file, limits: this.#o.limits }));
+      })
+      .catch((err: unknown) => this.#o.logger.error('could not put a file a run wrote into its room', { roomId, jobId, path: file.path, error: String(err) }));
   };
 
   /** Waits for pending writes and releases every room. Safe to call twice. */

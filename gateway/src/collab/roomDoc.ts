@@ -129,16 +129,19 @@ export function summarizeRoom(doc: Y.Doc): Omit<GetRoomOutput, 'exists' | 'role'
 }
 
 /**
- * Adds the run record, or replaces the one with the same jobId in place, then
- * drops the oldest records beyond {@link MAX_ROOM_RUNS}.
+ * Adds the run record, or replaces the one with the same jobId in place
+ * (keeping the files it listed), then drops the oldest records beyond
+ * {@link MAX_ROOM_RUNS}.
  */
 export function upsertRunRecord(doc: Y.Doc, record: RoomRunRecord): void {
   const runs = roomRuns(doc);
   doc.transact(() => {
     const i = findRun(runs, record.jobId);
     if (i >= 0) {
+      // The files a run wrote are listed as they come back (runFiles.ts); status updates keep them.
+      const { files, filesOmitted } = runs.get(i);
       runs.delete(i, 1);
-      runs.insert(i, [record]);
+      runs.insert(i, [{ ...(files ? { files } : {}), ...(filesOmitted ? { filesOmitted } : {}), ...record }]);
     } else {
       runs.push([record]);
     }

@@ -74,6 +74,7 @@ describe('RunManager', () => {
       stdinOpen: true,
       limits: { timeoutMs: 2000, memoryMb: 128, vcpus: 1 },
       sessionId: 'room1',
+      prune: true,
     });
     await runs.dispose();
   });

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CodeCellError, roomRunStatusSchema, toCodeCellError } from '@codecell/protocol';
-import type { RoomRunRecord, RoomRunStatus, RunCodeOutput, RunEvent, SendStdinInput, StopRunInput } from '@codecell/protocol';
+import type { FileEvent, RoomRunRecord, RoomRunStatus, RunCodeOutput, RunEvent, SendStdinInput, StopRunInput } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import type { SandboxApi } from '../sandboxClient.js';
 import { RetainedRuns } from './RetainedRuns.js';
@@ -16,7 +16,7 @@ import type { RunEnd, RunSubscriber, RunSubscription } from './Run.js';
 import { RunQueue } from './RunQueue.js';
 import { buildRunRequest } from './runRequest.js';
 import type { RunDefaults, RunMaxima } from './runRequest.js';
-import type { OnRunUpdate, ParsedRunCodeInput, RunOwner } from './types.js';
+import type { OnRunFile, OnRunUpdate, ParsedRunCodeInput, RunOwner } from './types.js';
 
 /** Stdin that may wait for a run to start, bytes. */
 export const MAX_PENDING_STDIN_BYTES = 1024 * 1024;
@@ -49,6 +49,8 @@ export interface RunManagerOptions {
   readonly now?: () => number;
   /** Told when a run of a room is queued, starts running and ends (e.g. to record it in the room). */
   readonly onRunUpdate?: OnRunUpdate;
+  /** Told about each file a run of a room wrote (to put it into the room). */
+  readonly onRunFile?: OnRunFile;
   /** Told once when any run ends, with its owner and CPU time (quotas). Must not throw. */
   readonly onRunEnd?: (run: Run) => void;
 }
@@ -68,7 +70,7 @@ export interface RunManagerStats {
 
 /** Queues, runs and remembers runs. Dispose it to abort everything. */
 export class RunManager {
-  readonly #o: Required<Omit<RunManagerOptions, 'sandbox' | 'logger' | 'defaults' | 'onRunUpdate' | 'onRunEnd' | 'maxima'>> & RunManagerOptions;
+  readonly #o: Required<Omit<RunManagerOptions, 'sandbox' | 'logger' | 'defaults' | 'onRunUpdate' | 'onRunFile' | 'onRunEnd' | 'maxima'>> & RunManagerOptions;
   readonly #runs = new Map<string, Run>();
   readonly #queue = new RunQueue();
   readonly #active = new Map<Run, Promise<void>>();
@@ -263,6 +265,10 @@ export class RunManager {
       run.markRunning(handle.jobId);
       if (run.killRequested) void this.#kill(run).catch(() => undefined);
       for await (const event of handle.events) {
+        if (event.type === 'file') {
+          this.#file(run, event);
+          continue;
+        }
         run.pushEvent(event);
         if (event.type === 'start') {
           started = true;
@@ -318,6 +324,22 @@ export class RunManager {
       this.#o.logger.error('onRunEnd failed', { jobId: run.jobId, error: String(err) });
     }
     if (!this.#disposed) this.#retained.add(run);
+  }
+
+  /**
+   * A file the run wrote: its content goes to the room (onRunFile); watchers
+   * of the stream get the event without it (they read the file in the room),
+   * so replay buffers hold names and sizes, not files.
+   */
+  #file(run: Run, event: FileEvent): void {
+    run.pushEvent({ ...event, content: '' });
+    const roomId = run.sessionId;
+    if (!this.#o.onRunFile || roomId === undefined) return;
+    try {
+      this.#o.onRunFile({ roomId, jobId: run.jobId, file: event });
+    } catch (err) {
+      this.#o.logger.error('onRunFile failed', { jobId: run.jobId, roomId, error: String(err) });
+    }
   }
 
   /** Tells onRunUpdate about a run of a room. Never throws. */

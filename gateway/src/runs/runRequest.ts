@@ -87,6 +87,7 @@ export function buildRunRequest(input: ParsedRunCodeInput, defaults: RunDefaults
     // Interactive: more stdin may come through sendStdin until eof.
     stdinOpen: true,
     limits,
-    ...(input.roomId === undefined ? {} : { sessionId: input.roomId }),
+    // A room's run sends all its files: its VM's workspace then holds exactly them (deleted files go).
+    ...(input.roomId === undefined ? {} : { sessionId: input.roomId, prune: true }),
   };
 }

@@ -2,7 +2,7 @@
  * Types shared by the run core and its adapters.
  * @module
  */
-import type { RoomRunRecord, runCodeInputSchema } from '@codecell/protocol';
+import type { FileEvent, RoomRunRecord, runCodeInputSchema } from '@codecell/protocol';
 import type { z } from 'zod';
 
 /** `runCode` input after parsing (defaults applied). */
@@ -21,6 +21,16 @@ export interface RunUpdate {
  * Must not throw (a throw is logged and ignored); slow work belongs in a queue.
  */
 export type OnRunUpdate = (update: RunUpdate) => void;
+
+/** A file a run of a room wrote (its `file` event, with the content). */
+export interface RunFile {
+  readonly roomId: string;
+  readonly jobId: string;
+  readonly file: FileEvent;
+}
+
+/** Told about each file a run of a room wrote, in order, before the run's final update. Must not throw. */
+export type OnRunFile = (file: RunFile) => void;
 
 /** Who a run belongs to: who pressed Run, as quotas and `startedBy` see them. */
 export interface RunOwner {
