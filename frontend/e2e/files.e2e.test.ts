@@ -4,16 +4,15 @@
  * renamed for both; images, SVG (without running its script) and CSV preview;
  * the room's export zip holds exactly the room's files.
  */
-import { readFileSync } from 'node:fs';
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from './browser.js';
 import type { SharedBrowser } from './browser.js';
 import { makeFolder, makePng, makeZip } from './fixtures.js';
-import { cc, joinRoom, newRoom } from './roomPage.js';
+import { cc, joinRoom, newRoom, RUN_TIMEOUT_MS, setText, waitForOutput } from './roomPage.js';
 import type { User } from './roomPage.js';
-import { buildFrontend, RESULTS_DIR, startStack } from './stack.js';
+import { buildFrontend, FRONTEND_DIR, RESULTS_DIR, startStack } from './stack.js';
 import type { Stack } from './stack.js';
 import { unpackZip } from '../../gateway/src/files/zipImport.js';
 
@@ -135,4 +134,49 @@ describe('issue 11: files in the browser', () => {
     expect(exported.map((f) => f.path).sort()).toEqual([...roomFiles].sort());
     for (const f of exported) expect(f.bytes.equals(await bytesOf(bob, f.path)), f.path).toBe(true);
   });
+
+  it("a run writes plot.png: both see it in the tree, marked as the run's, and its preview (the README picture)", async () => {
+    await bothIn();
+    await setText(ada, PLOT_PROGRAM);
+    await ada.page.click('[data-testid="run"]');
+    for (const u of [ada, bob]) await waitForOutput(u, 'saved plot.png', RUN_TIMEOUT_MS);
+    for (const u of [ada, bob]) {
+      await u.page.waitForSelector(`${row('plot.png')} [data-testid="run-badge"]`, { timeout: 15_000 });
+      await u.page.click(`${row('plot.png')} .tree-open`);
+      const img = await u.page.waitForSelector('[data-testid="image-preview"][src^="data:image/png"]');
+      await expect.poll(() => img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(360);
+    }
+    expect(await ada.page.textContent('[data-testid="output"]')).toContain('→ plot.png');
+    // Bob looks at the program, so Ada's screen shows where he is.
+    await bob.page.click(`${row('main.py')} .tree-open`);
+    await ada.page.waitForTimeout(500);
+    const shot = join(RESULTS_DIR, 'codecell-hero.png');
+    await ada.page.screenshot({ path: shot });
+    // The README's picture: regenerate it with CODECELL_UPDATE_HERO=1.
+    if (process.env['CODECELL_UPDATE_HERO'] === '1') copyFileSync(shot, join(FRONTEND_DIR, 'public', 'codecell-hero.png'));
+  });
 });
+
+/** Draws a sine and a cosine into a 360×200 PNG with nothing but zlib (matplotlib arrives with the languages work). */
+const PLOT_PROGRAM = `import math, struct, zlib
+
+W, H = 360, 200
+px = [[(255, 255, 255)] * W for _ in range(H)]
+for x in range(W):
+    px[H // 2][x] = (200, 200, 200)
+    for f, colour in ((math.sin, (37, 99, 235)), (math.cos, (229, 72, 77))):
+        y = int(H / 2 - f(x / W * 4 * math.pi) * (H / 2 - 12))
+        for d in (-1, 0, 1):
+            px[min(H - 1, max(0, y + d))][x] = colour
+
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+raw = b"".join(b"\\0" + bytes(c for p in row for c in p) for row in px)
+png = b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", W, H, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+with open("plot.png", "wb") as f:
+    f.write(png)
+for i in range(1, 4):
+    print(f"step {i}: sin({i}) = {math.sin(i):+.3f}")
+print(f"saved plot.png ({len(png)} bytes)")
+`;
