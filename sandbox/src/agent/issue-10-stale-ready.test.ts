@@ -9,7 +9,7 @@
  */
 import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { FrameType } from '@codecell/protocol';
+import { AGENT_PROTOCOL_VERSION, FrameType } from '@codecell/protocol';
 import { AgentConnection } from './AgentConnection.js';
 import { FrameDecoder, encodeJsonFrame } from './codec.js';
 
@@ -27,7 +27,7 @@ function channel(): { host: Duplex; toHost: (type: number, body: unknown) => voi
   return { host, sent, toHost: (type, body) => host.push(encodeJsonFrame(type, body)) };
 }
 
-const READY = { version: 2, python: '3.11.2', uptimeMs: 1 };
+const READY = { version: AGENT_PROTOCOL_VERSION, python: '3.11.2', uptimeMs: 1 };
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
 
 describe('issue 10: prime and reseed wait for their own answer', () => {
