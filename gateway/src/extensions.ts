@@ -50,6 +50,12 @@ export interface AfterRunPayload {
   readonly cpuMs: number | null;
 }
 
+/** Bytes the gateway itself is about to write into a room (files a run wrote), which no collab hook sees. */
+export interface RoomWritePayload {
+  readonly roomId: string;
+  readonly bytes: number;
+}
+
 /** One extension: any subset of the hooks. */
 export interface GatewayExtension {
   readonly extensionName: string;
@@ -63,6 +69,8 @@ export interface GatewayExtension {
   afterRun?(payload: AfterRunPayload): void;
   /** Before a room is created. Throw to refuse. */
   beforeCreateRoom?(payload: { readonly caller: Caller }): Promise<void>;
+  /** Before the gateway writes into a room on its own (files a run wrote). Throw a CodeCellError to refuse (storage quota). */
+  beforeRoomWrite?(payload: RoomWritePayload): Promise<void>;
   /** Hocuspocus extensions this one contributes to `/collab`. */
   readonly collabExtensions?: readonly Extension[];
 }
@@ -108,6 +116,10 @@ export class GatewayHooks {
 
   async beforeCreateRoom(payload: { readonly caller: Caller }): Promise<void> {
     for (const e of this.#extensions) await e.beforeCreateRoom?.(payload);
+  }
+
+  async beforeRoomWrite(payload: RoomWritePayload): Promise<void> {
+    for (const e of this.#extensions) await e.beforeRoomWrite?.(payload);
   }
 
   /** Every contributed Hocuspocus extension, in order. */

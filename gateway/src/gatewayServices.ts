@@ -99,6 +99,7 @@ export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUr
     maxRoomBytes: config.MAX_ROOM_BYTES,
     maxRoomFiles: config.MAX_ROOM_FILES,
     maxFileBytes: config.MAX_FILE_BYTES,
+    beforeRoomWrite: (write) => hooks.beforeRoomWrite(write),
     logger,
     now,
     extensions: [new CollabAccess({ access }), ...hooks.collabExtensions()],

@@ -47,6 +47,8 @@ export interface CollabServiceOptions {
   readonly maxRoomFiles: number;
   /** MAX_FILE_BYTES */
   readonly maxFileBytes: number;
+  /** Asked before files a run wrote go into a room (the storage quota); throws a CodeCellError to refuse. */
+  readonly beforeRoomWrite?: ((o: { readonly roomId: string; readonly bytes: number }) => Promise<void>) | undefined;
   readonly logger: Logger;
   /** Clock, epoch ms. @default Date.now */
   readonly now?: () => number;
@@ -71,7 +73,12 @@ export class CollabService {
     this.#o = options;
     this.store = options.store;
     const { logger } = options;
-    this.#recorder = new RunRecorder({ openRoom: (roomId) => this.#hocuspocus.openDirectConnection(roomId), limits: this.limits, logger });
+    this.#recorder = new RunRecorder({
+      openRoom: (roomId) => this.#hocuspocus.openDirectConnection(roomId),
+      limits: this.limits,
+      beforeWrite: options.beforeRoomWrite,
+      logger,
+    });
     this.#persistence = new SqlitePersistence({
       store: this.store,
       logger,

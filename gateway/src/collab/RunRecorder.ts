@@ -4,12 +4,13 @@
  * Implements the run core's `onRunUpdate` hook; knows nothing of transports.
  * @module
  */
-import { isFinalRunStatus } from '@codecell/protocol';
+import { CodeCellError, isFinalRunStatus } from '@codecell/protocol';
 import type * as Y from 'yjs';
 import type { Logger } from '@codecell/server-kit';
 import type { RunFile, RunUpdate } from '../runs/types.js';
+import type { FileEvent } from '@codecell/protocol';
 import { upsertRunRecord } from './roomDoc.js';
-import { recordRunFile } from './runFiles.js';
+import { pendingBytes, recordRunFile } from './runFiles.js';
 import type { RunFileLimits } from './runFiles.js';
 
 /** An open handle on a room document (a Hocuspocus direct connection). */
@@ -26,6 +27,12 @@ export interface RunRecorderOptions {
   readonly openRoom: (roomId: string) => Promise<RoomHandle>;
   /** The room caps files a run wrote are held to. */
   readonly limits: RunFileLimits;
+  /**
+   * Asked before a file's bytes go into the room (the storage quota: the
+   * gateway's own writes pass no collab hook). Throws a CodeCellError to
+   * refuse; the file is then listed as refused with its message.
+   */
+  readonly beforeWrite?: ((o: { readonly roomId: string; readonly bytes: number }) => Promise<void>) | undefined;
   readonly logger: Logger;
 }
 
@@ -88,8 +95,9 @@ export class RunRecorder {
     if (!state || this.#disposed) return;
     state.tail = state.tail
       .then(async () => {
-        state.handle ??= await this.#o.openRoom(roomId);
-        await state.handle.transact((doc) => void recordRunFile(doc, { jobId, file, limits: this.#o.limits }));
+        const handle = (state.handle ??= await this.#o.openRoom(roomId));
+        const quota = await this.#admit({ roomId, handle, file });
+        await handle.transact((doc) => void recordRunFile(doc, { jobId, file, limits: this.#o.limits, quota }));
       })
       .catch((err: unknown) => this.#o.logger.error('could not put a file a run wrote into its room', { roomId, jobId, path: file.path, error: String(err) }));
   };
@@ -101,6 +109,24 @@ export class RunRecorder {
     const open = [...this.#rooms.values()].flatMap((r) => (r.handle ? [r.handle] : []));
     this.#rooms.clear();
     await Promise.allSettled(open.map((h) => h.disconnect()));
+  }
+
+  /** Null when the file's bytes may go into the room (or it will not be written anyway), else why not. */
+  async #admit(o: { roomId: string; handle: RoomHandle; file: FileEvent }): Promise<string | null> {
+    const check = this.#o.beforeWrite;
+    if (!check) return null;
+    let bytes = 0;
+    // Reads only: a transaction that changes nothing makes no update.
+    await o.handle.transact((doc) => void (bytes = pendingBytes(doc, o.file, this.#o.limits)));
+    if (bytes === 0) return null;
+    try {
+      await check({ roomId: o.roomId, bytes });
+      return null;
+    } catch (err) {
+      if (err instanceof CodeCellError) return err.message;
+      this.#o.logger.error('could not check the storage quota for a file a run wrote', { roomId: o.roomId, path: o.file.path, error: String(err) });
+      return 'the gateway could not check the storage quota; run again';
+    }
   }
 
   async #write(roomId: string, room: RoomState, { record }: RunUpdate): Promise<void> {

@@ -4,7 +4,8 @@
  * anything else as bytes), and the run's record lists what became of it. The
  * gateway writes through a direct connection, which no RoomGuard hook sees,
  * so the room's rules are applied here: path, MAX_FILE_BYTES for binary
- * files, MAX_ROOM_FILES, MAX_ROOM_BYTES, and no file where a folder is.
+ * files, MAX_ROOM_FILES, MAX_ROOM_BYTES, and no file where a folder is; the
+ * owner's storage quota is asked by the caller ({@link pendingBytes}).
  * @module
  */
 import * as Y from 'yjs';
@@ -36,40 +37,61 @@ function refusal(doc: Y.Doc, o: { path: string; bytes: number; binary: boolean; 
   return null;
 }
 
-/** Puts the file into `files` (call inside a transaction); what became of it. */
-function place(doc: Y.Doc, file: FileEvent, limits: RunFileLimits): RoomRunFile {
+/** What writing the file would do: nothing more to do (`done`), or write these bytes (`text` when it is UTF-8 text). */
+type Placement = { readonly kind: 'done'; readonly result: RoomRunFile } | { readonly kind: 'write'; readonly text: string | null; readonly bytes: Buffer };
+
+function plan(doc: Y.Doc, file: FileEvent, limits: RunFileLimits): Placement {
   const base = { path: file.path, size: file.size };
-  if (file.truncated) return { ...base, status: 'truncated', message: `${formatBytes(file.size)} is over the sandbox's cap (OUTPUT_FILE_BYTES or OUTPUT_FILES_BYTES); it stays in the VM until the next run` };
+  if (file.truncated) return { kind: 'done', result: { ...base, status: 'truncated', message: `${formatBytes(file.size)} is over the sandbox's cap (OUTPUT_FILE_BYTES or OUTPUT_FILES_BYTES); it stays in the VM until the next run` } };
   const bytes = Buffer.from(file.content, file.encoding === 'base64' ? 'base64' : 'utf8');
   const text = file.encoding === 'utf8' ? file.content : textOf(bytes);
   const problem = refusal(doc, { path: file.path, bytes: bytes.length, binary: text === null, limits });
-  if (problem !== null) return { ...base, status: 'refused', message: problem };
+  if (problem !== null) return { kind: 'done', result: { ...base, status: 'refused', message: problem } };
+  const current = roomFiles(doc).get(file.path);
+  const same = text !== null ? current instanceof Y.Text && current.toJSON() === text : current instanceof Uint8Array && equalBytes(current, bytes);
+  return same ? { kind: 'done', result: { ...base, status: 'unchanged', message: null } } : { kind: 'write', text, bytes };
+}
+
+/**
+ * Bytes writing the file would add to the room: 0 when it would not be
+ * written (truncated, refused by the room's rules, or already there).
+ */
+export function pendingBytes(doc: Y.Doc, file: FileEvent, limits: RunFileLimits): number {
+  const p = plan(doc, file, limits);
+  return p.kind === 'write' ? p.bytes.length : 0;
+}
+
+/** Puts the file into `files` (call inside a transaction) unless `quota` refused it; what became of it. */
+function place(doc: Y.Doc, o: { file: FileEvent; limits: RunFileLimits; quota: string | null }): RoomRunFile {
+  const p = plan(doc, o.file, o.limits);
+  if (p.kind === 'done') return p.result;
+  const base = { path: o.file.path, size: o.file.size };
+  if (o.quota !== null) return { ...base, status: 'refused', message: o.quota };
   const files = roomFiles(doc);
-  const current = files.get(file.path);
-  if (text !== null && current instanceof Y.Text) {
-    if (current.toJSON() === text) return { ...base, status: 'unchanged', message: null };
+  const current = files.get(o.file.path);
+  if (p.text !== null && current instanceof Y.Text) {
     // In place: editors bound to this Y.Text keep it.
     current.delete(0, current.length);
-    current.insert(0, text);
-  } else if (text !== null) {
-    files.set(file.path, new Y.Text(text));
+    current.insert(0, p.text);
+  } else if (p.text !== null) {
+    files.set(o.file.path, new Y.Text(p.text));
   } else {
-    if (current instanceof Uint8Array && equalBytes(current, bytes)) return { ...base, status: 'unchanged', message: null };
     // Yjs takes only plain Uint8Arrays (not Buffers).
-    files.set(file.path, Uint8Array.from(bytes));
+    files.set(o.file.path, Uint8Array.from(p.bytes));
   }
   return { ...base, status: 'written', message: null };
 }
 
 /**
  * Writes a file the run `jobId` wrote into the room and lists it in the run's
- * record (a later file of the same path replaces its entry). Returns what
- * became of it.
+ * record (a later file of the same path replaces its entry). `quota` is why
+ * the room owner's storage quota refused the file's bytes, if it did. Returns
+ * what became of it.
  */
-export function recordRunFile(doc: Y.Doc, o: { jobId: string; file: FileEvent; limits: RunFileLimits }): RoomRunFile {
+export function recordRunFile(doc: Y.Doc, o: { jobId: string; file: FileEvent; limits: RunFileLimits; quota?: string | null }): RoomRunFile {
   let result: RoomRunFile | undefined;
   doc.transact(() => {
-    result = place(doc, o.file, o.limits);
+    result = place(doc, { file: o.file, limits: o.limits, quota: o.quota ?? null });
     const runs = roomRuns(doc);
     for (let i = runs.length - 1; i >= 0; i--) {
       const record = runs.get(i);

@@ -12,7 +12,7 @@ import type { QuotaDetails, QuotaName, QuotaUsage } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import type { Caller } from '../auth/Caller.js';
 import { quotaKeyOf } from '../auth/Caller.js';
-import type { AfterRunPayload, BeforeRunPayload, GatewayExtension } from '../extensions.js';
+import type { AfterRunPayload, BeforeRunPayload, GatewayExtension, RoomWritePayload } from '../extensions.js';
 import type { GatewayStore } from '../store/GatewayStore.js';
 import { StorageQuotaGuard } from './StorageQuotaGuard.js';
 
@@ -71,12 +71,15 @@ export class QuotaExtension implements GatewayExtension {
   readonly extensionName = 'codecell-quotas';
   readonly collabExtensions: readonly StorageQuotaGuard[];
   readonly #o: QuotaExtensionOptions;
+  /** The storage quota's counter, shared by client updates and the gateway's own room writes; null when unlimited. */
+  readonly #storage: StorageQuotaGuard | null;
   /** Runs queued or running per quota key. */
   readonly #active = new Map<string, number>();
 
   constructor(options: QuotaExtensionOptions) {
     this.#o = options;
-    this.collabExtensions = options.limits.storageBytes > 0 ? [new StorageQuotaGuard({ store: options.store, limitBytes: options.limits.storageBytes, now: options.now })] : [];
+    this.#storage = options.limits.storageBytes > 0 ? new StorageQuotaGuard({ store: options.store, limitBytes: options.limits.storageBytes, now: options.now }) : null;
+    this.collabExtensions = this.#storage ? [this.#storage] : [];
   }
 
   #now(): number {
@@ -133,6 +136,12 @@ export class QuotaExtension implements GatewayExtension {
         throw new QuotaExceededError({ quota: 'storage_bytes', limit: limits.storageBytes, used: bytes, resetsAt: null }, { what: `your rooms hold ${bytes} bytes; delete files or rooms`, now });
       }
     }
+  }
+
+  /** Files a run wrote count against the room owner's storage like an edit would. */
+  async beforeRoomWrite(payload: RoomWritePayload): Promise<void> {
+    const problem = (await this.#storage?.admit(payload)) ?? null;
+    if (problem !== null) throw new CodeCellError('quota_exceeded', problem);
   }
 
   /** `quotas.mine`: each quota's limit (null = unlimited), what the caller used and when it resets. */
