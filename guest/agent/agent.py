@@ -302,7 +302,7 @@ class Agent:
             return pre, True
         if not self.prepared:
             self.prepare_next()
-        return self.prepared.pop(0), python_fast_path(stage)
+        return self.prepared.pop(0), python_fast_path(stage) > 0
 
     def _create_warm(self, key, memory_bytes):
         self.seq += 1

@@ -176,7 +176,8 @@ def _launch(req):
     argv = req["argv"]
     if req.get("python"):
         _reseed_preloaded()
-        _run_main(argv[-1])
+        at = req["python"]  # index of the entry in argv; what follows it is sys.argv[1:]
+        _run_main(argv[at], argv[at + 1 :])
     env = dict(ENV)
     env.update(req["env"])
     try:
@@ -283,11 +284,11 @@ def _forget_shadowed_preloads():
                 del sys.modules[name]
 
 
-def _run_main(entry):
+def _run_main(entry, args):
     """Runs the entry file as __main__ the way CPython runs a script (no runpy: it is slow to import)."""
     _forget_shadowed_preloads()
     path = os.path.join(WORKSPACE, entry)
-    sys.argv = [entry]
+    sys.argv = [entry] + [str(a) for a in args]
     sys.path[0] = os.path.dirname(path)
     main = type(sys)("__main__")
     main.__dict__.update({"__file__": path, "__cached__": None, "__builtins__": __builtins__})

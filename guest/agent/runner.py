@@ -78,10 +78,12 @@ def discard(pre):
 
 
 def python_fast_path(stage):
-    """True when the stage is `python3 -u <entry>`, which a forked warm interpreter runs (SPEC 3.1)."""
+    """The index of the entry in argv when the stage is `python3 -u <entry> [args...]`, which a
+    forked warm interpreter runs (SPEC 3.1); else 0 (no fast path)."""
     warm = stage.get("warm")
     argv = stage["argv"]
-    return bool(warm) and warm["kind"] == "python" and argv[: warm["prefix"]] == PYTHON_PREFIX and len(argv) == len(PYTHON_PREFIX) + 1
+    fast = bool(warm) and warm["kind"] == "python" and argv[: warm["prefix"]] == PYTHON_PREFIX and len(argv) > len(PYTHON_PREFIX)
+    return len(PYTHON_PREFIX) if fast else 0
 
 
 class Run:

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from 'zod';
-import { DEFAULT_ENTRY, runEventSchema, runLimitsSchema, workspaceFileSchema, workspacePathSchema } from './sandboxApi.js';
+import { DEFAULT_ENTRY, runEventSchema, runLimitsSchema, runRequestSchema, workspaceFileSchema, workspacePathSchema } from './sandboxApi.js';
 import { RUNTIMES, RUNTIME_IDS, languageSchema } from './runtimes.js';
 import { languageMismatch, runLanguage } from './runLanguage.js';
 
@@ -35,6 +35,10 @@ const runCodeFieldsSchema = z.strictObject({
   entry: workspacePathSchema.optional(),
   /** Initial stdin; more can be sent with `sendStdin` while the program runs. */
   stdin: z.string().optional(),
+  /** False: the program's stdin ends after `stdin` (batch runs). @default true: open for `sendStdin` until eof */
+  stdinOpen: z.boolean().optional(),
+  /** Command-line arguments after the entry. */
+  args: runRequestSchema.shape.args,
   limits: runLimitsSchema.optional(),
   /** Display name of whoever pressed Run (shown to the room). */
   startedBy: z.string().max(64).optional(),

@@ -50,6 +50,8 @@ export {
   LANGUAGES,
   DEFAULT_ENTRY,
   MAX_PATH_LENGTH,
+  MAX_ARGS,
+  MAX_ARG_LENGTH,
   RUN_STATUSES,
   STAGES,
   stageNameSchema,
@@ -255,3 +257,43 @@ export type {
   QuotaDetails,
   QuotaUsage,
 } from './access.js';
+export { PEER_RUNTIME_NAMES, runtimeIdOfJudge0, runtimeIdOfPiston, semverOf } from './peerRuntimes.js';
+export type { PeerRuntimeNames } from './peerRuntimes.js';
+export {
+  PISTON_ENCODINGS,
+  PISTON_LIMIT_FIELDS,
+  PISTON_STATUSES,
+  PISTON_SIGNALS,
+  PISTON_INIT_TIMEOUT_MS,
+  PistonCloseCode,
+  pistonRuntimeSchema,
+  pistonExecuteRequestSchema,
+  pistonStageResultSchema,
+  pistonExecuteResponseSchema,
+  pistonErrorSchema,
+  pistonClientMessageSchema,
+  pistonServerMessageSchema,
+} from './pistonApi.js';
+export type {
+  PistonRuntime,
+  PistonLimitField,
+  PistonExecuteRequest,
+  PistonStatus,
+  PistonStageResult,
+  PistonExecuteResponse,
+  PistonClientMessage,
+  PistonServerMessage,
+} from './pistonApi.js';
+export {
+  JUDGE0_STATUSES,
+  JUDGE0_MAX_BATCH,
+  JUDGE0_FIELDS,
+  JUDGE0_DEFAULT_FIELDS,
+  Judge0Status,
+  judge0SubmissionRequestSchema,
+  judge0BatchRequestSchema,
+  judge0ValidationErrorSchema,
+  judge0ErrorSchema,
+  judge0SubmissionSchema,
+} from './judge0Api.js';
+export type { Judge0StatusId, Judge0SubmissionRequest, Judge0ValidationError, Judge0Submission, Judge0Field } from './judge0Api.js';

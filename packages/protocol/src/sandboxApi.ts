@@ -29,6 +29,10 @@ export const DEFAULT_ENTRY: Readonly<Record<Language, string>> = Object.freeze(
   Object.fromEntries(RUNTIME_IDS.map((id) => [id, RUNTIMES[id].entry])) as Record<Language, string>,
 );
 
+/** Most command-line arguments of a run, and the longest one (characters). */
+export const MAX_ARGS = 64;
+export const MAX_ARG_LENGTH = 4096;
+
 /** Maximum length of one workspace path, in bytes of UTF-16 code units. */
 export const MAX_PATH_LENGTH = 255;
 
@@ -91,6 +95,8 @@ export const runRequestSchema = z.strictObject({
   files: z.array(workspaceFileSchema).optional(),
   /** Name of the entry file in `/workspace`. Default: the runtime's entry (`main.c`, `Main.java`…). */
   entry: workspacePathSchema.optional(),
+  /** Command-line arguments of the program (after the entry, e.g. Python's `sys.argv[1:]`). */
+  args: z.array(z.string().max(MAX_ARG_LENGTH, `an argument is longer than ${MAX_ARG_LENGTH} characters`)).max(MAX_ARGS, `at most ${MAX_ARGS} args`).optional(),
   /** Initial stdin. */
   stdin: z.string().optional(),
   /**
@@ -163,8 +169,13 @@ export const stageResultSchema = z.strictObject({
   maxRssKb: z.number(),
 });
 export type StageResult = z.infer<typeof stageResultSchema>;
-export const stdoutEventSchema = z.strictObject({ type: z.literal('stdout'), data: z.string() });
-export const stderrEventSchema = z.strictObject({ type: z.literal('stderr'), data: z.string() });
+/**
+ * Output as UTF-8 text. When the program wrote bytes that are not valid UTF-8,
+ * `data` has U+FFFD in their place and `bytesB64` holds the chunk's exact bytes.
+ */
+const outputFields = { data: z.string(), bytesB64: z.base64().optional() };
+export const stdoutEventSchema = z.strictObject({ type: z.literal('stdout'), ...outputFields });
+export const stderrEventSchema = z.strictObject({ type: z.literal('stderr'), ...outputFields });
 export const exitEventSchema = z.strictObject({
   type: z.literal('exit'),
   /** Exit code, or null when killed by a signal. */

@@ -1,18 +1,19 @@
 /**
  * The output side of a run's stages: decodes each stream's bytes as UTF-8
- * (keeping characters split across chunks whole), announces each stage, and
+ * (keeping characters split across chunks whole; chunks that are not UTF-8
+ * also carry their exact bytes, see {@link OutputDecoder}), announces each stage, and
  * keeps the compile stage's text to parse its diagnostics when it ends.
  * @module
  */
-import { StringDecoder } from 'node:string_decoder';
 import { parseDiagnostics } from '@codecell/protocol';
 import type { RunEvent, RuntimeId, StageName } from '@codecell/protocol';
+import { OutputDecoder } from './OutputDecoder.js';
 
 /** Compiler output kept for parsing; the rest still streams to the client. */
 export const MAX_COMPILE_OUTPUT_CHARS = 256 * 1024;
 
 export class StageOutput {
-  private decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+  private decoders = { stdout: new OutputDecoder(), stderr: new OutputDecoder() };
   private stage: StageName | undefined;
   private compileText = '';
 
@@ -29,10 +30,10 @@ export class StageOutput {
   }
 
   write(type: 'stdout' | 'stderr', chunk: Buffer): void {
-    const text = this.decoders[type].write(chunk);
-    if (!text) return;
-    if (this.stage === 'compile' && this.compileText.length < MAX_COMPILE_OUTPUT_CHARS) this.compileText += text;
-    this.emit({ type, data: text });
+    const decoded = this.decoders[type].write(chunk);
+    if (!decoded) return;
+    if (this.stage === 'compile' && this.compileText.length < MAX_COMPILE_OUTPUT_CHARS) this.compileText += decoded.data;
+    this.emit({ type, ...decoded });
   }
 
   /** The run is over (normally, by a kill, or with its VM). */
@@ -44,10 +45,9 @@ export class StageOutput {
     for (const type of ['stdout', 'stderr'] as const) {
       const rest = this.decoders[type].end();
       if (rest) {
-        if (this.stage === 'compile') this.compileText += rest;
-        this.emit({ type, data: rest });
+        if (this.stage === 'compile') this.compileText += rest.data;
+        this.emit({ type, ...rest });
       }
-      this.decoders[type] = new StringDecoder('utf8');
     }
     if (this.stage === 'compile') {
       const diagnostics = parseDiagnostics(this.runtime, this.compileText);

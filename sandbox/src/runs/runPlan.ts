@@ -112,6 +112,7 @@ export function planRun(req: RunRequest, c: SandboxConfig, ctx: PlanContext = { 
     timeoutMs,
     compileMemoryMb,
     compileTimeoutMs,
+    args: req.args ?? [],
   });
   return {
     language: req.language,

@@ -25,6 +25,8 @@ export interface StageInput {
   readonly timeoutMs: number;
   readonly compileMemoryMb: number;
   readonly compileTimeoutMs: number;
+  /** Command-line arguments given to the program: appended to the run stage's argv (Piston's `args`). */
+  readonly args?: readonly string[];
 }
 
 function extOf(path: string): string {
@@ -101,6 +103,7 @@ export function planStages(input: StageInput): PlannedStage[] {
   };
   const stages: PlannedStage[] = [];
   if (spec.compile) stages.push(stage('compile', spec.compile, { memoryMb: input.compileMemoryMb, timeoutMs: input.compileTimeoutMs }));
-  stages.push(stage('run', spec.run, { memoryMb: input.memoryMb, timeoutMs: input.timeoutMs }));
+  const run = stage('run', spec.run, { memoryMb: input.memoryMb, timeoutMs: input.timeoutMs });
+  stages.push(input.args && input.args.length > 0 ? { ...run, argv: [...run.argv, ...input.args] } : run);
   return stages;
 }
