@@ -113,6 +113,20 @@ export interface QuotaWindow {
   readonly windowStart: number;
 }
 
+/** A Judge0 submission (issue 13). `record` is the compat layer's JSON; the store only keeps it. */
+export interface SubmissionRow {
+  /** Judge0's token (a UUID). */
+  readonly token: string;
+  /** Who may read it: `user:<id>` (the local user with AUTH_MODE=none). */
+  readonly owner: string;
+  readonly createdAt: number;
+  /** Deleted after this (JUDGE0_RETENTION_HOURS). */
+  readonly expiresAt: number;
+  /** Null while queued or running. */
+  readonly finishedAt: number | null;
+  readonly record: string;
+}
+
 /** The store. Errors: `already_exists` (CodeCellError) for a taken username, OIDC subject or room id; anything else is a bug or an outage. */
 export interface GatewayStore {
   createUser(user: UserRow): Promise<void>;
@@ -181,4 +195,15 @@ export interface GatewayStore {
   getQuota(o: QuotaWindow): Promise<number>;
   /** Deletes counters of windows that started before `before`. */
   pruneQuotas(before: number): Promise<void>;
+
+  /** Stores new submissions, all or none. `already_exists` when a token is taken. */
+  createSubmissions(rows: readonly SubmissionRow[]): Promise<void>;
+  /** The submissions with these tokens that have not expired at `now` (in no particular order). */
+  getSubmissions(tokens: readonly string[], now: number): Promise<SubmissionRow[]>;
+  /** Replaces a submission's record (and `finishedAt`); false when there is none. */
+  updateSubmission(o: { token: string; record: string; finishedAt: number | null }): Promise<boolean>;
+  /** Submissions not finished yet (after a restart: runs that were lost). */
+  listUnfinishedSubmissions(): Promise<SubmissionRow[]>;
+  /** Deletes submissions expired at `now`; returns how many. */
+  deleteExpiredSubmissions(now: number): Promise<number>;
 }

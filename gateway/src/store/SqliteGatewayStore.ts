@@ -17,9 +17,10 @@ import type {
   RoomRow,
   RoomWithAccess,
   SessionRow,
+  SubmissionRow,
   UserRow,
 } from './GatewayStore.js';
-import { USER_COLUMNS, toApiToken, toInvite, toLink, toMembership, toRoom, toSession, toUser, userColumnsAs } from './sqliteRows.js';
+import { USER_COLUMNS, toApiToken, toInvite, toLink, toMembership, toRoom, toSession, toSubmission, toUser, userColumnsAs } from './sqliteRows.js';
 import type { Raw } from './sqliteRows.js';
 
 /** The SQLite store. It does not own the database: whoever opened it closes it. */
@@ -260,6 +261,37 @@ export class SqliteGatewayStore implements GatewayStore {
 
   async pruneQuotas(before: number): Promise<void> {
     this.#stmt('DELETE FROM quota_counters WHERE window_start < ?').run(before);
+  }
+
+  async createSubmissions(rows: readonly SubmissionRow[]): Promise<void> {
+    const insert = this.#stmt('INSERT INTO judge0_submissions (token, owner, created_at, expires_at, finished_at, record) VALUES (?, ?, ?, ?, ?, ?)');
+    try {
+      this.#db.transaction(() => {
+        for (const r of rows) insert.run(r.token, r.owner, r.createdAt, r.expiresAt, r.finishedAt, r.record);
+      })();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new CodeCellError('already_exists', 'a submission with this token exists already', { cause: err });
+      throw err;
+    }
+  }
+
+  async getSubmissions(tokens: readonly string[], now: number): Promise<SubmissionRow[]> {
+    if (tokens.length === 0) return [];
+    const placeholders = tokens.map(() => '?').join(', ');
+    const rows = this.#db.prepare(`SELECT * FROM judge0_submissions WHERE token IN (${placeholders}) AND expires_at > ?`).all(...tokens, now) as Raw[];
+    return rows.map(toSubmission);
+  }
+
+  async updateSubmission(o: { token: string; record: string; finishedAt: number | null }): Promise<boolean> {
+    return this.#stmt('UPDATE judge0_submissions SET record = ?, finished_at = ? WHERE token = ?').run(o.record, o.finishedAt, o.token).changes > 0;
+  }
+
+  async listUnfinishedSubmissions(): Promise<SubmissionRow[]> {
+    return this.#all('SELECT * FROM judge0_submissions WHERE finished_at IS NULL ORDER BY created_at, token', [], toSubmission);
+  }
+
+  async deleteExpiredSubmissions(now: number): Promise<number> {
+    return this.#stmt('DELETE FROM judge0_submissions WHERE expires_at <= ?').run(now).changes;
   }
 
   #quota(o: QuotaWindow): number {

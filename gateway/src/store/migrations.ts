@@ -102,6 +102,19 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE rooms ADD COLUMN language TEXT;
   `,
+  // 4: Judge0 submissions, kept for JUDGE0_RETENTION_HOURS (issue 13).
+  `
+  CREATE TABLE judge0_submissions (
+    token TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    record TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX judge0_submissions_by_expiry ON judge0_submissions (expires_at);
+  CREATE INDEX judge0_submissions_unfinished ON judge0_submissions (finished_at) WHERE finished_at IS NULL;
+  `,
 ];
 
 /** The schema version this gateway writes. */

@@ -4,7 +4,7 @@
  */
 import { isRuntimeId } from '@codecell/protocol';
 import type { ShareableRole } from '@codecell/protocol';
-import type { ApiTokenRow, InviteRow, LinkRow, MembershipRow, RoomRow, SessionRow, UserRow } from './GatewayStore.js';
+import type { ApiTokenRow, InviteRow, LinkRow, MembershipRow, RoomRow, SessionRow, SubmissionRow, UserRow } from './GatewayStore.js';
 
 /** A row as better-sqlite3 returns it. */
 export type Raw = Record<string, unknown>;
@@ -98,5 +98,16 @@ export function toLink(r: Raw): LinkRow {
     createdAt: num(r, 'created_at'),
     expiresAt: numOrNull(r, 'expires_at'),
     revokedAt: numOrNull(r, 'revoked_at'),
+  };
+}
+
+export function toSubmission(r: Raw): SubmissionRow {
+  return {
+    token: str(r, 'token'),
+    owner: str(r, 'owner'),
+    createdAt: num(r, 'created_at'),
+    expiresAt: num(r, 'expires_at'),
+    finishedAt: numOrNull(r, 'finished_at'),
+    record: str(r, 'record'),
   };
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { describe, expect, it } from 'vitest';
-import type { GatewayStore, UserRow } from './GatewayStore.js';
+import type { GatewayStore, SubmissionRow, UserRow } from './GatewayStore.js';
 
 /** A fresh store, a way to put bytes in a room's content log, and its teardown. */
 export interface StoreFixture {
@@ -158,6 +158,22 @@ export function describeGatewayStoreContract(name: string, open: () => Promise<S
       await store.pruneQuotas(1);
       expect(await store.getQuota(cpu)).toBe(0);
       expect(await store.getQuota(w)).toBe(5);
+    }));
+
+    it('Judge0 submissions (issue 13): stored all or none, found until they expire, updated, unfinished listed, expired deleted', withStore(async ({ store }) => {
+      const row = (token: string, extra: Partial<SubmissionRow> = {}): SubmissionRow => ({ token, owner: 'user:ada', createdAt: 1, expiresAt: 100, finishedAt: null, record: `{"t":"${token}"}`, ...extra });
+      await store.createSubmissions([row('a'), row('b', { expiresAt: 10 }), row('c', { finishedAt: 5 })]);
+      await expect(store.createSubmissions([row('d'), row('a')])).rejects.toMatchObject({ code: 'already_exists' });
+      expect(await store.getSubmissions(['d'], 1)).toEqual([]);
+      expect((await store.getSubmissions(['a', 'b', 'zz'], 5)).map((r) => r.token).sort()).toEqual(['a', 'b']);
+      expect((await store.getSubmissions(['a', 'b'], 10)).map((r) => r.token)).toEqual(['a']);
+      expect(await store.updateSubmission({ token: 'a', record: '{"done":true}', finishedAt: 7 })).toBe(true);
+      expect(await store.updateSubmission({ token: 'nope', record: '{}', finishedAt: 7 })).toBe(false);
+      expect(await store.getSubmissions(['a'], 5)).toEqual([row('a', { record: '{"done":true}', finishedAt: 7 })]);
+      expect((await store.listUnfinishedSubmissions()).map((r) => r.token)).toEqual(['b']);
+      expect(await store.deleteExpiredSubmissions(10)).toBe(1);
+      expect(await store.deleteExpiredSubmissions(100)).toBe(2);
+      expect(await store.getSubmissions(['a', 'c'], 0)).toEqual([]);
     }));
   });
 }
