@@ -91,6 +91,26 @@ describe('RuntimeCatalog: the runtimes procedure from GET /runtimes', () => {
     expect(await catalog.list()).toHaveLength(RUNTIME_IDS.length);
   });
 
+  it('runnable (issue 13): what a run can use now, as GET /runtimes entries, without runtimes whose version the image does not record; unreachable is sandbox_unavailable saying why', async () => {
+    const { sandbox, catalog, advance } = setup();
+    sandbox.runtimeList = [
+      { id: 'py', version: '3.11.2' },
+      { id: 'c', version: '12.2.0' },
+      { id: 'rs', version: 'unknown' },
+    ];
+    expect(await catalog.runnable()).toEqual([
+      { id: 'py', name: 'Python', version: '3.11.2', entry: 'main.py', aliases: ['python', 'python3', 'py3'], extensions: ['.py'], monaco: 'python', compiled: false },
+      expect.objectContaining({ id: 'c', version: '12.2.0', compiled: true, entry: 'main.c' }),
+    ]);
+    advance(RUNTIMES_TTL_MS);
+    sandbox.runtimeList = new CodeCellError('sandbox_unavailable', 'the sandbox at http://127.0.0.1:9 is not reachable: ECONNREFUSED');
+    await expect(catalog.runnable()).rejects.toMatchObject({ code: 'sandbox_unavailable', message: expect.stringMatching(/is not reachable: ECONNREFUSED/) as string });
+    sandbox.runtimeList = new CodeCellError('not_found', 'no route GET /runtimes');
+    sandbox.healthAnswer = { python: '3.11.2' } as Health;
+    advance(RUNTIMES_RETRY_MS);
+    expect((await catalog.runnable()).map((r) => [r.id, r.version])).toEqual([['py', '3.11.2']]);
+  });
+
   it('runtimeList marks what the sandbox lacks', () => {
     const list = runtimeList(new Map([['java', '17.0.9']]));
     expect(list.filter((r) => r.available)).toEqual([expect.objectContaining({ language: 'java', version: '17.0.9', name: 'Java', entry: 'Main.java' })]);

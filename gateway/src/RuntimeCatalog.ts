@@ -6,11 +6,12 @@
  * table is still listed, with `available: false` and no versions: while it is
  * unreachable for every runtime, and for all but Python when it is older than
  * `GET /runtimes` (such a sandbox runs Python only). Each change of where the
- * list comes from is logged once, saying what to do.
+ * list comes from is logged once, saying what to do. The compatible APIs
+ * (issue 13) list only what a run can use now: {@link RuntimeCatalog.runnable}.
  * @module
  */
-import { RUNTIME_IDS, runtimeList, toCodeCellError } from '@codecell/protocol';
-import type { Runtime } from '@codecell/protocol';
+import { CodeCellError, RUNTIME_IDS, runtimeList, toCodeCellError } from '@codecell/protocol';
+import type { Runtime, RuntimeInfo } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import type { SandboxApi } from './sandboxClient.js';
 
@@ -43,6 +44,8 @@ export class RuntimeCatalog {
   #cached: Cached | null = null;
   #inflight: Promise<Runtime[]> | null = null;
   #source: RuntimeSource | null = null;
+  /** Why the sandbox could not be asked, while {@link RuntimeCatalog.source} is `unreachable`. */
+  #unreachable = '';
 
   constructor(options: RuntimeCatalogOptions) {
     this.#o = options;
@@ -62,6 +65,18 @@ export class RuntimeCatalog {
     return signal === undefined ? this.#inflight : untilAborted(this.#inflight, signal);
   }
 
+  /**
+   * The runtimes a run can use now, as the sandbox's image has them: available
+   * and with a version the image records (Piston and Judge0 clients pick by
+   * version), in table order. A runtime without a recorded version is left out.
+   * @throws CodeCellError sandbox_unavailable while the sandbox cannot be asked, saying why
+   */
+  async runnable(signal?: AbortSignal): Promise<RuntimeInfo[]> {
+    const list = await this.list(signal);
+    if (this.#source === 'unreachable') throw new CodeCellError('sandbox_unavailable', this.#unreachable);
+    return list.flatMap(({ language, available, version, ...rest }) => (available && version !== null ? [{ id: language, version, ...rest }] : []));
+  }
+
   async #load(): Promise<Runtime[]> {
     const timeout = AbortSignal.timeout(RUNTIMES_TIMEOUT_MS);
     try {
@@ -78,6 +93,7 @@ export class RuntimeCatalog {
       const e = toCodeCellError(err);
       if (e.code === 'not_found') return this.#keep(await this.#olderSandbox(), RUNTIMES_TTL_MS);
       const why = timeout.aborted ? `the sandbox did not answer GET /runtimes within ${RUNTIMES_TIMEOUT_MS} ms` : e.message;
+      this.#unreachable = why;
       this.#report('unreachable', () =>
         this.#o.logger.warn('cannot list runtimes; listing every runtime of the table as unavailable, without versions, until the sandbox answers', { reason: why }),
       );

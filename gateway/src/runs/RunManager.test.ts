@@ -79,6 +79,19 @@ describe('RunManager', () => {
     await runs.dispose();
   });
 
+  it('passes args, a closed stdin and compile limits on to the sandbox (issue 13: batch runs of the compatible APIs)', async () => {
+    const { sandbox, runs } = setup();
+    runs.submit(input({ stdin: 'in\n', stdinOpen: false, args: ['1', 'two words'], limits: { compileTimeoutMs: 9000, compileMemoryMb: 256 } }));
+    const run = await nthRun(sandbox, 0);
+    expect(run.request).toMatchObject({
+      stdin: 'in\n',
+      stdinOpen: false,
+      args: ['1', 'two words'],
+      limits: { timeoutMs: 5000, memoryMb: 128, vcpus: 1, compileTimeoutMs: 9000, compileMemoryMb: 256 },
+    });
+    await runs.dispose();
+  });
+
   it('rejects an entry that is not among the files', () => {
     const { runs } = setup();
     expect(() => runs.submit(input({ entry: 'other.py' }))).toThrow(/entry "other.py" is not one of the files/);

@@ -84,8 +84,9 @@ export function buildRunRequest(input: ParsedRunCodeInput, defaults: RunDefaults
     entry: input.entry,
     ...(others.length > 0 ? { files: others } : {}),
     ...(input.stdin === undefined ? {} : { stdin: input.stdin }),
-    // Interactive: more stdin may come through sendStdin until eof.
-    stdinOpen: true,
+    ...(input.args === undefined || input.args.length === 0 ? {} : { args: input.args }),
+    // Interactive unless asked otherwise: more stdin may come through sendStdin until eof.
+    stdinOpen: input.stdinOpen ?? true,
     limits,
     // A room's run sends all its files: its VM's workspace then holds exactly them (deleted files go).
     ...(input.roomId === undefined ? {} : { sessionId: input.roomId, prune: true }),
