@@ -116,6 +116,14 @@ const envSchema = z.object({
   MAX_ROOM_FILES: int(100, 1),
   /** Largest binary file in a room (uploads, zip entries, files a run wrote), bytes; text files are bounded by MAX_ROOM_BYTES. */
   MAX_FILE_BYTES: int(DEFAULT_MAX_FILE_BYTES, 1),
+  /** Also serve Piston v2 (`/api/v2/*`) on this port, as a Piston server would (it is always on PORT too). Unset: off. */
+  PISTON_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Also serve Judge0 CE (`/submissions`, `/languages`…) on this port (it is always on PORT too). Unset: off. */
+  JUDGE0_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** How long Judge0 submissions and their results are kept, hours. */
+  JUDGE0_RETENTION_HOURS: int(24, 1),
+  /** Unfinished Judge0 submissions per account (per address for guests); more get 503 "queue is full". */
+  JUDGE0_MAX_QUEUE_SIZE: int(100, 1),
   /** `none` (one local user; loopback only), `local` (accounts) or `oidc` (OpenID Connect). */
   AUTH_MODE: z.enum(AUTH_MODES).default('none'),
   /** Allow AUTH_MODE=none on a non-loopback HOST: anyone who reaches the port can do anything. */
@@ -239,6 +247,11 @@ function crossChecks(c: Parsed): string[] {
   if (c.AUTH_MODE === 'oidc') {
     if (c.OIDC_ISSUER === undefined) problems.push('OIDC_ISSUER: needed with AUTH_MODE=oidc (the provider\'s issuer URL)');
     if (c.OIDC_CLIENT_ID === undefined) problems.push('OIDC_CLIENT_ID: needed with AUTH_MODE=oidc (the client registered with the provider)');
+  }
+  const ports = [['PORT', c.PORT], ['PISTON_PORT', c.PISTON_PORT], ['JUDGE0_PORT', c.JUDGE0_PORT]] as const;
+  for (const [i, [name, port]] of ports.entries()) {
+    const clash = ports.slice(0, i).find(([, other]) => port !== undefined && port !== 0 && other === port);
+    if (clash) problems.push(`${name}: ${port} is also ${clash[0]}; give each server its own port`);
   }
   if (c.RUN_TIMEOUT_MS > c.MAX_RUN_TIMEOUT_MS) problems.push(`RUN_TIMEOUT_MS: ${c.RUN_TIMEOUT_MS} is above MAX_RUN_TIMEOUT_MS=${c.MAX_RUN_TIMEOUT_MS}`);
   return problems;

@@ -7,6 +7,9 @@ import { toCodeCellError } from '@codecell/protocol';
 import type { SandboxApi } from './sandboxClient.js';
 import type { GatewayHealth } from './trpc/context.js';
 
+/** The gateway's version (gateway/package.json), as Judge0's `/about` reports it. */
+export const GATEWAY_VERSION = '0.1.0';
+
 /** How long `health` waits for the sandbox before reporting it unreachable. */
 export const HEALTH_TIMEOUT_MS = 2_000;
 

@@ -60,6 +60,8 @@ export interface GatewayServices {
   readonly runs: RunManager;
   readonly runService: RunService;
   readonly streams: StreamServer;
+  /** The runtime table with the sandbox's versions (the `runtimes` procedure, and the compatible APIs' language lists). */
+  readonly catalog: RuntimeCatalog;
   /** Asks the sandbox how it is; never throws. */
   health(signal?: AbortSignal): Promise<GatewayHealth>;
   /** The tRPC context of a request by `caller`, whose response takes cookies through `setCookie`. */
@@ -168,6 +170,7 @@ export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUr
     runs,
     runService,
     streams,
+    catalog,
     health,
     contextFor: (caller, setCookie) => ({ caller, runs: runService, rooms, sharing, auth: authOps, quotas, setCookie, health, runtimes }),
   };

@@ -1,17 +1,17 @@
 /**
  * The gateway's HTTP server: `/trpc/*` (tRPC), `ws /stream/<jobId>`,
  * `ws /collab` (Hocuspocus rooms), `/auth/oidc/*`, `GET /healthz`,
- * `/rooms/<roomId>/export.zip` and `import.zip`, and the built frontend. Every request and upgrade passes the Host allow-list; every
- * upgrade the Origin check and the per-address WebSocket cap; every TCP
- * connection the per-address connection cap. {@link createGateway} wires the
+ * `/rooms/<roomId>/export.zip` and `import.zip`, the compatible APIs (Piston
+ * `/api/v2/*`, Judge0 `/submissions`…; also on PISTON_PORT / JUDGE0_PORT),
+ * and the built frontend. Every request and upgrade passes the Host
+ * allow-list; every upgrade the Origin check and the per-address WebSocket
+ * cap; every TCP connection the per-address connection cap (httpServer.ts).
+ * {@link createGateway} wires the
  * parts (see gatewayServices.ts); tests start it on port 0.
  * @module
  */
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
@@ -19,17 +19,21 @@ import { ERROR_CODE_TABLE } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import { LOCAL_USER } from './auth/Caller.js';
 import { CollabServer } from './collab/CollabServer.js';
+import { CompatApis } from './compat/CompatApis.js';
+import { compatServers } from './compat/compatServers.js';
+import type { ApiServer } from './compat/compatServers.js';
 import type { CollabService } from './collab/CollabService.js';
 import type { GatewayConfig } from './config.js';
+import { GATEWAY_VERSION } from './gatewayContext.js';
 import { buildServices } from './gatewayServices.js';
 import type { GatewayServices, ServiceOverrides } from './gatewayServices.js';
 import { AddressCounter } from './http/AddressCounter.js';
 import { CrossSitePolicy, clientAddress, isLoopbackHost } from './http/hosts.js';
-import type { Refusal } from './http/hosts.js';
+import { createGatewayHttpServer, listenHttp, refuseHttp } from './http/httpServer.js';
+import type { UpgradeHandler } from './http/httpServer.js';
 import { handleOidcRoute, isOidcPath } from './http/oidcRoutes.js';
 import { handleRoomFilesRoute, matchRoomFilesRoute } from './http/roomFilesRoutes.js';
 import { serveStatic } from './http/staticFiles.js';
-import { refuseUpgrade } from './http/refuseUpgrade.js';
 import { handleTrpcHttp } from './http/trpcHttp.js';
 import type { RunManager } from './runs/RunManager.js';
 import type { SandboxClient } from './sandboxClient.js';
@@ -60,6 +64,8 @@ export interface Gateway extends AsyncDisposable {
   readonly port: number;
   /** `http://host:port` */
   readonly url: string;
+  /** The compatible APIs' own servers (PISTON_PORT, JUDGE0_PORT), when set. */
+  readonly apiUrls: Partial<Record<'piston' | 'judge0', string>>;
   /**
    * Closes sockets, ends runs (the sandbox kills them; their rooms record it),
    * stores every room and closes SQLite, and stops listening. Safe to call twice.
@@ -69,9 +75,6 @@ export interface Gateway extends AsyncDisposable {
 
 /** Test hooks and overrides of {@link createGateway}. */
 export type GatewayOverrides = ServiceOverrides;
-
-/** Handler for one kind of WebSocket upgrade (routed by the first path segment). */
-type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /**
  * Creates the gateway and listens on `config.PORT` / `config.HOST`.
@@ -106,68 +109,47 @@ export async function createGateway(config: GatewayConfig, logger: Logger, overr
     logger.warn(`FRONTEND_DIST=${frontendDist} has no index.html; build the frontend (npm run build -w frontend) or unset FRONTEND_DIST`);
   }
 
-  const server = createServer(
-    {
-      headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
-      requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
-      // Slow clients are found by this sweep; the default (30 s) would let them linger.
-      connectionsCheckingInterval: Math.min(1_000, Math.ceil(config.HTTP_HEADERS_TIMEOUT_MS / 2)),
-    },
-    (req, res) => {
-      const refusal = policy.checkHost(req);
-      if (refusal) return refuseHttp(res, refusal);
-      handleRequest({ req, res, s, policy, config, trpc, frontendDist, logger }).catch((err: unknown) => {
-        logger.error('request failed', { url: req.url, error: String(err) });
-        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'internal_error', message: 'internal error' } }));
-        else res.destroy();
-      });
-    },
-  );
-  limitConnections(server, config);
-  const upgrades = new Map<string, UpgradeHandler>([
-    ['stream', (req, socket, head) => s.streams.handleUpgrade(req, socket, head)],
-    ['collab', (req, socket, head) => collabServer.handleUpgrade(req, socket, head)],
-  ]);
-  const wsPerAddress = new AddressCounter(config.MAX_WS_PER_ADDRESS);
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', (err) => logger.debug('upgrade socket error', { error: err.message }));
-    const refusal = policy.checkHost(req) ?? policy.checkOrigin(req);
-    if (refusal) return refuseUpgrade(socket, ERROR_CODE_TABLE[refusal.code].http, refusal.message);
-    const address = clientAddress(req, config.TRUST_PROXY);
-    if (!wsPerAddress.acquire(address)) {
-      return refuseUpgrade(socket, 429, `${wsPerAddress.max} WebSocket connections from your address are open already (MAX_WS_PER_ADDRESS); close some`);
-    }
-    socket.once('close', () => wsPerAddress.release(address));
-    const handler = upgrades.get(new URL(req.url ?? '/', 'http://x').pathname.split('/')[1] ?? '');
-    if (!handler) return refuseUpgrade(socket, 404, 'not found');
-    handler(req, socket, head);
+  const compat = new CompatApis({ config, logger, policy, hooks: s.hooks, store: s.store, runtimes: s.catalog, runs: s.runs, runService: s.runService, version: GATEWAY_VERSION, ...(overrides.now ? { now: overrides.now } : {}) });
+  const shared = { config, policy, logger, wsPerAddress: new AddressCounter(config.MAX_WS_PER_ADDRESS), connectionsPerAddress: new AddressCounter(config.MAX_CONNECTIONS_PER_ADDRESS) };
+  const server = createGatewayHttpServer({
+    ...shared,
+    handle: (req, res) => handleRequest({ req, res, s, compat, policy, config, trpc, frontendDist, logger }),
+    refuse: (req, res, refusal) => compat.refuse(res, { path: pathOf(req), scope: 'all', refusal, status: ERROR_CODE_TABLE[refusal.code].http }) || refuseHttp(res, refusal),
+    upgrades: new Map<string, UpgradeHandler>([
+      ['stream', (req, socket, head) => s.streams.handleUpgrade(req, socket, head)],
+      ['collab', (req, socket, head) => collabServer.handleUpgrade(req, socket, head)],
+      ['api', compat.upgrade],
+    ]),
   });
+  const apiServers = compatServers({ shared, compat, ports: { piston: config.PISTON_PORT, judge0: config.JUDGE0_PORT } });
 
+  let bound: { url: string; port: number };
+  const apiUrls: Partial<Record<ApiServer['scope'], string>> = {};
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.PORT, config.HOST, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    bound = await listenHttp(server, { port: config.PORT, host: config.HOST });
+    for (const a of apiServers) apiUrls[a.scope] = (await listenHttp(a.server, { port: a.port, host: config.HOST })).url;
   } catch (err) {
+    server.close();
+    for (const a of apiServers) a.server.close();
+    await compat.dispose();
     await Promise.allSettled([s.streams.dispose(), s.runs.dispose(), s.collab.dispose()]);
     s.sandbox.dispose();
     closeGatewayDatabase(s.db);
     throw err;
   }
-  const address = server.address() as AddressInfo;
-  const host = address.address.includes(':') ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const { url } = bound;
   listening = url;
   const setupLink = await prepareIdentity(s, config);
+  await compat.recover();
+  await compat.prune();
   logger.info(`gateway listening on ${url}`, { sandbox: config.SANDBOX_ADDR, frontend: frontendDist, collabDb: config.COLLAB_DB, auth: config.AUTH_MODE, publicUrl: config.PUBLIC_URL });
+  if (apiUrls.piston) logger.info(`Piston v2 API also on ${apiUrls.piston} (PISTON_PORT)`);
+  if (apiUrls.judge0) logger.info(`Judge0 CE API also on ${apiUrls.judge0} (JUDGE0_PORT)`);
   if (config.AUTH_MODE === 'none' && !isLoopbackHost(config.HOST)) {
     logger.warn(`AUTH_MODE=none on ${config.HOST} (ALLOW_INSECURE_NO_AUTH=true): anyone who reaches this port can run code and read every room`);
   }
   const housekeeping = setInterval(() => {
-    void Promise.all([s.quotas.prune(), s.store.deleteExpiredSessions((overrides.now ?? Date.now)())]).catch((err: unknown) => logger.warn('housekeeping failed', { error: String(err) }));
+    void Promise.all([s.quotas.prune(), s.store.deleteExpiredSessions((overrides.now ?? Date.now)()), compat.prune()]).catch((err: unknown) => logger.warn('housekeeping failed', { error: String(err) }));
   }, HOUSEKEEPING_INTERVAL_MS);
   housekeeping.unref();
 
@@ -176,15 +158,18 @@ export async function createGateway(config: GatewayConfig, logger: Logger, overr
     (closing ??= (async () => {
       clearInterval(housekeeping);
       server.close();
-      await Promise.all([s.streams.dispose(), collabServer.dispose()]);
-      // Runs end first so their rooms record how they ended; then the rooms are stored.
+      for (const a of apiServers) a.server.close();
+      await Promise.all([s.streams.dispose(), collabServer.dispose(), compat.dispose()]);
+      // Runs end first so their rooms (and Judge0 submissions) record how they ended; then the rooms are stored.
       await s.runs.dispose();
+      await compat.settled();
       await s.collab.dispose();
       closeGatewayDatabase(s.db);
       server.closeAllConnections();
+      for (const a of apiServers) a.server.closeAllConnections();
       s.sandbox.dispose();
     })());
-  return { server, runs: s.runs, streams: s.streams, sandbox: s.sandbox, collab: s.collab, store: s.store, setupLink, port: address.port, url, close, [Symbol.asyncDispose]: close };
+  return { server, runs: s.runs, streams: s.streams, sandbox: s.sandbox, collab: s.collab, store: s.store, setupLink, port: bound.port, url, apiUrls, close, [Symbol.asyncDispose]: close };
 }
 
 /** AUTH_MODE=none: rooms without an owner are the local user's. Hosted: a setup link while there is no admin. */
@@ -196,21 +181,11 @@ async function prepareIdentity(s: GatewayServices, config: GatewayConfig): Promi
   return s.accounts.prepareSetup();
 }
 
-/** Drops TCP connections beyond MAX_CONNECTIONS_PER_ADDRESS (a trusted proxy's own address is not capped). */
-function limitConnections(server: Server, config: GatewayConfig): void {
-  const perAddress = new AddressCounter(config.MAX_CONNECTIONS_PER_ADDRESS);
-  server.on('connection', (socket) => {
-    const address = socket.remoteAddress ?? 'unknown';
-    if (config.TRUST_PROXY && isLoopbackHost(address)) return;
-    if (!perAddress.acquire(address)) return void socket.destroy();
-    socket.once('close', () => perAddress.release(address));
-  });
-}
-
 interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly s: GatewayServices;
+  readonly compat: CompatApis;
   readonly policy: CrossSitePolicy;
   readonly config: GatewayConfig;
   readonly trpc: (req: IncomingMessage, res: ServerResponse) => void;
@@ -218,8 +193,10 @@ interface RequestContext {
   readonly logger: Logger;
 }
 
-async function handleRequest({ req, res, s, policy, config, trpc, frontendDist, logger }: RequestContext): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://x').pathname;
+const pathOf = (req: IncomingMessage): string => new URL(req.url ?? '/', 'http://x').pathname;
+
+async function handleRequest({ req, res, s, compat, policy, config, trpc, frontendDist, logger }: RequestContext): Promise<void> {
+  const path = pathOf(req);
   if (path === '/trpc' || path.startsWith('/trpc/')) {
     return handleTrpcHttp(req, res, { policy, corsOrigins: config.CORS_ORIGINS, maxBatch: config.MAX_TRPC_BATCH, trpc });
   }
@@ -236,14 +213,10 @@ async function handleRequest({ req, res, s, policy, config, trpc, frontendDist, 
     res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' }).end(body);
     return;
   }
+  if (await compat.handle(req, res, { path, scope: 'all' })) return;
   if (frontendDist && !path.startsWith('/stream/') && path !== '/collab') return serveStatic(req, res, frontendDist);
   res.writeHead(404, { 'Content-Type': 'application/json; charset=utf-8' });
   res.end(JSON.stringify({ error: { code: 'not_found', message: `no route ${req.method ?? ''} ${path}; the API is under /trpc` } }));
-}
-
-function refuseHttp(res: ServerResponse, r: Refusal): void {
-  res.writeHead(ERROR_CODE_TABLE[r.code].http, { 'Content-Type': 'application/json; charset=utf-8', Connection: 'close' });
-  res.end(JSON.stringify({ error: { code: r.code, message: r.message } }));
 }
 
 /** FRONTEND_DIST, else `../frontend/dist` beside this workspace when it was built. */

@@ -1,0 +1,114 @@
+/**
+ * Runs for the compatible APIs (Piston, Judge0), through the same run
+ * operations as `runCode`: RunService's submit (room access, quotas and the
+ * other extensions' hooks, then RunManager's queue and limits), sendStdin and
+ * stop, and RunManager's public `subscribe` for the run's messages. Nothing
+ * here reaches into the queue or the event log.
+ * @module
+ */
+import { CodeCellError } from '@codecell/protocol';
+import type { RunCodeOutput, SendStdinInput, StopRunInput, StreamMessage } from '@codecell/protocol';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Caller } from '../auth/Caller.js';
+import type { RunSubscriber, RunSubscription } from '../runs/Run.js';
+import type { ParsedRunCodeInput } from '../runs/types.js';
+import { RunOutcomeBuilder } from './runOutcome.js';
+import type { RunOutcome } from './runOutcome.js';
+
+/** The run operations the compatible APIs use (RunService plus RunManager.subscribe). */
+export interface CompatRunOps {
+  submit(caller: Caller, input: ParsedRunCodeInput): Promise<RunCodeOutput>;
+  subscribe(jobId: string, subscriber: RunSubscriber): RunSubscription | undefined;
+  sendStdin(caller: Caller, input: SendStdinInput, signal?: AbortSignal): Promise<void>;
+  stop(caller: Caller, input: StopRunInput, signal?: AbortSignal): Promise<void>;
+}
+
+/** How a compatible API learns who is calling: the gateway's extensions, given only an API token. */
+export type CompatAuthenticate = (o: { headers: IncomingHttpHeaders; address: string }) => Promise<Caller>;
+
+/**
+ * The headers a compatible API authenticates with: `Authorization: Bearer`
+ * (or Judge0's `X-Auth-Token`, passed on as one), and never the session
+ * cookie: these APIs are for programs, so a web page's cookies get it nothing.
+ */
+export function tokenHeaders(headers: IncomingHttpHeaders, o: { judge0?: boolean } = {}): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  const judge0 = headers['x-auth-token'];
+  if (headers.authorization !== undefined) out.authorization = headers.authorization;
+  else if (o.judge0 === true && typeof judge0 === 'string' && judge0 !== '') out.authorization = `Bearer ${judge0.trim()}`;
+  return out;
+}
+
+/**
+ * Refuses callers nobody vouched for. With AUTH_MODE=none everyone is the local user.
+ * @throws CodeCellError unauthorized naming the header to send
+ */
+export function requireCaller(caller: Caller, header: string): Caller {
+  if (caller.principal === null) throw new CodeCellError('unauthorized', `this gateway needs an API token: send ${header} (make one with auth.createToken in the IDE)`);
+  return caller;
+}
+
+/** A run that is going on: its job id, and its outcome once it ends. */
+export interface CompatRun {
+  readonly jobId: string;
+  /** Resolves when the run ended (never rejects). */
+  readonly outcome: Promise<RunOutcome>;
+  /** Stops following it (the run goes on). */
+  unsubscribe(): void;
+}
+
+/** Options of {@link CompatRunner.start}. */
+export interface CompatStartOptions {
+  readonly caller: Caller;
+  readonly input: ParsedRunCodeInput;
+  /** Told every message of the run as it comes (the replay first). */
+  readonly onMessage?: (msg: StreamMessage) => void;
+}
+
+/** Starts runs and follows them to their end. */
+export class CompatRunner {
+  readonly #ops: CompatRunOps;
+
+  constructor(ops: CompatRunOps) {
+    this.#ops = ops;
+  }
+
+  get ops(): CompatRunOps {
+    return this.#ops;
+  }
+
+  /**
+   * Queues a run and follows it.
+   * @throws CodeCellError from submit: quota_exceeded, capacity_exceeded, limit_exceeded, unauthorized…
+   */
+  async start(o: CompatStartOptions): Promise<CompatRun> {
+    const { jobId } = await this.#ops.submit(o.caller, o.input);
+    const builder = new RunOutcomeBuilder();
+    let done: (outcome: RunOutcome) => void = () => undefined;
+    const outcome = new Promise<RunOutcome>((resolve) => (done = resolve));
+    const take = (msg: StreamMessage): void => {
+      o.onMessage?.(msg);
+      if (builder.add(msg)) done(builder.finish());
+    };
+    const sub = this.#ops.subscribe(jobId, { send: take });
+    if (sub === undefined) {
+      // Forgotten between submit and subscribe: only when the gateway shuts down.
+      return { jobId, outcome: Promise.resolve({ compile: null, run: null, endedIn: null, status: 'sandbox_unavailable', code: null, message: 'the gateway is shutting down' }), unsubscribe: () => undefined };
+    }
+    for (const msg of sub.replay) take(msg);
+    return { jobId, outcome, unsubscribe: () => sub.unsubscribe() };
+  }
+
+  /** Runs to the end; when `signal` aborts first (the client left), the run is stopped. */
+  async execute(o: CompatStartOptions & { signal?: AbortSignal }): Promise<RunOutcome> {
+    const run = await this.start(o);
+    const onAbort = (): void => void this.#ops.stop(o.caller, { jobId: run.jobId }).catch(() => undefined);
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await run.outcome;
+    } finally {
+      o.signal?.removeEventListener('abort', onAbort);
+      run.unsubscribe();
+    }
+  }
+}
