@@ -27,16 +27,33 @@ export interface CompatRunOps {
 export type CompatAuthenticate = (o: { headers: IncomingHttpHeaders; address: string }) => Promise<Caller>;
 
 /**
- * The headers a compatible API authenticates with: `Authorization: Bearer`
- * (or Judge0's `X-Auth-Token`, passed on as one), and never the session
- * cookie: these APIs are for programs, so a web page's cookies get it nothing.
+ * The headers a compatible API authenticates with, as `Authorization: Bearer
+ * <API token>` for the gateway's authentication (AuthService.authenticateToken):
+ * `Authorization: Bearer`; `Authorization: Basic` whose password is the token
+ * (what `piston-client` sends for a server URL `http://any:<token>@host`, as
+ * it has no option for headers); with `judge0`, Judge0's `X-Auth-Token`. Never
+ * the session cookie: these APIs are for programs, so a web page's cookies
+ * get it nothing.
  */
 export function tokenHeaders(headers: IncomingHttpHeaders, o: { judge0?: boolean } = {}): IncomingHttpHeaders {
-  const out: IncomingHttpHeaders = {};
-  const judge0 = headers['x-auth-token'];
-  if (headers.authorization !== undefined) out.authorization = headers.authorization;
-  else if (o.judge0 === true && typeof judge0 === 'string' && judge0 !== '') out.authorization = `Bearer ${judge0.trim()}`;
-  return out;
+  const token = bearerOf(headers.authorization) ?? basicPasswordOf(headers.authorization) ?? (o.judge0 === true ? single(headers['x-auth-token']) : null);
+  return token === null ? {} : { authorization: `Bearer ${token}` };
+}
+
+function single(v: string | string[] | undefined): string | null {
+  const s = (Array.isArray(v) ? v[0] : v)?.trim();
+  return s === undefined || s === '' ? null : s;
+}
+
+function bearerOf(auth: string | undefined): string | null {
+  return auth !== undefined && /^bearer\s/i.test(auth) ? single(auth.slice(7)) : null;
+}
+
+function basicPasswordOf(auth: string | undefined): string | null {
+  if (auth === undefined || !/^basic\s/i.test(auth)) return null;
+  const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? null : single(decoded.slice(colon + 1));
 }
 
 /**

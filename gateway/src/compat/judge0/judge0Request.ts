@@ -5,7 +5,7 @@
  * the gateway's and bounded by its maxima.
  * @module
  */
-import { judge0SubmissionRequestSchema, runtimeIdOfJudge0 } from '@codecell/protocol';
+import { CodeCellError, judge0SubmissionRequestSchema, runtimeIdOfJudge0 } from '@codecell/protocol';
 import type { Judge0SubmissionRequest, Judge0ValidationError, RuntimeInfo } from '@codecell/protocol';
 import type { ParsedRunCodeInput } from '../../runs/types.js';
 import type { CompatLimits } from '../compatLimits.js';
@@ -14,11 +14,11 @@ import type { CompatLimits } from '../compatLimits.js';
 const JUDGE0_MAX = { stack_limit: 128_000, max_processes_and_or_threads: 120, max_file_size: 4096 } as const;
 const MAX_TEXT_OPTION = 512;
 
-/** A submission Judge0 would answer with 422. */
-export class Judge0ValidationFailure extends Error {
+/** A submission Judge0 would answer with 422 `{field: [messages]}` (`invalid_request`). */
+export class Judge0ValidationFailure extends CodeCellError {
   override readonly name = 'Judge0ValidationFailure';
   constructor(readonly errors: Judge0ValidationError) {
-    super(Object.entries(errors).map(([k, v]) => `${k} ${v.join(', ')}`).join('; '));
+    super('invalid_request', Object.entries(errors).map(([k, v]) => `${k} ${v.join(', ')}`).join('; '));
   }
 }
 

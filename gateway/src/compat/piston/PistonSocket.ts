@@ -18,6 +18,7 @@ import { MAX_COMPAT_BODY_BYTES } from '../compatHttp.js';
 import { requireCaller } from '../CompatRunner.js';
 import { eventBytes } from '../runOutcome.js';
 import { parsePistonRequest } from './pistonRequest.js';
+import { PISTON_AUTH_HINT } from './pistonRoutes.js';
 
 /** Stdin the gateway takes in one `sendStdin` (gatewayApi's limit). */
 const STDIN_CHUNK_CHARS = 64 * 1024;
@@ -59,6 +60,8 @@ class PistonConnection {
   /** Set when `init` arrived; resolves once the run was queued. */
   #job: Promise<Job | null> | null = null;
   #stage: StageName | null = null;
+  /** Stdin of `data` messages, forwarded one after the other. */
+  #stdinTail: Promise<void> = Promise.resolve();
   readonly #initTimer: NodeJS.Timeout;
 
   constructor(o: { ws: WebSocket; req: IncomingMessage; ctx: CompatContext; sockets: Set<WebSocket> }) {
@@ -118,7 +121,11 @@ class PistonConnection {
     if (this.#job === null) return this.#close(PistonCloseCode.notInitialised, 'Not yet initialized');
     if (msg.type === 'data') {
       if (msg.stream !== 'stdin') return this.#close(PistonCloseCode.onlyStdin, 'Can only write to stdin');
-      void this.#job.then((job) => (job ? this.#stdin(job, msg.data) : undefined));
+      const job = this.#job;
+      this.#stdinTail = this.#stdinTail.then(async () => {
+        const j = await job;
+        if (j) await this.#stdin(j, msg.data);
+      });
       return;
     }
     if (!(PISTON_SIGNALS as readonly string[]).includes(msg.signal)) return this.#close(PistonCloseCode.invalidSignal, 'Invalid signal');
@@ -132,16 +139,18 @@ class PistonConnection {
         await this.#ctx.runner.ops.sendStdin(job.caller, { jobId: job.jobId, data: data.slice(i, i + STDIN_CHUNK_CHARS) });
       }
     } catch (err) {
-      // Stdin for a program that already ended goes nowhere, as with a closed pipe.
-      this.#log.debug('piston stdin not delivered', { jobId: job.jobId, error: toCodeCellError(err).message });
+      const e = toCodeCellError(err);
+      // Stdin for a program that already ended goes nowhere, as with a closed pipe; anything else is said.
+      if (e.code === 'run_finished' || e.code === 'stdin_closed' || job.finished) return this.#log.debug('piston stdin not delivered', { jobId: job.jobId, error: e.message });
+      this.#fail(e);
     }
   }
 
   async #init(body: object): Promise<Job> {
-    const caller = requireCaller(await this.#ctx.callerOf(this.#req), 'Authorization: Bearer <API token>');
+    const caller = requireCaller(await this.#ctx.callerOf(this.#req), PISTON_AUTH_HINT);
     const job = parsePistonRequest(body, { runtimes: await this.#ctx.runtimes.runnable(), limits: this.#ctx.limits, interactive: true });
-    const run = await this.#ctx.runner.start({ caller, input: job.input, onMessage: (m) => this.#relay(m) });
     this.#send({ type: 'runtime', language: job.language, version: job.version });
+    const run = await this.#ctx.runner.start({ caller, input: job.input, onMessage: (m) => this.#relay(m) });
     const result: Job = { caller, jobId: run.jobId, finished: false };
     void run.outcome.then((outcome) => {
       result.finished = true;

@@ -7,16 +7,19 @@
  * @module
  */
 import semver from 'semver';
-import { PEER_RUNTIME_NAMES, pistonExecuteRequestSchema, resolveRuntimeId, runtimeIdOfPiston, semverOf, workspacePathSchema } from '@codecell/protocol';
+import { CodeCellError, PEER_RUNTIME_NAMES, pistonExecuteRequestSchema, resolveRuntimeId, runtimeIdOfPiston, semverOf, workspacePathSchema } from '@codecell/protocol';
 import type { PistonExecuteRequest, PistonLimitField, RunLimits, RuntimeInfo } from '@codecell/protocol';
 import type { ParsedRunCodeInput } from '../../runs/types.js';
 import type { CompatLimits } from '../compatLimits.js';
 
 const MIB = 1024 * 1024;
 
-/** A request Piston would answer with 400 `{message}`. */
-export class PistonError extends Error {
+/** A request Piston would answer with 400 `{message}` (`invalid_request`, in Piston's words). */
+export class PistonError extends CodeCellError {
   override readonly name = 'PistonError';
+  constructor(message: string) {
+    super('invalid_request', message);
+  }
 }
 
 /** A parsed execute request. */

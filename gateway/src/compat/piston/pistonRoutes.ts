@@ -12,8 +12,11 @@ import { failedBeforeStart, isClientError } from '../compatErrors.js';
 import type { CompatContext } from '../compatContext.js';
 import { clientGone, compatRefusal, readJsonBody, sendJson } from '../compatHttp.js';
 import { requireCaller } from '../CompatRunner.js';
-import { PistonError, parsePistonRequest } from './pistonRequest.js';
+import { parsePistonRequest } from './pistonRequest.js';
 import { pistonResponse } from './pistonResult.js';
+
+/** How a Piston client sends its API token (piston-client has no option for headers, but keeps the URL's userinfo). */
+export const PISTON_AUTH_HINT = 'Authorization: Bearer <API token>, or put it in the server URL as http://token:<API token>@host';
 
 /** The prefix of Piston's routes. */
 export const PISTON_PREFIX = '/api/v2';
@@ -33,11 +36,9 @@ export function pistonRuntimes(runtimes: readonly RuntimeInfo[]): PistonRuntime[
 }
 
 function sendError(res: ServerResponse, err: unknown, ctx: CompatContext): void {
-  if (err instanceof PistonError) return sendJson(res, 400, { message: err.message });
   const e = toCodeCellError(err);
   if (e.code === 'internal_error') ctx.logger.error('Piston request failed', { error: e.cause instanceof Error ? e.cause.message : e.message });
-  const status = e.code === 'bad_json' || e.code === 'invalid_request' ? 400 : ERROR_CODE_TABLE[e.code].http;
-  sendJson(res, status, { message: e.message });
+  sendJson(res, ERROR_CODE_TABLE[e.code].http, { message: e.message });
 }
 
 /** Handles one request under `/api/v2`. */
@@ -62,7 +63,7 @@ export async function handlePistonRoute(req: IncomingMessage, res: ServerRespons
 }
 
 async function execute(req: IncomingMessage, res: ServerResponse, ctx: CompatContext): Promise<void> {
-  const caller = requireCaller(await ctx.callerOf(req), 'Authorization: Bearer <API token>');
+  const caller = requireCaller(await ctx.callerOf(req), PISTON_AUTH_HINT);
   const body = await readJsonBody(req);
   const job = parsePistonRequest(body, { runtimes: await ctx.runtimes.runnable(), limits: ctx.limits, interactive: false });
   const outcome = await ctx.runner.execute({ caller, input: job.input, signal: clientGone(res) });
