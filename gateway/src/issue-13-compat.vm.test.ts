@@ -1,0 +1,175 @@
+/**
+ * Issue 13 through a REAL sandbox and microVMs: the npm `piston-client`,
+ * unchanged, and Judge0 REST calls (wait=true, statuses, base64, a batch of
+ * 20, polling), Piston's WebSocket (stdin round trip, kill), and hosted mode
+ * with API tokens. The language lists come from the sandbox: languages it
+ * does not have yet (the image runs Python until issue 10) are skipped and
+ * run here as soon as it lists them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { judge0SubmissionSchema, pistonExecuteResponseSchema, pistonRuntimeSchema } from '@codecell/protocol';
+import type { Judge0Submission, PistonRuntime } from '@codecell/protocol';
+import { silentLogger } from '@codecell/server-kit';
+import { piston } from 'piston-client';
+import { loadConfig } from './config.js';
+import { createGateway } from './server.js';
+import type { Gateway } from './server.js';
+import { createAdmin } from './test/hosted.js';
+import { startSandbox } from './test/sandboxProcess.js';
+import type { SandboxProcess } from './test/sandboxProcess.js';
+
+let sandbox: SandboxProcess;
+let gw: Gateway;
+let runtimes: PistonRuntime[];
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ env: { POOL_SIZE: '2' } });
+  gw = await createGateway(loadConfig({ PORT: '0', SANDBOX_ADDR: sandbox.url, SANDBOX_TOKEN_FILE: sandbox.tokenFile, COLLAB_DB: ':memory:', LOG_LEVEL: 'silent', RUN_TIMEOUT_MS: '20000' }), silentLogger);
+  runtimes = pistonRuntimeSchema.array().parse(await piston({ server: gw.url }).runtimes());
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await sandbox?.stop();
+});
+
+const has = (language: string): boolean => runtimes.some((r) => r.language === language);
+const result = (v: unknown) => pistonExecuteResponseSchema.parse(v);
+
+async function judge0(path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${gw.url}${path}`, { method: body === undefined ? 'GET' : 'POST', headers: { 'Content-Type': 'application/json', ...headers }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  return { status: res.status, body: (await res.json()) };
+}
+const sub = (v: { body: unknown }): Judge0Submission => judge0SubmissionSchema.parse(v.body);
+
+describe('piston-client against the real stack', () => {
+  it('runtimes() lists what the sandbox runs, Python among them with the image\'s version', () => {
+    expect(runtimes.find((r) => r.language === 'python')).toMatchObject({ version: expect.stringMatching(/^3\.11\.\d+$/) as string, aliases: expect.arrayContaining(['py']) as string[] });
+    for (const r of runtimes) expect(r.version).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('execute("python") passes args and stdin and answers Piston\'s shape', async () => {
+    const res = result(await piston({ server: gw.url }).execute('python', 'import sys\nprint(sys.argv[1:], input())\nprint("oops", file=sys.stderr)\nsys.exit(3)', { stdin: 'typed', args: ['a', 'b c'] }));
+    expect(res.language).toBe('python');
+    expect(res.run).toMatchObject({ stdout: "['a', 'b c'] typed\n", stderr: 'oops\n', code: 3, signal: null, status: 'RE', message: 'Exited with error status 3' });
+    expect(res.run.output).toBe("['a', 'b c'] typed\noops\n");
+    expect(res.run.wall_time).toBeGreaterThan(0);
+    expect(res.run.memory).toBeGreaterThan(0);
+  });
+
+  it('a timeout is TO (SIGKILL, no code)', async () => {
+    const res = result(await piston({ server: gw.url }).execute('python', 'print("spinning", flush=True)\nwhile True: pass', { runTimeout: 1500 }));
+    expect(res.run).toMatchObject({ status: 'TO', signal: 'SIGKILL', code: null, stdout: 'spinning\n' });
+  });
+
+  it('execute("c") compiles and runs; a compile error comes back in compile, copied into run (once the sandbox has C)', async (ctx) => {
+    if (!has('c')) return ctx.skip();
+    const client = piston({ server: gw.url });
+    const ok = result(await client.execute('c', '#include <stdio.h>\nint main(int c, char **v) { printf("%s\\n", v[1]); return 0; }'));
+    expect(ok.compile).toMatchObject({ code: 0 });
+    expect(ok.run).toMatchObject({ stdout: '1\n', code: 0, status: null });
+    const bad = result(await client.execute('c', 'int main() { return x; }'));
+    expect(bad.compile?.status).toBe('RE');
+    expect(bad.compile?.stderr).toMatch(/'x' undeclared/);
+    expect(bad.run).toEqual(bad.compile);
+  });
+});
+
+describe('Judge0 REST calls against the real stack', () => {
+  it('wait=true answers Accepted, Wrong Answer, Time Limit Exceeded, NZEC and SIGSEGV as Judge0 does', async () => {
+    const run = (body: object) => judge0('/submissions?wait=true&fields=status,stdout,stderr,exit_code,exit_signal,time,memory', { language_id: 71, ...body });
+    const accepted = sub(await run({ source_code: 'print(int(input()) * 2)', stdin: '21', expected_output: '42' }));
+    expect(accepted).toMatchObject({ status: { id: 3, description: 'Accepted' }, stdout: '42\n', exit_code: 0 });
+    expect(Number(accepted.time)).toBeGreaterThan(0);
+    expect(sub(await run({ source_code: 'print(41)', expected_output: '42' })).status?.id).toBe(4);
+    expect(sub(await run({ source_code: 'while True: pass', wall_time_limit: 1, cpu_time_limit: 1 })).status).toEqual({ id: 5, description: 'Time Limit Exceeded' });
+    expect(sub(await run({ source_code: 'import sys\nsys.exit(2)' }))).toMatchObject({ status: { id: 11 }, exit_code: 2 });
+    expect(sub(await run({ source_code: 'import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)' }))).toMatchObject({ status: { id: 7, description: 'Runtime Error (SIGSEGV)' }, exit_signal: 11 });
+  });
+
+  it('a C compile error is 6 with compile_output (once the sandbox has C)', async (ctx) => {
+    if (!has('c')) return ctx.skip();
+    const s = sub(await judge0('/submissions?wait=true&fields=status,compile_output', { language_id: 50, source_code: 'int main() { return x; }' }));
+    expect(s.status?.id).toBe(6);
+    expect(s.compile_output).toMatch(/'x' undeclared/);
+  });
+
+  it('base64_encoded=true round-trips output that is not UTF-8', async () => {
+    const source = Buffer.from('import sys\nsys.stdout.buffer.write(bytes([0, 0xff, 0x41, 0xfe]))').toString('base64');
+    const s = sub(await judge0('/submissions?wait=true&base64_encoded=true', { language_id: 71, source_code: source }));
+    expect(Buffer.from(s.stdout ?? '', 'base64')).toEqual(Buffer.from([0, 0xff, 0x41, 0xfe]));
+  });
+
+  it('a batch of 20, then polling the tokens until every one finished', async () => {
+    const submissions = Array.from({ length: 20 }, (_, i) => ({ language_id: 71, source_code: `print(${i} * ${i})`, expected_output: String(i * i) }));
+    const created = await judge0('/submissions/batch', { submissions });
+    expect(created.status).toBe(201);
+    const tokens = (created.body as Array<{ token: string }>).map((t) => t.token);
+    let shown: Array<{ status: { id: number }; stdout: string | null }> = [];
+    for (let i = 0; i < 600; i++) {
+      shown = ((await judge0(`/submissions/batch?tokens=${tokens.join(',')}&fields=status,stdout`)).body as { submissions: typeof shown }).submissions;
+      if (shown.every((s) => s.status.id > 2)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(shown.map((s) => [s.status.id, s.stdout])).toEqual(submissions.map((_, i) => [3, `${i * i}\n`]));
+  });
+});
+
+describe('Piston WebSocket against the real stack', () => {
+  function connect(): { ws: WebSocket; messages: Array<Record<string, unknown>>; closed: Promise<number>; next: (match: (m: Record<string, unknown>) => boolean) => Promise<void> } {
+    const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/api/v2/connect`);
+    const messages: Array<Record<string, unknown>> = [];
+    const waiters: Array<() => void> = [];
+    ws.on('message', (d: Buffer) => {
+      messages.push(JSON.parse(d.toString('utf8')) as Record<string, unknown>);
+      for (const w of waiters.splice(0)) w();
+    });
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    const next = async (match: (m: Record<string, unknown>) => boolean): Promise<void> => {
+      while (!messages.some(match)) await new Promise<void>((r) => waiters.push(r));
+    };
+    return { ws, messages, closed, next };
+  }
+
+  it('interactive stdin round trip', async () => {
+    const s = connect();
+    await new Promise((r) => s.ws.once('open', r));
+    s.ws.send(JSON.stringify({ type: 'init', language: 'python', version: '*', files: [{ content: 'name = input("name? ")\nprint(f"hello {name}")' }] }));
+    await s.next((m) => m['type'] === 'data' && m['data'] === 'name? ');
+    s.ws.send(JSON.stringify({ type: 'data', stream: 'stdin', data: 'Ada\n' }));
+    expect(await s.closed).toBe(4999);
+    const out = s.messages.filter((m) => m['type'] === 'data').map((m) => String(m['data'])).join('');
+    expect(out).toBe('name? hello Ada\n');
+    expect(s.messages.at(-1)).toEqual({ type: 'exit', stage: 'run', code: 0, signal: null });
+  });
+
+  it('a kill ends a program that would run forever', async () => {
+    const s = connect();
+    await new Promise((r) => s.ws.once('open', r));
+    s.ws.send(JSON.stringify({ type: 'init', language: 'python', version: '*', run_timeout: 30_000, files: [{ content: 'print("up", flush=True)\nwhile True: pass' }] }));
+    await s.next((m) => m['type'] === 'data');
+    s.ws.send(JSON.stringify({ type: 'signal', signal: 'SIGKILL' }));
+    expect(await s.closed).toBe(4999);
+    expect(s.messages.at(-1)).toMatchObject({ type: 'exit', stage: 'run', code: null, signal: 'SIGKILL' });
+  });
+});
+
+describe('hosted mode against the real stack', () => {
+  it('piston-client with the token in its server URL and Judge0 with X-Auth-Token run code; without a token they are refused', async () => {
+    const hosted = await createGateway(loadConfig({ PORT: '0', SANDBOX_ADDR: sandbox.url, SANDBOX_TOKEN_FILE: sandbox.tokenFile, COLLAB_DB: ':memory:', LOG_LEVEL: 'silent', AUTH_MODE: 'local', RUN_TIMEOUT_MS: '20000' }), silentLogger);
+    try {
+      const admin = await createAdmin(hosted);
+      const { token } = await admin.trpc.auth.createToken.mutate({ name: 'grader' });
+      const withToken = piston({ server: hosted.url.replace('http://', `http://grader:${token}@`) });
+      expect(result(await withToken.execute('python', 'print("as the grader")')).run.stdout).toBe('as the grader\n');
+      expect(await piston({ server: hosted.url }).execute('python', 'print(1)')).toMatchObject({ message: expect.stringMatching(/needs an API token/) as string });
+      const res = await fetch(`${hosted.url}/submissions?wait=true`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Auth-Token': token }, body: JSON.stringify({ language_id: 71, source_code: 'print(6 * 7)' }) });
+      expect(sub({ body: await res.json() }).stdout).toBe('42\n');
+      const refused = await fetch(`${hosted.url}/submissions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ language_id: 71, source_code: 'print(1)' }) });
+      expect(refused.status).toBe(401);
+    } finally {
+      await hosted.close();
+    }
+  });
+});
