@@ -11,27 +11,20 @@ import type { CrossSitePolicy, Refusal } from '../http/hosts.js';
 /** Largest body of a compatible API request (a Judge0 batch of 20 or a Piston execute with its files), bytes. */
 export const MAX_COMPAT_BODY_BYTES = 8 * 1024 * 1024;
 
-function mediaType(req: IncomingMessage): string | undefined {
-  return req.headers['content-type']?.split(';', 1)[0]?.trim().toLowerCase();
-}
-
 /**
- * Null when a request may reach a compatible API. Like every route, a foreign
- * browser Origin and `Sec-Fetch-Site: cross-site` are refused. A POST must be
- * `application/json`, except from clients that are not browsers (no Origin and
- * no Sec-Fetch-Site): `piston-client` sends its JSON as `text/plain` (node-fetch
- * 2), others send no Content-Type. Every browser sends Origin with a
- * cross-origin POST, so a page's form or `text/plain` fetch cannot use this
- * exception.
+ * Null when a request may reach a compatible API (X5 in gateway/SPEC.md).
+ * Like every route, a foreign browser Origin and `Sec-Fetch-Site: cross-site`
+ * are refused, and a POST from a browser must be `application/json`. Clients
+ * that are not browsers (no Origin and no Sec-Fetch-Site) may send any
+ * Content-Type and the body is read as JSON: `piston-client` sends its JSON
+ * as `text/plain` (node-fetch 2), `curl -d` as a form, others send none.
+ * Every browser sends Origin with a cross-origin POST, so another page's
+ * form or `text/plain` fetch cannot use this exception.
  */
 export function compatRefusal(req: IncomingMessage, policy: CrossSitePolicy): Refusal | null {
   if (req.method !== 'POST') return policy.checkOrigin(req);
   const browser = req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined;
-  const type = mediaType(req);
-  if (!browser && (type === undefined || type === 'text/plain')) {
-    return null;
-  }
-  return policy.checkCsrf(req);
+  return browser ? policy.checkCsrf(req) : null;
 }
 
 /**
@@ -54,7 +47,7 @@ export async function readJsonBody(req: IncomingMessage, maxBytes = MAX_COMPAT_B
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new CodeCellError('bad_json', 'the request body is not valid JSON');
+    throw new CodeCellError('bad_json', 'the request body is not valid JSON; send a JSON object (Content-Type: application/json)');
   }
 }
 

@@ -173,12 +173,12 @@ describe('Judge0 CE submissions (J2-J4)', () => {
     expect(await api({ path: '/submissions/batch', body: { submissions: Array.from({ length: 21 }, () => ({})) } })).toEqual({ status: 400, body: { error: 'number of submissions in a batch should be less than or equal to 20' } });
     expect(await api({ path: '/submissions/batch?tokens=' })).toEqual({ status: 400, body: { error: 'there should be at least one submission in a batch' } });
     const json = await rawRequest(t.gw.url, { method: 'POST', path: '/submissions', headers: { Host: new URL(t.gw.url).host, 'Content-Type': 'application/json' }, body: '{"source_code":' });
-    expect([json.status, JSON.parse(json.body)]).toEqual([400, { error: 'the request body is not valid JSON' }]);
+    expect([json.status, JSON.parse(json.body)]).toEqual([400, { error: 'the request body is not valid JSON; send a JSON object (Content-Type: application/json)' }]);
     expect((await api({ method: 'DELETE', path: '/submissions/abc' })).status).toBe(400);
     expect((await api({ path: '/submissions' })).status).toBe(403);
   });
 
-  it('JUDGE0_PORT serves Judge0 at its root, alone, in its own error format', async () => {
+  it('J7 JUDGE0_PORT serves Judge0 at its root, alone, in its own error format', async () => {
     const url = t.gw.apiUrls.judge0 ?? '';
     const s = submission(await call(url, { path: '/submissions?wait=true', body: { language_id: 72, source_code: 'out own port' } }));
     expect(s.stdout).toBe('own port\n');

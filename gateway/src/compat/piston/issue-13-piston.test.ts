@@ -96,7 +96,7 @@ describe('Piston v2 with piston-client (P1-P4)', () => {
       [py('x', { run_timeout: 'soon' }), 'If specified, run_timeout must be a number'],
       [{ language: 'python', version: '*', files: [{ name: '../etc/passwd', content: '' }] }, 'files[0].name "../etc/passwd": path may not contain empty, "." or ".." segments'],
       [{ language: 'python', version: '*', files: [{ content: '//79', encoding: 'base64' }] }, 'files[0] is not UTF-8 text once decoded from base64; this server keeps files as text'],
-      ['{"language":', 'the request body is not valid JSON'],
+      ['{"language":', 'the request body is not valid JSON; send a JSON object (Content-Type: application/json)'],
     ];
     for (const [body, message] of cases) {
       const res = await post(body);
@@ -104,9 +104,12 @@ describe('Piston v2 with piston-client (P1-P4)', () => {
     }
   });
 
-  it('P6 a body without Content-Type (or text/plain) is read as JSON from programs; from a browser page it is refused', async () => {
+  it('X5 a body without Content-Type (or text/plain, or a form type) is read as JSON from programs; from a browser page it is refused', async () => {
     expect((await post(py('out x'))).status).toBe(200);
     expect((await post(py('out x'), { 'Content-Type': 'text/plain;charset=UTF-8' })).status).toBe(200);
+    expect((await post(py('out x'), { 'Content-Type': 'application/x-www-form-urlencoded' })).status).toBe(200);
+    const crossSite = await post(py('out x'), { 'Content-Type': 'text/plain', 'Sec-Fetch-Site': 'cross-site' });
+    expect(crossSite.status).toBe(403);
     const page = await post(py('out x'), { 'Content-Type': 'text/plain', Origin: new URL(t.gw.url).origin });
     expect(page.status).toBe(415);
     expect(JSON.parse(page.body)).toEqual({ message: expect.stringMatching(/POST needs Content-Type: application\/json/) as string });
