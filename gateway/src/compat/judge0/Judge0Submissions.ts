@@ -1,6 +1,6 @@
 /**
  * Judge0 submissions (J2-J5 in gateway/SPEC.md): each valid submission is
- * stored In Queue, waits in its owner's queue here, and is handed to the
+ * stored In Queue, waits in its owner's queue ({@link OwnerQueues}), and is handed to the
  * gateway's runs (RunService: quotas, limits, the one run queue) at most
  * `maxInFlightPerOwner` at a time. A quota that frees up (concurrent runs,
  * runs per minute) or a full run queue holds the owner's queue and retries;
@@ -26,6 +26,8 @@ import type { Judge0Record } from './judge0Records.js';
 import { Judge0ValidationFailure, parseJudge0Submission } from './judge0Request.js';
 import type { Judge0Job } from './judge0Request.js';
 import { judge0Verdict } from './judge0Result.js';
+import { OwnerQueues } from './OwnerQueues.js';
+import type { StartResult } from './OwnerQueues.js';
 import type { Judge0Verdict } from './judge0Result.js';
 
 /** How long an owner's queue waits before trying again when a quota or the run queue was full, ms. */
@@ -64,15 +66,6 @@ interface Live {
   writes: Promise<void>;
 }
 
-/** One owner's waiting submissions and how many are in the run queue. */
-interface OwnerQueue {
-  readonly waiting: Live[];
-  inFlight: number;
-  pumping: boolean;
-  again: boolean;
-  retry: NodeJS.Timeout | null;
-}
-
 /** What {@link Judge0Submissions.create} answers per body: a token, or the body's validation errors. */
 export type CreateResult = { readonly token: string } | Judge0ValidationError;
 
@@ -80,13 +73,14 @@ export type CreateResult = { readonly token: string } | Judge0ValidationError;
 export class Judge0Submissions {
   readonly #o: Judge0SubmissionsOptions;
   readonly #live = new Map<string, Live>();
-  readonly #owners = new Map<string, OwnerQueue>();
+  readonly #queues: OwnerQueues<Live>;
   readonly #running = new Set<Promise<void>>();
   #waitingBytes = 0;
   #disposed = false;
 
   constructor(options: Judge0SubmissionsOptions) {
     this.#o = options;
+    this.#queues = new OwnerQueues({ maxInFlight: options.maxInFlightPerOwner, start: (l) => this.#start(l) });
   }
 
   #now(): number {
@@ -123,13 +117,11 @@ export class Judge0Submissions {
     await this.#o.store.createSubmissions(
       lives.map((l) => ({ token: l.record.token, owner, createdAt, expiresAt: createdAt + this.#o.retentionMs, finishedAt: null, record: JSON.stringify(l.record) })),
     );
-    const queue = this.#queueOf(owner);
     for (const l of lives) {
       this.#live.set(l.record.token, l);
       this.#waitingBytes += l.bytes;
-      queue.waiting.push(l);
     }
-    void this.#pump(owner);
+    this.#queues.push(owner, lives);
     let next = 0;
     return parsed.map((p) => ('input' in p ? { token: lives[next++]?.record.token ?? '' } : p));
   }
@@ -174,10 +166,7 @@ export class Judge0Submissions {
    */
   async dispose(): Promise<void> {
     this.#disposed = true;
-    for (const q of this.#owners.values()) {
-      if (q.retry) clearTimeout(q.retry);
-      for (const l of q.waiting.splice(0)) this.#drop(l, internalVerdict('the gateway shut down before this submission ran; submit it again'));
-    }
+    for (const l of this.#queues.stop()) this.#drop(l, internalVerdict('the gateway shut down before this submission ran; submit it again'));
     await Promise.allSettled([...this.#live.values()].filter((l) => l.record.finished_at !== null).map((l) => l.writes));
   }
 
@@ -203,67 +192,24 @@ export class Judge0Submissions {
     return { record, caller, job, bytes: jobBytes(job), done, resolve, writes: Promise.resolve() };
   }
 
-  #queueOf(owner: string): OwnerQueue {
-    let q = this.#owners.get(owner);
-    if (!q) this.#owners.set(owner, (q = { waiting: [], inFlight: 0, pumping: false, again: false, retry: null }));
-    return q;
-  }
-
-  /** Hands the owner's waiting submissions to the run queue while there is room. One pump per owner at a time. */
-  async #pump(owner: string): Promise<void> {
-    const q = this.#queueOf(owner);
-    if (q.pumping) {
-      q.again = true;
-      return;
-    }
-    q.pumping = true;
-    try {
-      do {
-        q.again = false;
-        while (!this.#disposed && q.retry === null && q.inFlight < this.#o.maxInFlightPerOwner && q.waiting.length > 0) {
-          if (!(await this.#startNext(owner, q))) break;
-        }
-      } while (q.again && !this.#disposed);
-    } finally {
-      q.pumping = false;
-      if (q.waiting.length === 0 && q.inFlight === 0 && q.retry === null) this.#owners.delete(owner);
-    }
-  }
-
-  /** Starts the first waiting submission; false when the owner's queue must wait. */
-  async #startNext(owner: string, q: OwnerQueue): Promise<boolean> {
-    const l = q.waiting[0];
-    if (l === undefined) return false;
+  /** Hands a waiting submission to the run queue (RunService: quotas, limits). */
+  async #start(l: Live): Promise<StartResult> {
     let run;
     try {
       run = await this.#o.runner.start({ caller: l.caller, input: l.job.input, onMessage: (m) => m.type === 'event' && m.event.type === 'start' && this.#processing(l) });
     } catch (err) {
       const delay = retryDelay(err, this.#now());
-      if (delay !== null) {
-        q.retry = setTimeout(() => {
-          q.retry = null;
-          void this.#pump(owner);
-        }, delay);
-        return false;
-      }
-      q.waiting.shift();
+      if (delay !== null) return { kind: 'retry', delayMs: delay };
       this.#drop(l, internalVerdict(toCodeCellError(err).message));
-      return true;
+      return { kind: 'dropped' };
     }
-    q.waiting.shift();
     this.#waitingBytes -= l.bytes;
-    q.inFlight++;
     const ran = run.outcome.then((outcome) => {
       run.unsubscribe();
       this.#finish(l, judge0Verdict(outcome, l.job));
     });
     this.#running.add(ran);
-    void ran.finally(() => {
-      this.#running.delete(ran);
-      q.inFlight--;
-      void this.#pump(owner);
-    });
-    return true;
+    return { kind: 'started', done: ran.finally(() => this.#running.delete(ran)) };
   }
 
   /** Ends a submission that never reached the run queue. */
