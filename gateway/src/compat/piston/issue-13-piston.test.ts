@@ -8,10 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_COMPILE_LIMITS, RUNTIME_IDS, PEER_RUNTIME_NAMES, pistonExecuteResponseSchema, pistonRuntimeSchema } from '@codecell/protocol';
 import type { PistonExecuteResponse } from '@codecell/protocol';
 import { piston } from 'piston-client';
+import { silentLogger } from '@codecell/server-kit';
+import { loadConfig } from '../../config.js';
+import { createGateway } from '../../server.js';
 import { startCompatGateway } from '../../test/compatGateway.js';
 import type { CompatGateway } from '../../test/compatGateway.js';
 import { createAdmin } from '../../test/hosted.js';
 import { rawRequest } from '../../test/rawHttp.js';
+import { freePort } from '../../test/sandboxProcess.js';
 import { SCRIPTED_VERSIONS } from '../../test/scriptedSandbox.js';
 
 let t: CompatGateway;
@@ -136,6 +140,23 @@ describe('Piston v2 with piston-client (P1-P4)', () => {
     expect(await client.execute('c', 'out x')).toEqual({ message: 'version is required as a string' });
     const raw = await rawRequest(only.gw.url, { method: 'POST', path: '/api/v2/execute', headers: { Host: new URL(only.gw.url).host }, body: JSON.stringify({ language: 'c', version: '*', files: [{ content: '' }] }) });
     expect(JSON.parse(raw.body)).toEqual({ message: 'c-* runtime is unknown' });
+  });
+});
+
+describe('Piston v2 without a sandbox (P2)', () => {
+  it('answers 503 {message} when the sandbox cannot be reached, for the list and for a run', async () => {
+    const port = await freePort();
+    await using gw = await createGateway(loadConfig({ PORT: '0', SANDBOX_ADDR: `127.0.0.1:${port}`, COLLAB_DB: ':memory:', LOG_LEVEL: 'silent' }), silentLogger);
+    const list = await rawRequest(gw.url, { path: '/api/v2/runtimes', headers: { Host: new URL(gw.url).host } });
+    expect([list.status, JSON.parse(list.body)]).toEqual([503, { message: expect.stringMatching(/sandbox .* is not reachable/) as string }]);
+    // A sandbox that goes away after the list was fetched: the run cannot start.
+    await using g = await startCompatGateway();
+    await piston({ server: g.gw.url }).runtimes();
+    await g.sandbox.close();
+    const run = await rawRequest(g.gw.url, { method: 'POST', path: '/api/v2/execute', headers: { Host: new URL(g.gw.url).host }, body: JSON.stringify(py('out x')) });
+    expect([run.status, JSON.parse(run.body)]).toEqual([503, { message: expect.stringMatching(/sandbox .* is not reachable/) as string }]);
+    const judged = await fetch(`${g.gw.url}/submissions?wait=true&fields=status,message`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ language_id: 71, source_code: 'out x' }) });
+    expect(await judged.json()).toEqual({ status: { id: 13, description: 'Internal Error' }, message: expect.stringMatching(/sandbox .* is not reachable/) as string });
   });
 });
 
