@@ -16,6 +16,7 @@ import { gatewayBench } from './gatewayBench.js';
 import { loadBench } from './loadBench.js';
 import { collabBench } from './collabBench.js';
 import { frontendBench } from './frontendBench.js';
+import { compatBench } from './compatBench.js';
 import { rootfsBench } from './rootfsBench.js';
 import { languagesBench } from './languagesBench.js';
 
@@ -25,7 +26,7 @@ export interface BenchSuite {
   run(log: (msg: string) => void): Promise<string>;
 }
 
-const SUITES: readonly BenchSuite[] = [sandboxBench, languagesBench, rootfsBench, gatewayBench, frontendBench, collabBench, loadBench];
+const SUITES: readonly BenchSuite[] = [sandboxBench, languagesBench, rootfsBench, gatewayBench, frontendBench, collabBench, loadBench, compatBench];
 const FILE = join(dirname(fileURLToPath(import.meta.url)), '..', 'BENCHMARKS.md');
 
 function machine(): string {
