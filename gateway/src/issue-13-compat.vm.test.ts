@@ -101,13 +101,15 @@ describe('Judge0 REST calls against the real stack', () => {
     expect(Buffer.from(s.stdout ?? '', 'base64')).toEqual(Buffer.from([0, 0xff, 0x41, 0xfe]));
   });
 
-  it('a batch of 20, then polling the tokens until every one finished', async () => {
-    const submissions = Array.from({ length: 20 }, (_, i) => ({ language_id: 71, source_code: `print(${i} * ${i})`, expected_output: String(i * i) }));
+  // Eight: more than MAX_CONCURRENT_RUNS, so some wait In Queue; each needs a fresh VM, which
+  // under TCG on a busy host costs seconds. The batch of 20 is in issue-13-judge0.test.ts.
+  it('a batch larger than the run slots, then polling the tokens until every one finished', async () => {
+    const submissions = Array.from({ length: 8 }, (_, i) => ({ language_id: 71, source_code: `print(${i} * ${i})`, expected_output: String(i * i) }));
     const created = await judge0('/submissions/batch', { submissions });
     expect(created.status).toBe(201);
     const tokens = (created.body as Array<{ token: string }>).map((t) => t.token);
     let shown: Array<{ status: { id: number }; stdout: string | null }> = [];
-    for (let i = 0; i < 600; i++) {
+    for (let i = 0; i < 900; i++) {
       shown = ((await judge0(`/submissions/batch?tokens=${tokens.join(',')}&fields=status,stdout`)).body as { submissions: typeof shown }).submissions;
       if (shown.every((s) => s.status.id > 2)) break;
       await new Promise((r) => setTimeout(r, 100));

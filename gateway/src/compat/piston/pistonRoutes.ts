@@ -58,6 +58,8 @@ export async function handlePistonRoute(req: IncomingMessage, res: ServerRespons
     const known = path === `${PISTON_PREFIX}/runtimes` || path === `${PISTON_PREFIX}/execute`;
     return sendJson(res, known ? 405 : 404, { message: known ? `${req.method ?? ''} is not allowed on ${path}` : `no route ${path}; this server has GET ${PISTON_PREFIX}/runtimes, POST ${PISTON_PREFIX}/execute and ws ${PISTON_PREFIX}/connect` });
   } catch (err) {
+    // A refusal before the body was read (no token): drain it so the connection stays usable.
+    req.resume();
     sendError(res, err, ctx);
   }
 }
