@@ -18,6 +18,10 @@ describe('planRun', () => {
     expect(planRun(req({ stdin: 'x', stdinOpen: true }), config).stdinOpen).toBe(true);
   });
 
+  it('puts args at the end of the run stage (issue 13)', () => {
+    expect(planRun(req({ args: ['a', 'b c'] }), config).stages.at(-1)?.argv.slice(-3)).toEqual(['main.py', 'a', 'b c']);
+  });
+
   it('sizes the VM from the program memory plus the guest overhead', () => {
     const p = planRun(req({ limits: { memoryMb: 200, vcpus: 2 } }), config);
     expect(p.shape.vcpus).toBe(2);

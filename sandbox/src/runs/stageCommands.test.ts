@@ -81,6 +81,19 @@ describe('planStages', () => {
     expect(planStages(input('rb'))[0]?.argv).toEqual(['/usr/bin/ruby', '/workspace/main.rb']);
   });
 
+  it("appends run args to the run stage's argv only, the warm prefix unchanged (issue 13: Piston's args, Judge0's command_line_arguments)", () => {
+    const args = ['1', 'two words', '-x'];
+    const [py] = planStages(input('py', { args }));
+    expect(py?.argv).toEqual(['/usr/bin/python3', '-u', 'main.py', ...args]);
+    expect(py?.warm).toEqual({ kind: 'python', prefix: 2 });
+    const [compile, run] = planStages(input('c', { args }));
+    expect(compile?.argv).not.toContain('two words');
+    expect(run?.argv).toEqual(['/tmp/.codecell-build/main', ...args]);
+    const java = planStages(input('java', { args, acceleration: 'tcg' })).at(-1);
+    expect(java?.argv.slice(-4)).toEqual(['Main', ...args]);
+    expect(planStages(input('js', { args: [] }))[0]?.argv).toEqual(planStages(input('js'))[0]?.argv);
+  });
+
   it('refuses a compiled entry of another language and a Java entry that names no class', () => {
     expect(codeOf(() => planStages(input('c', { entry: 'main.py', paths: ['main.py'] })))).toBe('invalid_request');
     expect(codeOf(() => javaClassOf('my-app/Main.java'))).toBe('invalid_path');
