@@ -2,17 +2,20 @@
  * Issue 13 through a REAL sandbox and microVMs: the npm `piston-client`,
  * unchanged, and Judge0 REST calls (wait=true, statuses, base64, a batch of
  * 20, polling), Piston's WebSocket (stdin round trip, kill), and hosted mode
- * with API tokens. The language lists come from the sandbox: languages it
- * does not have yet (the image runs Python until issue 10) are skipped and
- * run here as soon as it lists them.
+ * with API tokens. The language lists come from the sandbox's image (issue
+ * 10's runtime table and GET /runtimes); besides Python, C runs through both
+ * APIs (compile stage, compiler warnings, a compile error as Piston's compile
+ * RE and Judge0's 6) and so does JavaScript (args, stdin, exit codes). Lean:
+ * every run gets a fresh VM, and a C compile in one costs seconds under TCG.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { judge0SubmissionSchema, pistonExecuteResponseSchema, pistonRuntimeSchema } from '@codecell/protocol';
-import type { Judge0Submission, PistonRuntime } from '@codecell/protocol';
+import { PEER_RUNTIME_NAMES, RUNTIME_IDS, judge0SubmissionSchema, pistonExecuteResponseSchema, pistonRuntimeSchema, semverOf } from '@codecell/protocol';
+import type { Judge0Submission, PistonRuntime, RuntimeId } from '@codecell/protocol';
 import { silentLogger } from '@codecell/server-kit';
 import { piston } from 'piston-client';
 import { loadConfig } from './config.js';
+import { SandboxClient } from './sandboxClient.js';
 import { createGateway } from './server.js';
 import type { Gateway } from './server.js';
 import { createAdmin } from './test/hosted.js';
@@ -22,11 +25,19 @@ import type { SandboxProcess } from './test/sandboxProcess.js';
 let sandbox: SandboxProcess;
 let gw: Gateway;
 let runtimes: PistonRuntime[];
+/** The versions the sandbox's image reports (GET /runtimes), by runtime id. */
+let imageVersions: Map<string, string>;
 
 beforeAll(async () => {
   sandbox = await startSandbox({ env: { POOL_SIZE: '2' } });
   gw = await createGateway(loadConfig({ PORT: '0', SANDBOX_ADDR: sandbox.url, SANDBOX_TOKEN_FILE: sandbox.tokenFile, COLLAB_DB: ':memory:', LOG_LEVEL: 'silent', RUN_TIMEOUT_MS: '20000' }), silentLogger);
   runtimes = pistonRuntimeSchema.array().parse(await piston({ server: gw.url }).runtimes());
+  const client = new SandboxClient({ baseUrl: sandbox.url, tokenFile: sandbox.tokenFile });
+  try {
+    imageVersions = new Map((await client.runtimes()).map((r) => [r.id, r.version]));
+  } finally {
+    client.dispose();
+  }
 });
 
 afterAll(async () => {
@@ -34,7 +45,11 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
-const has = (language: string): boolean => runtimes.some((r) => r.language === language);
+/**
+ * piston-client sends compile_timeout 10 s and run_timeout 3 s unless told: a C
+ * compile, or node's start, in a fresh VM under TCG on a busy host can take longer.
+ */
+const SLOW = { compileTimeout: 60_000, runTimeout: 20_000 };
 const result = (v: unknown) => pistonExecuteResponseSchema.parse(v);
 
 async function judge0(path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
@@ -44,9 +59,14 @@ async function judge0(path: string, body?: unknown, headers: Record<string, stri
 const sub = (v: { body: unknown }): Judge0Submission => judge0SubmissionSchema.parse(v.body);
 
 describe('piston-client against the real stack', () => {
-  it('runtimes() lists what the sandbox runs, Python among them with the image\'s version', () => {
-    expect(runtimes.find((r) => r.language === 'python')).toMatchObject({ version: expect.stringMatching(/^3\.11\.\d+$/) as string, aliases: expect.arrayContaining(['py']) as string[] });
-    for (const r of runtimes) expect(r.version).toMatch(/^\d+\.\d+\.\d+$/);
+  it("runtimes() lists every language of the sandbox's image by Piston name, with the image's versions as SemVer", () => {
+    expect(runtimes.map((r) => r.language)).toEqual(RUNTIME_IDS.map((id) => PEER_RUNTIME_NAMES[id].piston));
+    for (const id of RUNTIME_IDS) {
+      const version = imageVersions.get(id);
+      expect(version, id).toMatch(/^\d+\.\d+/);
+      expect(runtimes.find((r) => r.language === PEER_RUNTIME_NAMES[id].piston), id).toMatchObject({ version: semverOf(version ?? ''), aliases: expect.arrayContaining(id === PEER_RUNTIME_NAMES[id].piston ? [] : [id]) as string[] });
+    }
+    expect(runtimes.find((r) => r.language === 'python')?.version).toMatch(/^3\.11\.\d+$/);
   });
 
   it('execute("python") passes args and stdin and answers Piston\'s shape', async () => {
@@ -63,16 +83,28 @@ describe('piston-client against the real stack', () => {
     expect(res.run).toMatchObject({ status: 'TO', signal: 'SIGKILL', code: null, stdout: 'spinning\n' });
   });
 
-  it('execute("c") compiles and runs; a compile error comes back in compile, copied into run (once the sandbox has C)', async (ctx) => {
-    if (!has('c')) return ctx.skip();
+  it('execute("c") compiles (the compile stage with gcc\'s warning) and runs with args; a compile error comes back in compile, copied into run', async () => {
     const client = piston({ server: gw.url });
-    const ok = result(await client.execute('c', '#include <stdio.h>\nint main(int c, char **v) { printf("%s\\n", v[1]); return 0; }'));
-    expect(ok.compile).toMatchObject({ code: 0 });
-    expect(ok.run).toMatchObject({ stdout: '1\n', code: 0, status: null });
-    const bad = result(await client.execute('c', 'int main() { return x; }'));
-    expect(bad.compile?.status).toBe('RE');
-    expect(bad.compile?.stderr).toMatch(/'x' undeclared/);
+    const ok = result(await client.execute('c', '#include <stdio.h>\nint main(int c, char **v) { int unused; printf("%s %s\\n", v[1], v[3]); return 0; }', SLOW));
+    expect(ok.language).toBe('c');
+    expect(ok.version).toBe(semverOf(imageVersions.get('c') ?? ''));
+    expect(ok.compile).toMatchObject({ code: 0, status: null, signal: null, stdout: '' });
+    expect(ok.compile?.stderr).toMatch(/unused variable 'unused'/);
+    expect(ok.compile?.output).toBe(ok.compile?.stderr);
+    // piston-client's default args are 1 2 3.
+    expect(ok.run).toMatchObject({ stdout: '1 3\n', stderr: '', code: 0, status: null });
+    const bad = result(await client.execute('c', 'int main() { return x; }', SLOW));
+    expect(bad.compile).toMatchObject({ status: 'RE', code: 1, signal: null });
+    expect(bad.compile?.stderr).toMatch(/main\.c:1:\d+: error: 'x' undeclared/);
     expect(bad.run).toEqual(bad.compile);
+  });
+
+  it('execute("javascript") passes args and stdin to node and reports its exit code', async () => {
+    const source = "const fs = require('fs');\nconsole.log(process.argv.slice(2).join(','), fs.readFileSync(0, 'utf8').trim());\nconsole.error('oops');\nprocess.exit(4);";
+    const res = result(await piston({ server: gw.url }).execute('javascript', source, { ...SLOW, stdin: 'typed', args: ['a', 'b c'] }));
+    expect(res).toMatchObject({ language: 'javascript', version: semverOf(imageVersions.get('js') ?? '') });
+    expect(res.compile).toBeUndefined();
+    expect(res.run).toMatchObject({ stdout: 'a,b c typed\n', stderr: 'oops\n', code: 4, signal: null, status: 'RE' });
   });
 });
 
@@ -88,11 +120,29 @@ describe('Judge0 REST calls against the real stack', () => {
     expect(sub(await run({ source_code: 'import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)' }))).toMatchObject({ status: { id: 7, description: 'Runtime Error (SIGSEGV)' }, exit_signal: 11 });
   });
 
-  it('a C compile error is 6 with compile_output (once the sandbox has C)', async (ctx) => {
-    if (!has('c')) return ctx.skip();
-    const s = sub(await judge0('/submissions?wait=true&fields=status,compile_output', { language_id: 50, source_code: 'int main() { return x; }' }));
-    expect(s.status?.id).toBe(6);
-    expect(s.compile_output).toMatch(/'x' undeclared/);
+  it("GET /languages has Judge0's id and the image's version for every language", async () => {
+    const { body } = await judge0('/languages');
+    const name = (id: RuntimeId): string => PEER_RUNTIME_NAMES[id].judge0Name.replace('{version}', imageVersions.get(id) ?? '?');
+    expect(body).toEqual(expect.arrayContaining(RUNTIME_IDS.map((id) => ({ id: PEER_RUNTIME_NAMES[id].judge0Id, name: name(id) }))));
+    expect(body).toHaveLength(RUNTIME_IDS.length);
+  });
+
+  it('C: wait=true compiles and judges (Accepted, with the compiler\'s warning in compile_output); a compile error is 6 with compile_output', async () => {
+    const fields = 'fields=status,stdout,stderr,compile_output,exit_code';
+    const source = '#include <stdio.h>\nint main(void) { int n, unused; scanf("%d", &n); printf("%d\\n", n * 2); return 0; }';
+    const ok = sub(await judge0(`/submissions?wait=true&${fields}`, { language_id: 50, source_code: source, stdin: '21', expected_output: '42' }));
+    expect(ok).toMatchObject({ status: { id: 3, description: 'Accepted' }, stdout: '42\n', exit_code: 0 });
+    expect(ok.compile_output).toMatch(/unused variable 'unused'/);
+    const bad = sub(await judge0(`/submissions?wait=true&${fields}`, { language_id: 50, source_code: 'int main() { return x; }' }));
+    expect(bad).toMatchObject({ status: { id: 6, description: 'Compilation Error' }, stdout: null, exit_code: null });
+    expect(bad.compile_output).toMatch(/main\.c:1:\d+: error: 'x' undeclared/);
+  });
+
+  // One run: node's exit codes are checked through Piston above, NZEC through Python.
+  it('JavaScript: wait=true with command_line_arguments and stdin is Accepted', async () => {
+    const source = "const n = Number(require('fs').readFileSync(0, 'utf8'));\nconsole.log(n * Number(process.argv[2]), process.argv[3]);";
+    const body = { language_id: 63, source_code: source, stdin: '21', command_line_arguments: "2 'b c'", expected_output: '42 b c' };
+    expect(sub(await judge0('/submissions?wait=true&fields=status,stdout,exit_code', body))).toMatchObject({ status: { id: 3, description: 'Accepted' }, stdout: '42 b c\n', exit_code: 0 });
   });
 
   it('base64_encoded=true round-trips output that is not UTF-8', async () => {
