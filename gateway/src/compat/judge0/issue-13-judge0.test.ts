@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JUDGE0_FIELDS, JUDGE0_STATUSES, PEER_RUNTIME_NAMES, RUNTIME_IDS, judge0SubmissionSchema } from '@codecell/protocol';
+import { DEFAULT_COMPILE_LIMITS, JUDGE0_FIELDS, JUDGE0_STATUSES, PEER_RUNTIME_NAMES, RUNTIME_IDS, isCompiled, judge0SubmissionSchema } from '@codecell/protocol';
 import type { Judge0Submission } from '@codecell/protocol';
 import { startCompatGateway } from '../../test/compatGateway.js';
 import type { CompatGateway } from '../../test/compatGateway.js';
@@ -72,7 +72,11 @@ describe('Judge0 CE submissions (J2-J4)', () => {
     const res = await wait({ language_id: languageId, source_code: 'out hello\nargv', command_line_arguments: 'a "b c"', stdin: '' });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({ token: expect.any(String) as string, stdout: 'hello\na b c\n', stderr: null, compile_output: null, message: null, time: '0.003', memory: 2048, status: { id: 3, description: 'Accepted' } });
-    expect(t.sandbox.runs.at(-1)).toMatchObject({ language: id, args: ['a', 'b c'], stdinOpen: false, limits: { timeoutMs: 5000, memoryMb: 128 } });
+    const sent = t.sandbox.runs.at(-1);
+    expect(sent).toMatchObject({ language: id, args: ['a', 'b c'], stdinOpen: false, limits: { timeoutMs: 5000, memoryMb: 128 } });
+    // Judge0 compiles with its configured maxima, not the submission's limits (isolate_job.rb): here MAX_RUN_TIMEOUT_MS and the compile memory.
+    if (isCompiled(id)) expect(sent?.limits).toMatchObject({ compileTimeoutMs: 60_000, compileMemoryMb: DEFAULT_COMPILE_LIMITS.compileMemoryMb });
+    else expect(sent?.limits).not.toHaveProperty('compileTimeoutMs');
   });
 
   it.each([

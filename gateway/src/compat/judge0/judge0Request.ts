@@ -169,7 +169,12 @@ export function parseJudge0Submission(body: unknown, o: ParseJudge0Options): Jud
     ...(stdinText === '' ? {} : { stdin: stdinText }),
     stdinOpen: false,
     ...(args.length > 0 ? { args } : {}),
-    limits: { timeoutMs: Math.round(wallTimeLimit * 1000), memoryMb: Math.ceil(memoryLimit / 1024) },
+    limits: {
+      timeoutMs: Math.round(wallTimeLimit * 1000),
+      memoryMb: Math.ceil(memoryLimit / 1024),
+      // Judge0 compiles with its configured maxima, not the submission's limits (its isolate_job.rb).
+      ...(runtime.compiled ? { compileTimeoutMs: o.limits.maxTimeoutMs, compileMemoryMb: o.limits.maxCompileMemoryMb } : {}),
+    },
   };
   const fields: Judge0Job['fields'] = {
     compiler_options: r.compiler_options ?? null,
