@@ -102,6 +102,7 @@ export class RunOutcomeBuilder {
       }
       case 'diagnostics':
       case 'error':
+      case 'file': // files the program wrote: neither Piston nor Judge0 returns them
         return;
     }
   }

@@ -182,6 +182,7 @@ class PistonConnection {
         return this.#send({ type: 'exit', stage: this.#stage ?? 'run', code: ev.code, signal: ev.signal });
       case 'diagnostics':
       case 'error':
+      case 'file': // files the program wrote: Piston has no message for them
         return;
     }
   }
