@@ -1,6 +1,6 @@
 /**
  * The HTTP edge shared by the compatible APIs: the cross-site rule for their
- * POSTs (X5 in gateway/SPEC.md), reading a JSON body whatever its
+ * POSTs (X6 in gateway/SPEC.md), reading a JSON body whatever its
  * Content-Type says, and JSON answers.
  * @module
  */
@@ -12,7 +12,7 @@ import type { CrossSitePolicy, Refusal } from '../http/hosts.js';
 export const MAX_COMPAT_BODY_BYTES = 8 * 1024 * 1024;
 
 /**
- * Null when a request may reach a compatible API (X5 in gateway/SPEC.md).
+ * Null when a request may reach a compatible API (X6 in gateway/SPEC.md).
  * Like every route, a foreign browser Origin and `Sec-Fetch-Site: cross-site`
  * are refused, and a POST from a browser must be `application/json`. Clients
  * that are not browsers (no Origin and no Sec-Fetch-Site) may send any

@@ -108,7 +108,7 @@ describe('Piston v2 with piston-client (P1-P4)', () => {
     }
   });
 
-  it('X5 a body without Content-Type (or text/plain, or a form type) is read as JSON from programs; from a browser page it is refused', async () => {
+  it('X6 a body without Content-Type (or text/plain, or a form type) is read as JSON from programs; from a browser page it is refused', async () => {
     expect((await post(py('out x'))).status).toBe(200);
     expect((await post(py('out x'), { 'Content-Type': 'text/plain;charset=UTF-8' })).status).toBe(200);
     expect((await post(py('out x'), { 'Content-Type': 'application/x-www-form-urlencoded' })).status).toBe(200);
