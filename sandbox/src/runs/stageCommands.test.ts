@@ -68,6 +68,16 @@ describe('planStages', () => {
     expect(tcg[1]?.argv.slice(0, tcg[1]?.warm?.prefix)).toContain('-Xmx128m');
   });
 
+  it('runs tsc without V8\'s JIT under TCG only (half the compile time there), and node programs with it', () => {
+    const kvm = planStages(input('ts'));
+    const tcg = planStages(input('ts', { acceleration: 'tcg' }));
+    expect(kvm[0]?.argv).not.toContain('--jitless');
+    expect(tcg[0]?.argv.slice(0, 3)).toEqual(['/usr/bin/node', '--jitless', '/usr/lib/codecell/tsc-driver.js']);
+    expect(tcg[0]?.warm?.prefix).toBe((kvm[0]?.warm?.prefix ?? 0) + 1);
+    expect(tcg[1]?.argv).toEqual(kvm[1]?.argv);
+    expect(planStages(input('js', { acceleration: 'tcg' }))[0]?.argv).not.toContain('--jitless');
+  });
+
   it('runs TypeScript by compiling every .ts file with tsc and running the entry with node', () => {
     const [compile, run] = planStages(input('ts', { entry: 'src/main.ts', paths: ['src/main.ts', 'src/lib.ts', 'x.js'] }));
     expect(compile?.argv.slice(-2)).toEqual(['src/main.ts', 'src/lib.ts']);
