@@ -71,7 +71,7 @@ describe('gateway + real sandbox', () => {
     expect(endOf(s.messages)).toEqual({ type: 'end', status: 'ok', code: 0, message: null });
   });
 
-  it('runs the entry with the other files and keeps the room workspace between runs', async () => {
+  it("runs the entry with the other files in the room's session VM; the workspace then holds exactly the next run's files (issue 11)", async () => {
     const client = trpcClient(gw.url);
     const files = [
       { path: 'app.py', content: 'import util\nopen("note.txt", "w").write(util.WORD)\nprint(util.WORD)\n' },
@@ -81,10 +81,17 @@ describe('gateway + real sandbox', () => {
     const s1 = openStream(gw.url, first.jobId);
     await s1.closed;
     expect(stdoutOf(s1.messages)).toBe('shared\n');
-    const second = await client.runCode.mutate({ roomId: 'vmtest-room', files: main('print(open("note.txt").read())\n') });
+    // What the run wrote comes back as a file event, and so joins the room (issue 11).
+    expect(s1.messages.some((m) => m.type === 'event' && m.event.type === 'file' && m.event.path === 'note.txt')).toBe(true);
+    // The next run of the room lands in the same session VM, and files its request no longer has are gone
+    // from /workspace: the room (whose files the browser sends) and the VM never disagree.
+    const second = await client.runCode.mutate({ roomId: 'vmtest-room', files: main('import os\nprint(os.path.exists("note.txt"), os.path.exists("util.py"))\n') });
     const s2 = openStream(gw.url, second.jobId);
     await s2.closed;
-    expect(stdoutOf(s2.messages)).toBe('shared\n');
+    expect(stdoutOf(s2.messages)).toBe('False False\n');
+    const vmOf = (m: readonly StreamMessage[]): string | undefined => m.flatMap((e) => (e.type === 'event' && e.event.type === 'start' ? [e.event.vmId] : []))[0];
+    expect(vmOf(s2.messages)).toBeDefined();
+    expect(vmOf(s2.messages)).toBe(vmOf(s1.messages));
   });
 
   it('round-trips stdin: buffered before the start, then forwarded live', async () => {

@@ -69,6 +69,16 @@ print(hashlib.sha256(rnd).hexdigest(), hashlib.sha256(png).hexdigest())
     expect(r.events.findLastIndex((e) => e.type === 'file')).toBeLessThan(exitAt);
   });
 
+  it("a matplotlib savefig('plot.png') comes back as a PNG file event (Agg backend, no display)", async () => {
+    const program = "import matplotlib.pyplot as plt\nplt.plot([0, 1, 2], [0, 1, 4])\nplt.savefig('plot.png')\nprint('saved')\n";
+    const r = await runPy(sb.runs, program, { limits: { timeoutMs: 60_000 } });
+    expect(r.exit?.status, r.stderr).toBe('ok');
+    const plot = filesOf(r.events).find((f) => f.path === 'plot.png');
+    expect(plot?.encoding).toBe('base64');
+    expect(bytesOf(plot).subarray(0, 8).toString('latin1')).toBe('\x89PNG\r\n\x1a\n');
+    expect(plot?.size).toBeGreaterThan(1000);
+  });
+
   it('writes request files byte for byte (all 256 values) and reports a file the program changed', async () => {
     const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
     const program = `
