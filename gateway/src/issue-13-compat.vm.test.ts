@@ -178,8 +178,11 @@ describe('Piston WebSocket against the real stack', () => {
       for (const w of waiters.splice(0)) w();
     });
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    // A socket the server closed before the awaited message fails the test at once, saying what did arrive.
+    const closedEarly = closed.then((code) => Promise.reject(new Error(`socket closed (${code}) before the awaited message; got ${JSON.stringify(messages)}`)));
+    closedEarly.catch(() => undefined);
     const next = async (match: (m: Record<string, unknown>) => boolean): Promise<void> => {
-      while (!messages.some(match)) await new Promise<void>((r) => waiters.push(r));
+      while (!messages.some(match)) await Promise.race([new Promise<void>((r) => waiters.push(r)), closedEarly]);
     };
     return { ws, messages, closed, next };
   }
