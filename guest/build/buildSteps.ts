@@ -2,7 +2,8 @@
  * Build-time steps that run the staged tree's own programs (in a chroot, see
  * chroot.ts), so the read-only image never has to write what a first run
  * would otherwise: Python bytecode, matplotlib's font cache, Go's build cache,
- * the compiled Java launcher; and a check that every
+ * the compiled Java launcher, TypeScript's declarations without their doc
+ * comments (guest/SPEC.md 5.4); and a check that every
  * runtime starts, which also reads its version.
  * @module
  */
@@ -16,6 +17,9 @@ import { CODECELL_LIB } from './rootfs.js';
 
 /** Read-only seeds of the writable caches the agent overlays at boot (guest/SPEC.md 5.3). */
 export const CACHE_SEEDS = { matplotlib: `/${CODECELL_LIB}/seed/matplotlib`, go: `/${CODECELL_LIB}/seed/go` } as const;
+
+/** Where the image keeps the declaration files tsc reads, stripped of doc comments (tsc-strip.js). */
+export const TSC_DECLARATIONS = `/${CODECELL_LIB}/tsc`;
 
 /** How each runtime reports its version (stdout and stderr are both read). */
 const VERSION_COMMANDS: Readonly<Record<RuntimeId, string>> = {
@@ -49,6 +53,8 @@ export async function runBuildSteps(root: string): Promise<Record<RuntimeId, str
   await chroot(['/usr/lib/go-1.19/bin/go', 'build', 'std'], goEnv);
   // Overlaid writable in the guest, where the run's user adds entries (copy-up keeps these modes).
   for (const dir of Object.values(CACHE_SEEDS)) await openDirs(join(root, dir));
+  progress('stripping TypeScript declarations', 'doc comments: half of what every compile parses');
+  await chroot(['/usr/bin/node', `/${CODECELL_LIB}/tsc-strip.js`, `${TSC_DECLARATIONS}/lib`, `${TSC_DECLARATIONS}/types`]);
   progress('compiling the Java launcher');
   await chroot(['/usr/lib/jvm/java-17-openjdk-amd64/bin/javac', '-d', `/${CODECELL_LIB}/java`, `/${CODECELL_LIB}/CodecellLauncher.java`]);
   const versions = {} as Record<RuntimeId, string>;

@@ -7,10 +7,18 @@
 const ts = require('/usr/share/nodejs/typescript/lib/typescript.js');
 const fs = require('fs');
 
+/** The lib files without their doc comments, made when the image is built (tsc-strip.js). */
+const STRIPPED_LIB = '/usr/lib/codecell/tsc/lib';
+const libLocation = fs.existsSync(`${STRIPPED_LIB}/lib.d.ts`) ? STRIPPED_LIB : undefined;
+
 /** Parsed declaration files outside the workspace (read-only image files), shared by compiles. */
 const cache = new Map();
 function cachingHost(options) {
   const host = ts.createCompilerHost(options);
+  if (libLocation) {
+    host.getDefaultLibLocation = () => libLocation;
+    host.getDefaultLibFileName = (o) => `${libLocation}/${ts.getDefaultLibFileName(o)}`;
+  }
   const getSourceFile = host.getSourceFile;
   host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
     if (!fileName.startsWith('/usr/')) return getSourceFile.call(host, fileName, languageVersion, onError, shouldCreate);
@@ -45,7 +53,7 @@ function compile(args, out) {
   return errors ? (emitted.emitSkipped ? 1 : 2) : 0;
 }
 
-const PRIME_ARGS = ['--noEmit', '--target', 'es2022', '--module', 'commonjs', '--esModuleInterop', '--skipLibCheck', '--lib', 'es2022', '--types', 'node', '--typeRoots', '/usr/share/nodejs/@types'];
+const PRIME_ARGS = ['--noEmit', '--target', 'es2022', '--module', 'commonjs', '--esModuleInterop', '--skipLibCheck', '--lib', 'es2022', '--types', 'node', '--typeRoots', '/usr/lib/codecell/tsc/types'];
 
 /** Loads and exercises the compiler with the runtime table's options, on a file that exists only in memory. */
 function prime() {

@@ -156,7 +156,8 @@ export const RUNTIMES: Readonly<Record<RuntimeId, RuntimeSpec>> = Object.freeze(
         '--types',
         'node',
         '--typeRoots',
-        '/usr/share/nodejs/@types',
+        // Debian's @types/node without its doc comments (guest/runtime/tsc-strip.js), as the driver's lib files.
+        '/usr/lib/codecell/tsc/types',
         '--pretty',
         'false',
         '{sources}',
