@@ -74,6 +74,12 @@ const envSchema = z.object({
   /** Where VM sockets, consoles and snapshot files live while the service runs. */
   SANDBOX_RUN_DIR: z.string().optional(),
   CODECELL_CACHE_DIR: z.string().optional(),
+  /**
+   * Where snapshot templates are kept between starts (a later start with the same
+   * image, QEMU and VM shape restores instead of booting); `off` keeps none.
+   * Default: `templates` in the cache directory.
+   */
+  SANDBOX_TEMPLATE_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 

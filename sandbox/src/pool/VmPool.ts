@@ -10,6 +10,7 @@ import type { VmHandle, VmmDriver, VmShape, VmTemplate } from '../vmm/VmmDriver.
 import type { Logger } from '@codecell/server-kit';
 import { warmUp } from './warmUp.js';
 import { GuestMemory, GuestMemoryFullError } from './GuestMemory.js';
+import { TEMPLATE_PURPOSE, makePoolTemplate } from './poolTemplate.js';
 
 /** A VM whose agent answered `ready` (and was reseeded, if restored). */
 export interface ReadyVm {
@@ -47,8 +48,6 @@ type Waiter = { resolve: (vm: ReadyVm) => void; reject: (err: unknown) => void }
 /** Pause before retrying after a failed start, doubled per consecutive failure. */
 const RETRY_BASE_MS = 200;
 const RETRY_MAX_MS = 10_000;
-/** How long a template VM may take to load what its clones share (numpy and pandas: ~10 s under TCG). */
-export const PRIME_TIMEOUT_MS = 120_000;
 /** How long an idle VM may take to answer the ping before it is handed out. */
 export const IDLE_PING_TIMEOUT_MS = 2_000;
 
@@ -58,6 +57,8 @@ export class VmPool {
   private starting = 0;
   private template: VmTemplate | undefined;
   private templating: Promise<VmTemplate> | undefined;
+  /** Settles once the template has been copied for later processes (it must exist until then). */
+  private templateKept: Promise<void> = Promise.resolve();
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private disposed = false;
@@ -168,11 +169,13 @@ export class VmPool {
     await this.dropTemplate();
   }
 
-  /** Disposes the snapshot template and gives its memory back. */
-  private async dropTemplate(): Promise<void> {
+  /** Disposes the snapshot template and gives its memory back; a `bad` one is not restored by later processes either. */
+  private async dropTemplate(bad = false): Promise<void> {
     const tpl = this.template;
     this.template = undefined;
     if (!tpl) return;
+    await this.templateKept;
+    if (bad) await this.o.driver.forgetTemplate?.(tpl, TEMPLATE_PURPOSE).catch(() => undefined);
     await tpl.dispose();
     this.memory.give(tpl.shape.memMb);
   }
@@ -259,7 +262,7 @@ export class VmPool {
     this.o.logger.error('VM start failed', { failures: this.failures, error: message.slice(0, 2000) });
     if (this.failures >= 3 && this.template) {
       // Clones keep failing: the template itself may be bad. Make a new one.
-      void this.dropTemplate();
+      void this.dropTemplate(true);
     }
     if (this.failures >= 3) {
       const failure = err instanceof CodeCellError ? err : new CodeCellError('vm_boot_failed', `could not start a VM: ${message}`);
@@ -330,22 +333,10 @@ export class VmPool {
     if (this.template) return Promise.resolve(this.template);
     this.templating ??= (async () => {
       this.memory.take(this.o.shape.memMb); // the template's RAM file, shared by its clones
-      const started = performance.now();
-      const vm = await this.o.driver.boot({ shape: this.o.shape, asTemplate: true, signal });
-      const agent = new AgentConnection(vm.channel);
-      try {
-        await agent.waitReady({ timeoutMs: this.o.bootTimeoutMs, signal });
-        await agent.prime({ timeoutMs: PRIME_TIMEOUT_MS, signal });
-      } catch (err) {
-        await vm.destroy();
-        throw err;
-      } finally {
-        agent.dispose();
-      }
-      const tpl = await this.o.driver.createTemplate(vm, signal);
-      this.o.logger.info('snapshot template ready', { ms: Math.round(performance.now() - started) });
-      this.template = tpl;
-      return tpl;
+      const made = await makePoolTemplate({ driver: this.o.driver, shape: this.o.shape, bootTimeoutMs: this.o.bootTimeoutMs, logger: this.o.logger, signal });
+      this.template = made.template;
+      this.templateKept = made.kept;
+      return made.template;
     })().catch((err: unknown) => {
       if (!(err instanceof GuestMemoryFullError)) this.memory.give(this.o.shape.memMb);
       throw err;

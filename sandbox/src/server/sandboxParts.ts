@@ -6,7 +6,7 @@
  */
 import { existsSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CodeCellError, RUNTIME_IDS, runtimeInfos } from '@codecell/protocol';
 import type { RuntimeId, RuntimesResponse } from '@codecell/protocol';
 import { defaultCacheDir, guestImage, guestImageReady, readManifest } from '@codecell/guest';
@@ -17,6 +17,7 @@ import type { SandboxConfig } from '../config.js';
 import { HostCgroups, cgroupWarning } from '../vmm/hostCgroup.js';
 import type { CgroupMode } from '../vmm/hostCgroup.js';
 import { createRunDir } from '../vmm/runDir.js';
+import { TemplateStore } from '../vmm/templateStore.js';
 import { reapStaleSandboxes } from '../vmm/staleReaper.js';
 import { QemuDriver } from '../vmm/qemu/QemuDriver.js';
 import { FirecrackerDriver } from '../vmm/firecracker/FirecrackerDriver.js';
@@ -95,6 +96,7 @@ export function createDriver(o: { config: SandboxConfig; runDir: string; logger:
     qemuBin: config.QEMU_BIN,
     acceleration: config.SANDBOX_ACCEL,
     probeCacheDir: config.CODECELL_CACHE_DIR ?? defaultCacheDir(),
+    ...(config.SANDBOX_TEMPLATE_DIR === 'off' ? {} : { templateStore: new TemplateStore(config.SANDBOX_TEMPLATE_DIR ?? join(config.CODECELL_CACHE_DIR ?? defaultCacheDir(), 'templates')) }),
     cgroups,
     logger,
   });

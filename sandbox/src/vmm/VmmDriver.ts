@@ -79,6 +79,16 @@ export interface VmmDriver {
   createTemplate(vm: VmHandle, signal?: AbortSignal): Promise<VmTemplate>;
   /** Starts a clone of a template. Resolves once the channel is connected. */
   restore(opts: RestoreOptions): Promise<VmHandle>;
+  /**
+   * Optional: a template of `shape` that an earlier process made with the same
+   * image, VMM and options, and `purpose` (what was done to the VM before the
+   * snapshot), kept by {@link VmmDriver.keepTemplate}; undefined when none.
+   */
+  findTemplate?(shape: VmShape, purpose: string, signal?: AbortSignal): Promise<VmTemplate | undefined>;
+  /** Optional: keeps a template made by this driver for later processes. */
+  keepTemplate?(template: VmTemplate, purpose: string): Promise<void>;
+  /** Optional: forgets the kept copy of a template whose clones fail. */
+  forgetTemplate?(template: VmTemplate, purpose: string): Promise<void>;
   /** Destroys everything the driver still owns. */
   dispose(): Promise<void>;
 }

@@ -20,6 +20,8 @@ import { QemuVm } from './QemuVm.js';
 import { connectWithRetry } from '../unixSocket.js';
 import { resolveAcceleration, hostTscKhz } from './accelProbe.js';
 import { ensurePrivateDir } from '../runDir.js';
+import type { TemplateStore } from '../templateStore.js';
+import { qemuTemplateKey } from './templateKey.js';
 
 /** Deadline for QEMU to create its sockets after spawn. */
 export const QEMU_SOCKET_TIMEOUT_MS = 10_000;
@@ -42,6 +44,8 @@ export interface QemuDriverOptions {
   readonly probeCacheDir?: string;
   readonly cgroups?: HostCgroups;
   readonly logger: Logger;
+  /** Where templates are kept between processes (findTemplate / keepTemplate); none: not kept. */
+  readonly templateStore?: TemplateStore;
   /** Apply `-sandbox on` (seccomp). Default true. */
   readonly seccomp?: boolean;
   /** Appended to the guest kernel command line. */
@@ -102,18 +106,8 @@ export class QemuDriver implements VmmDriver {
 
   async createTemplate(vm: VmHandle, signal?: AbortSignal): Promise<VmTemplate> {
     const qvm = this.own(vm);
-    const dir = await mkdtemp(join(this.opts.runDir, 'tpl-'));
-    const tpl: QemuTemplate = {
-      id: `tpl-${qvm.id}`,
-      shape: qvm.shape,
-      dir,
-      memPath: join(dir, 'mem'),
-      statePath: join(dir, 'state'),
-      dispose: async () => {
-        this.templates.delete(tpl);
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
+    const tpl = await this.newTemplate(`tpl-${qvm.id}`, qvm.shape);
+    const dir = tpl.dir;
     try {
       const qmp = await qvm.qmp(QEMU_SOCKET_TIMEOUT_MS, signal);
       try {
@@ -144,9 +138,46 @@ export class QemuDriver implements VmmDriver {
     }
   }
 
+  async findTemplate(shape: VmShape, purpose: string): Promise<VmTemplate | undefined> {
+    const store = this.opts.templateStore;
+    if (!store) return undefined;
+    const tpl = await this.newTemplate(`tpl-kept-${process.pid}-${++vmCounter}`, shape);
+    try {
+      if (!(await store.load(this.templateKey(shape, purpose), tpl.dir))) {
+        await tpl.dispose();
+        return undefined;
+      }
+    } catch (err) {
+      await tpl.dispose();
+      throw err;
+    }
+    this.templates.add(tpl);
+    return tpl;
+  }
+
+  async keepTemplate(template: VmTemplate, purpose: string): Promise<void> {
+    const tpl = this.ownTemplate(template);
+    await this.opts.templateStore?.save(this.templateKey(tpl.shape, purpose), tpl.dir, ['mem', 'state']);
+  }
+
+  async forgetTemplate(template: VmTemplate, purpose: string): Promise<void> {
+    await this.opts.templateStore?.forget(this.templateKey(template.shape, purpose));
+  }
+
+  /** Names everything a template of `shape` depends on: image files, QEMU and its arguments, acceleration. */
+  private templateKey(shape: VmShape, purpose: string): string {
+    const o = this.opts;
+    return qemuTemplateKey({ qemuBin: this.qemuBin, accel: this.acceleration, purpose, files: [o.kernel, o.initramfs, o.rootfs], args: (vmDir) => qemuArgs({ shape, acceleration: this.acceleration, kernel: o.kernel, initramfs: o.initramfs, rootfs: o.rootfs, vmDir, tscKhz: undefined, memoryFile: { path: join(vmDir, 'mem'), share: true }, seccomp: o.seccomp, extraKernelArgs: o.extraKernelArgs }) });
+  }
+
+  private ownTemplate(t: VmTemplate): QemuTemplate {
+    const tpl = t as QemuTemplate;
+    if (!this.templates.has(tpl)) throw new CodeCellError('internal_error', `unknown template ${t.id}`);
+    return tpl;
+  }
+
   async restore(o: RestoreOptions): Promise<VmHandle> {
-    const tpl = o.template as QemuTemplate;
-    if (!this.templates.has(tpl)) throw new CodeCellError('internal_error', `unknown template ${tpl.id}`);
+    const tpl = this.ownTemplate(o.template);
     return this.start({ shape: tpl.shape, asTemplate: false, signal: o.signal, template: tpl });
   }
 
@@ -155,6 +186,23 @@ export class QemuDriver implements VmmDriver {
     await Promise.all([...this.vms].map((vm) => vm.destroy()));
     this.vms.clear();
     await Promise.all([...this.templates].map((t) => t.dispose()));
+  }
+
+  /** An empty template directory in the run directory; `dispose` removes it. */
+  private async newTemplate(id: string, shape: VmShape): Promise<QemuTemplate> {
+    const dir = await mkdtemp(join(this.opts.runDir, 'tpl-'));
+    const tpl: QemuTemplate = {
+      id,
+      shape,
+      dir,
+      memPath: join(dir, 'mem'),
+      statePath: join(dir, 'state'),
+      dispose: async () => {
+        this.templates.delete(tpl);
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+    return tpl;
   }
 
   private async start(o: { shape: VmShape; asTemplate: boolean; signal?: AbortSignal; template?: QemuTemplate }): Promise<QemuVm> {
