@@ -44,11 +44,12 @@ from frames import (  # noqa: E402  (guest/agent/frames.py)
     T_PRIME,
     T_READY,
     T_RESEED,
+    T_RESIZE,
     T_SIGNAL,
     T_STDIN,
     VSOCK_PORT,
 )
-from runner import Run, discard, prepare, python_fast_path, reap_children  # noqa: E402  (guest/agent/runner.py)
+from runner import Run, discard, prepare, python_fast_path, reap_children, wipe_scratch  # noqa: E402  (guest/agent/runner.py)
 
 RNDADDENTROPY = 0x40085203
 RNDRESEEDCRNG = 0x5207
@@ -57,6 +58,8 @@ RNDRESEEDCRNG = 0x5207
 DEFAULT_MEMORY_BYTES = 128 << 20
 DEFAULT_PIDS = 256
 PREFORK_DEPTH = 2
+# Terminal sessions (a shell, a REPL: SPEC 3.11) a VM runs beside its one program at most.
+MAX_TERMINALS = 4
 # Writable caches over read-only seeds in the image (SPEC 5.3): name -> (seed, mount point).
 CACHE_OVERLAYS = {
     "matplotlib": ("/usr/lib/codecell/seed/matplotlib", "/var/cache/codecell/matplotlib"),
@@ -190,7 +193,8 @@ def open_channel(mode):
 class Agent:
     def __init__(self, channel_mode):
         self.sel = selectors.DefaultSelector()
-        self.run = None
+        # runId -> Run: at most one program (SPEC 3.1) and MAX_TERMINALS terminal sessions.
+        self.runs = {}
         self.prepared = []
         self.seq = 0
         self.channel = None
@@ -249,23 +253,34 @@ class Agent:
             self.send_ready(T_PONG, json.loads(body or b"{}"))
         elif ftype == T_EXEC:
             req = json.loads(body)
-            if self.run is not None:
-                self.send_json(T_ERROR, {"runId": req.get("runId"), "message": "a run is already active"})
+            refusal = self.exec_refusal(req)
+            if refusal is not None:
+                self.send_json(T_ERROR, {"runId": req.get("runId"), "message": refusal})
                 return
             try:
-                self.run = Run(req, self, self.sel)
+                run = Run(req, self, self.sel)
+                self.runs[run.run_id] = run
             except Exception as e:
                 self.send_json(T_ERROR, {"runId": req.get("runId"), "message": "could not start the run: %r" % (e,)})
-                self.run = None
                 self.prepare_next()
         elif ftype == T_STDIN:
             (run_id,) = struct.unpack_from(">I", body, 0)
-            if self.run is not None and self.run.run_id == run_id:
-                self.run.feed_stdin(body[4:])
+            run = self.runs.get(run_id)
+            if run is not None:
+                run.feed_stdin(body[4:])
         elif ftype == T_SIGNAL:
             req = json.loads(body)
-            if self.run is not None and self.run.run_id == req.get("runId"):
-                self.run.signal(req.get("signal", "SIGKILL"))
+            run = self.runs.get(req.get("runId"))
+            if run is not None:
+                run.signal(req.get("signal", "SIGKILL"))
+        elif ftype == T_RESIZE:
+            req = json.loads(body)
+            run = self.runs.get(req.get("runId"))
+            if run is not None:
+                try:
+                    run.resize(req["cols"], req["rows"])
+                except (KeyError, TypeError, ValueError, OSError) as e:  # a bad size must not end the run
+                    log("resize of run %r refused: %s" % (req.get("runId"), e))
         elif ftype == T_RESEED:
             req = json.loads(body)
             self.reseed(req)
@@ -283,6 +298,17 @@ class Agent:
         else:
             self.send_json(T_ERROR, {"runId": None, "message": "unknown frame type %d" % ftype})
 
+    def exec_refusal(self, req):
+        """Why an exec cannot start now, or None: one program at a time, beside a few terminals."""
+        if req.get("runId") in self.runs:
+            return "run %r is already active" % req.get("runId")
+        if req.get("terminal"):
+            if sum(1 for r in self.runs.values() if r.terminal) >= MAX_TERMINALS:
+                return "%d terminal sessions are open already" % MAX_TERMINALS
+        elif any(not r.terminal for r in self.runs.values()):
+            return "a run is already active"
+        return None
+
     # processes for stages ---------------------------------------------------
     def prepare_next(self):
         """Keeps PREFORK_DEPTH stage processes forked ahead of time (see child.py).
@@ -294,9 +320,12 @@ class Agent:
             self.seq += 1
             self.prepared.append(prepare(self.seq, DEFAULT_MEMORY_BYTES, DEFAULT_PIDS))
 
-    def take_process(self, stage, limits):
-        """The process a stage starts in: a warm runtime that fits it, else a forked interpreter."""
-        pre = self.warm.take(warm.warm_key(stage, limits))
+    def take_process(self, stage, limits, tty=False):
+        """The process a stage starts in: a warm runtime that fits it, else a forked interpreter.
+
+        A TTY stage never takes a warm runtime: its stdio are pipes already.
+        """
+        pre = None if tty else self.warm.take(warm.warm_key(stage, limits))
         if pre is not None:
             self._close_ready_pipe(pre)
             return pre, True
@@ -323,9 +352,13 @@ class Agent:
 
     def after_run(self, run):
         self.prepare_next()
-        for stage in run.stages:
-            self.warm.prepare(warm.warm_key(stage, run.limits), stage["memoryBytes"])
-        reset_caches()
+        if not run.terminal:
+            for stage in run.stages:
+                self.warm.prepare(warm.warm_key(stage, run.limits), stage["memoryBytes"])
+        # Scratch space and caches are the session's own while a shell or REPL is open (SPEC 3.11).
+        if not self.runs:
+            reset_caches()
+            wipe_scratch()
 
     def on_other_exit(self, pid):
         for pre in list(self.prepared):
@@ -360,19 +393,20 @@ class Agent:
             timeout = None
             if self.reopen_at is not None:
                 timeout = max(0.0, self.reopen_at - time.monotonic())
-            if self.run is not None and self.run.deadline is not None:
-                t = max(0.0, self.run.deadline - time.monotonic())
-                timeout = t if timeout is None else min(timeout, t)
-            if self.run is not None and self.run.outputs is not None:
-                # Files a long run writes are sent as they appear (SPEC 3.9).
-                t = max(0.0, self.run.outputs.next_poll - time.monotonic())
-                timeout = t if timeout is None else min(timeout, t)
+            for run in self.runs.values():
+                if run.deadline is not None:
+                    t = max(0.0, run.deadline - time.monotonic())
+                    timeout = t if timeout is None else min(timeout, t)
+                if run.outputs is not None:
+                    # Files a long run writes are sent as they appear (SPEC 3.9).
+                    t = max(0.0, run.outputs.next_poll - time.monotonic())
+                    timeout = t if timeout is None else min(timeout, t)
             for key, _ in self.sel.select(timeout):
                 self.dispatch(key)
-            if self.run is not None:
-                self.run.tick()
-                if self.run.finished:
-                    run, self.run = self.run, None
+            for run in list(self.runs.values()):
+                run.tick()
+                if run.finished:
+                    del self.runs[run.run_id]
                     self.after_run(run)
             if self.reopen_at is not None and time.monotonic() >= self.reopen_at:
                 self.reopen_at = None
@@ -387,7 +421,7 @@ class Agent:
                 os.read(key.fd, 4096)
             except BlockingIOError:
                 pass
-            reap_children(self.run, self.on_other_exit)
+            reap_children(self.runs.values(), self.on_other_exit)
         elif kind == "accept":
             conn, _addr = self.listener.accept()
             if self.channel is not None:
@@ -404,8 +438,10 @@ class Agent:
                     self.handle_frame(ftype, body)
                 except Exception as e:  # a bad frame must never take the agent down
                     self.send_json(T_ERROR, {"runId": None, "message": "bad frame: %r" % (e,)})
-        elif kind == "run" and self.run is not None:
-            self.run.on_io(key)
+        elif kind == "run":
+            run, what = _obj
+            if self.runs.get(run.run_id) is run:
+                run.on_io(key.fd, what)
         elif kind == "warm-ready":
             # A byte: primed and waiting. EOF: it died; the reaper removes it.
             try:

@@ -17,6 +17,7 @@ import resource
 import signal
 import sys
 
+import ptys  # guest/agent/ptys.py: a TTY stage's terminal
 import warm as warm_launchers  # guest/agent/warm.py: which runtimes start ahead, and how
 from workspace import prune  # guest/agent/workspace.py: the workspace holds exactly the request's files
 
@@ -169,12 +170,15 @@ def write_files(files, build_dir=None):
 
 
 def _launch(req):
+    if req.get("tty"):
+        ptys.attach(req["tty"])  # the stage's controlling terminal and stdio (SPEC 3.10)
     become_user(req["limits"])
     if req.get("prune"):
         prune([f["path"] for f in req["files"]])
     write_files(req["files"], req.get("buildDir"))
     argv = req["argv"]
     if req.get("python"):
+        os.environ.update(req["env"])  # what execve would have added (e.g. TERM on a terminal)
         _reseed_preloaded()
         at = req["python"]  # index of the entry in argv; what follows it is sys.argv[1:]
         _run_main(argv[at], argv[at + 1 :])

@@ -3,7 +3,7 @@ of the frame numbers and timing constants in the guest. The host's copy is
 packages/protocol/src/agentFrames.ts; a unit test checks the two agree.
 """
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 
 T_READY = 1
 T_EXEC = 2
@@ -20,6 +20,7 @@ T_STAGE = 12
 T_PRIME = 13
 T_FILE = 14
 T_CONTENT = 15
+T_RESIZE = 16
 
 # Largest frame the agent accepts from the host (files travel inside exec).
 MAX_HOST_FRAME = 64 * 1024 * 1024

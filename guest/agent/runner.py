@@ -11,6 +11,7 @@ import time
 
 import buildcache
 import cgroups
+import ptys
 from child import Prefork
 from frames import CHUNK, DRAIN_AFTER_EXIT_S, T_EXIT, T_STAGE, T_STDERR, T_STDOUT
 from workspace import OutputReporter
@@ -21,7 +22,8 @@ SCRATCH_DIRS = ("/tmp", "/dev/shm", "/var/tmp")
 PYTHON_PREFIX = ["/usr/bin/python3", "-u"]
 
 
-def _wipe_scratch():
+def wipe_scratch():
+    """Empties /tmp, /dev/shm and /var/tmp (SPEC 3.4); the agent calls it when nothing runs any more."""
     for d in SCRATCH_DIRS:
         try:
             names = os.listdir(d)
@@ -38,8 +40,8 @@ def _wipe_scratch():
                 pass
 
 
-def reap_children(run, on_other_exit):
-    """Reaps every exited child (PID 1 adopts orphans); hands the run's own exit to it."""
+def reap_children(runs, on_other_exit):
+    """Reaps every exited child (PID 1 adopts orphans); hands a run's own exit to it."""
     while True:
         try:
             pid, status, rusage = os.wait4(-1, os.WNOHANG)
@@ -47,7 +49,8 @@ def reap_children(run, on_other_exit):
             return
         if pid == 0:
             return
-        if run is not None and run.stage_pid == pid:
+        run = next((r for r in runs if r.stage_pid == pid), None)
+        if run is not None:
             run.on_main_exit(status, rusage)
         else:
             on_other_exit(pid)
@@ -110,6 +113,15 @@ class Run:
         self.compile_report = None
         self.stdin_buf = bytearray(base64.b64decode(req.get("stdinB64") or ""))
         self.stdin_eof = not req.get("stdinOpen", False)
+        # TTY runs (SPEC 3.10): the last stage runs on a pty of this size; its stdin
+        # is typed at the terminal, and end of file is the terminal's Ctrl+D.
+        self.tty = ptys.check_size(req["tty"]) if req.get("tty") else None
+        self.terminal = bool(req.get("terminal"))
+        self.master = None
+        self.tty_slave = None
+        if self.tty is not None and self.stdin_eof:
+            self.stdin_buf += ptys.EOF_CHAR
+            self.stdin_eof = False
         self.stdin_fd = None
         self.stdin_registered = False
         self.pipes = {}
@@ -147,7 +159,8 @@ class Run:
         if self.index == 0 and self._cached_compile(stage):
             self.index += 1
             stage = self.stages[self.index]
-        pre, warm = self.agent.take_process(stage, self.limits)
+        on_tty = self.tty is not None and self.last_stage
+        pre, warm = self.agent.take_process(stage, self.limits, on_tty)
         self.cg = pre.cgroup
         set_limits(pre, {"memoryBytes": stage["memoryBytes"], "pids": self.limits["pids"]})
         self.stage_pid = pre.pid
@@ -164,6 +177,9 @@ class Run:
                 pass
         first = self.files_pending
         self.files_pending = False
+        tty_path = None
+        if on_tty:
+            self.master, self.tty_slave, tty_path = ptys.open_pty(*self.tty)
         pre.launch(
             {
                 "files": self.files if first else [],
@@ -173,13 +189,22 @@ class Run:
                 "env": stage["env"],
                 "limits": self.limits,
                 "python": python_fast_path(stage),
+                "tty": tty_path,
             }
         )
-        for fd, ftype in ((pre.stdout_r, T_STDOUT), (pre.stderr_r, T_STDERR)):
+        if on_tty:
+            # The terminal is the program's stdin, stdout and stderr: one output stream.
+            for fd in (pre.stdin_w, pre.stdout_r, pre.stderr_r):
+                os.close(fd)
+            streams = ((self.master, T_STDOUT),)
+            self.stdin_fd = os.dup(self.master)
+        else:
+            streams = ((pre.stdout_r, T_STDOUT), (pre.stderr_r, T_STDERR))
+            self.stdin_fd = pre.stdin_w
+        for fd, ftype in streams:
             os.set_blocking(fd, False)
             self.pipes[fd] = ftype
-            self.sel.register(fd, selectors.EVENT_READ, ("run", ftype))
-        self.stdin_fd = pre.stdin_w
+            self.sel.register(fd, selectors.EVENT_READ, ("run", (self, ftype)))
         os.set_blocking(self.stdin_fd, False)
         if self.index < len(self.stages) - 1:
             self._close_stdin()  # only the last stage reads the run's stdin
@@ -192,6 +217,8 @@ class Run:
 
     # stdin ---------------------------------------------------------------
     def feed_stdin(self, data):
+        if not data and self.tty is not None:
+            data = ptys.EOF_CHAR  # end of file at a terminal is a typed Ctrl+D
         if data:
             # A program that never reads its stdin must not make the agent
             # buffer without bound: past the cap, input is dropped.
@@ -218,7 +245,7 @@ class Run:
                 break
         want_write = bool(self.stdin_buf)
         if want_write and not self.stdin_registered:
-            self.sel.register(fd, selectors.EVENT_WRITE, ("run", "stdin"))
+            self.sel.register(fd, selectors.EVENT_WRITE, ("run", (self, "stdin")))
             self.stdin_registered = True
         elif not want_write and self.stdin_registered:
             self.sel.unregister(fd)
@@ -235,11 +262,19 @@ class Run:
             self.stdin_fd = None
 
     # output --------------------------------------------------------------
-    def on_io(self, key):
-        if key.data[1] == "stdin":
+    def on_io(self, fd, what):
+        if what == "stdin":
             self._pump_stdin()
         else:
-            self._read_pipe(key.fd)
+            self._read_pipe(fd)
+
+    def resize(self, cols, rows):
+        """A new terminal size: now if the pty exists, else for the run stage when it starts."""
+        if self.tty is None:
+            raise ValueError("run %d has no terminal (it was not started with tty)" % self.run_id)
+        self.tty = ptys.check_size({"cols": cols, "rows": rows})
+        if self.master is not None:
+            ptys.resize(self.master, *self.tty)
 
     def _read_pipe(self, fd):
         try:
@@ -249,9 +284,7 @@ class Run:
         except OSError:
             data = b""
         if not data:
-            self.sel.unregister(fd)
-            os.close(fd)
-            del self.pipes[fd]
+            self._close_output(fd)
             return
         self._emit(self.pipes[fd], data)
 
@@ -271,6 +304,18 @@ class Run:
         if self.output_limited:
             cgroups.kill_cgroup(self.cg)
 
+    def _close_output(self, fd):
+        self.sel.unregister(fd)
+        os.close(fd)
+        del self.pipes[fd]
+        if fd == self.master:
+            self.master = None
+
+    def _close_tty_slave(self):
+        if self.tty_slave is not None:
+            os.close(self.tty_slave)
+            self.tty_slave = None
+
     def signal(self, name):
         sig = SIGNALS.get(name, signal.SIGKILL)
         if sig == signal.SIGKILL:
@@ -284,6 +329,8 @@ class Run:
         self.exit_status = status
         self.rusage = rusage
         self.wall_ms = (time.monotonic() - self.started) * 1000
+        # The master reads EIO (our end of output) once nothing else holds the terminal.
+        self._close_tty_slave()
         # Give background writers a moment to flush, then the rest of the group dies.
         self.deadline = time.monotonic() + DRAIN_AFTER_EXIT_S
 
@@ -305,9 +352,8 @@ class Run:
             if self.pipes:
                 time.sleep(0.001)
         for fd in list(self.pipes):
-            self.sel.unregister(fd)
-            os.close(fd)
-        self.pipes.clear()
+            self._close_output(fd)
+        self._close_tty_slave()
         report = self._stage_report()
         cgroups.remove_cgroup(self.cg)
         ok = report["code"] == 0 and not self.output_limited and not self.killed
@@ -326,7 +372,6 @@ class Run:
             exit_frame["compile"] = self.compile_report
         self.agent.send_json(T_EXIT, exit_frame)
         self.finished = True
-        _wipe_scratch()
 
     def _stage_report(self):
         code = os.waitstatus_to_exitcode(self.exit_status)

@@ -14,8 +14,8 @@
  */
 import type { RuntimeId } from '@codecell/protocol';
 
-/** The guest's own packages: busybox for the shell tools, Python 3.11 for the agent (and `py`). */
-export const BASE_PACKAGES = ['busybox-static', 'python3.11-minimal', 'libpython3.11-stdlib', 'media-types', 'tzdata'] as const;
+/** The guest's own packages: busybox for the shell tools, Python 3.11 for the agent (and `py`), terminfo (ncurses-base) for programs on a terminal. */
+export const BASE_PACKAGES = ['busybox-static', 'python3.11-minimal', 'libpython3.11-stdlib', 'media-types', 'tzdata', 'ncurses-base'] as const;
 
 /** One runtime's packages and the package whose upstream version is the runtime's version. */
 export interface RuntimePackages {

@@ -65,6 +65,10 @@ const envSchema = z.object({
   MAX_CONCURRENT_RUNS: int(4, 1),
   MAX_QUEUED_RUNS: int(32, 0),
   SESSION_IDLE_MS: int(5 * 60_000, 1000),
+  /** A terminal session (shell, REPL) ends after this long without input or output. */
+  TERMINAL_IDLE_MS: int(10 * 60_000, 1000),
+  /** Largest `limits.idleTimeoutMs` of `POST /terminal`. */
+  MAX_TERMINAL_IDLE_MS: int(60 * 60_000, 1000),
   BOOT_TIMEOUT_MS: int(30_000, 1000),
   SANDBOX_DRIVER: z.enum(['qemu', 'firecracker']).default('qemu'),
   SANDBOX_ACCEL: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
@@ -142,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, host: HostFacts
   };
   const problems: string[] = [];
   if (c.RUN_TIMEOUT_MS > c.MAX_RUN_TIMEOUT_MS) problems.push('RUN_TIMEOUT_MS is larger than MAX_RUN_TIMEOUT_MS');
+  if (c.TERMINAL_IDLE_MS > c.MAX_TERMINAL_IDLE_MS) problems.push('TERMINAL_IDLE_MS is larger than MAX_TERMINAL_IDLE_MS');
   if (c.DEFAULT_MEM_MB > c.MAX_MEM_MB) problems.push('DEFAULT_MEM_MB is larger than MAX_MEM_MB');
   if (c.OUTPUT_BYTES > c.MAX_OUTPUT_BYTES) problems.push('OUTPUT_BYTES is larger than MAX_OUTPUT_BYTES');
   if (c.SANDBOX_DRIVER === 'firecracker' && !c.FIRECRACKER_BIN) problems.push('SANDBOX_DRIVER=firecracker needs FIRECRACKER_BIN');

@@ -3,7 +3,7 @@
  * must end with the expected status, leave the service healthy, and the next
  * run in another session must start clean and in its usual time.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,26 +13,19 @@ import { loadConfig } from '../src/config.js';
 import { createSandbox } from '../src/server/createSandbox.js';
 import type { Sandbox } from '../src/server/createSandbox.js';
 import { silentLogger } from '@codecell/server-kit';
-import { childProcesses, leftoverCgroups } from './leftovers.js';
+import { disposeLeavingNothing } from './leftovers.js';
 import { collect, runPy } from './runHelpers.js';
 import type { Collected } from './runHelpers.js';
 
 let sb: Sandbox;
-let runDir: string;
 let session = 0;
 
 beforeAll(async () => {
   const base = mkdtempSync(join(tmpdir(), 'cc-hostile-'));
   sb = await createSandbox(loadConfig({ POOL_SIZE: '2', SANDBOX_RUN_DIR: base, MAX_CONCURRENT_RUNS: '4' }), silentLogger);
-  runDir = sb.runDir;
 });
 
-afterAll(async () => {
-  await sb.dispose();
-  expect(childProcesses(process.pid, /^qemu-system/)).toEqual([]);
-  expect(existsSync(runDir)).toBe(false);
-  expect(leftoverCgroups(process.pid)).toEqual([]);
-});
+afterAll(() => disposeLeavingNothing(sb));
 
 /** Runs a hostile program, then checks the service still serves a clean run quickly. */
 async function hostile(source: string, expected: RunStatus | RunStatus[], extra: Partial<RunRequest> = {}): Promise<Collected> {

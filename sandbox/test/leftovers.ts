@@ -4,6 +4,7 @@
  * @module
  */
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { expect } from 'vitest';
 
 /** PIDs of live processes whose parent is `ppid` and whose command matches. */
 export function childProcesses(ppid: number, commMatch: RegExp): number[] {
@@ -28,4 +29,13 @@ export function leftoverCgroups(pid: number): string[] {
   return ['/sys/fs/cgroup', '/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids', '/sys/fs/cgroup/cpu']
     .map((d) => `${d}/${name}`)
     .filter((p) => existsSync(p));
+}
+
+/** Disposes a sandbox and checks it left no QEMU process, run directory or cgroup behind. */
+export async function disposeLeavingNothing(sb: { dispose(): Promise<void>; readonly runDir: string }): Promise<void> {
+  const runDir = sb.runDir;
+  await sb.dispose();
+  expect(childProcesses(process.pid, /^qemu-system/)).toEqual([]);
+  expect(existsSync(runDir)).toBe(false);
+  expect(leftoverCgroups(process.pid)).toEqual([]);
 }

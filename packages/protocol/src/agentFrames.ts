@@ -9,13 +9,15 @@
 import { z } from 'zod';
 import { WARM_KINDS } from './runtimes.js';
 import { stageNameSchema } from './sandboxApi.js';
+import { execTerminalFieldsSchema } from './terminal.js';
 
 /**
  * Bumped on any incompatible change; the agent reports its own in `ready` and
  * the host refuses an agent of another version (2: exec frames carry stages
- * with argv; 3: the workspace is pruned and files the run wrote come back).
+ * with argv; 3: the workspace is pruned and files the run wrote come back;
+ * 4: TTY runs, terminal sessions beside the run, the resize frame).
  */
-export const AGENT_PROTOCOL_VERSION = 3;
+export const AGENT_PROTOCOL_VERSION = 4;
 
 /** Frame type bytes. */
 export const FrameType = {
@@ -34,6 +36,8 @@ export const FrameType = {
   prime: 13,
   file: 14,
   content: 15,
+  /** Host → guest: a TTY run's new size ({@link resizeFrameSchema} in terminal.ts). */
+  resize: 16,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -80,7 +84,7 @@ export type ExecStage = z.infer<typeof execStageSchema>;
  * written before the first stage. A stage starts only when the one before it
  * exited 0; the run's stdin goes to the last stage.
  */
-export const execFrameSchema = z.object({
+export const execFrameSchema = execTerminalFieldsSchema.extend({
   runId: z.int().nonnegative(),
   files: z.array(z.object({ path: z.string(), contentB64: z.string() })),
   /** Initial stdin, base64. */

@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'method_not_allowed',
   'run_finished',
   'stdin_closed',
+  'not_a_terminal',
   'capacity_exceeded',
   'link_invalid',
   'already_exists',
@@ -78,6 +79,8 @@ export const ERROR_CODE_TABLE: Readonly<Record<ErrorCode, ErrorCodeMapping>> = O
   method_not_allowed: { http: 405, trpc: 'METHOD_NOT_SUPPORTED', ws: 4405 },
   run_finished: { http: 409, trpc: 'CONFLICT', ws: 4409 },
   stdin_closed: { http: 409, trpc: 'CONFLICT', ws: 4409 },
+  /** A resize for a run that has no terminal (it was started without `tty`). */
+  not_a_terminal: { http: 409, trpc: 'CONFLICT', ws: 4409 },
   capacity_exceeded: { http: 429, trpc: 'TOO_MANY_REQUESTS', ws: 4429 },
   /** A share link (or invite) that was revoked, expired or never existed. */
   link_invalid: { http: 410, trpc: 'FORBIDDEN', ws: 4410 },

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DEFAULT_ENTRY, runEventSchema, runLimitsSchema, runRequestSchema, workspaceFileSchema, workspacePathSchema } from './sandboxApi.js';
 import { RUNTIMES, RUNTIME_IDS, languageSchema } from './runtimes.js';
 import { languageMismatch, runLanguage } from './runLanguage.js';
+import { ttyOptionSchema } from './terminal.js';
 
 /** Bumped on any incompatible change of the gateway API or stream messages. */
 export const GATEWAY_PROTOCOL_VERSION = 1;
@@ -40,6 +41,12 @@ const runCodeFieldsSchema = z.strictObject({
   /** Command-line arguments after the entry. */
   args: runRequestSchema.shape.args,
   limits: runLimitsSchema.optional(),
+  /**
+   * Run on a terminal (`true`: 80 × 24, or `{cols, rows}`): what the IDE does.
+   * Output then carries the terminal's bytes (stderr merged), stdin is typed
+   * at it, and the stream's `size` events say its size. Default: pipes.
+   */
+  tty: ttyOptionSchema.optional(),
   /** Display name of whoever pressed Run (shown to the room). */
   startedBy: z.string().max(64).optional(),
 });

@@ -136,6 +136,29 @@ export type {
   FileFrame,
 } from './agentFrames.js';
 export {
+  DEFAULT_TERMINAL_SIZE,
+  MAX_TERMINAL_SIZE,
+  TERMINAL_PROGRAMS,
+  terminalSizeSchema,
+  ttyOptionSchema,
+  ttySize,
+  sizeEventSchema,
+  resizeRequestSchema,
+  terminalProgramSchema,
+  terminalRequestSchema,
+  resizeFrameSchema,
+  execTerminalFieldsSchema,
+} from './terminal.js';
+export type { TerminalSize, TtyOption, SizeEvent, ResizeRequest, TerminalProgram, TerminalRequest, ResizeFrame } from './terminal.js';
+export {
+  STREAM_SOCKET_PATH,
+  MAX_WATCHED_PER_SOCKET,
+  streamClientMessageSchema,
+  streamServerMessageSchema,
+  openTerminalSchema,
+} from './streamSocket.js';
+export type { StreamClientMessage, StreamServerMessage, OpenTerminal } from './streamSocket.js';
+export {
   GATEWAY_PROTOCOL_VERSION,
   roomIdSchema,
   jobIdSchema,

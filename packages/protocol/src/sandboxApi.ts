@@ -6,6 +6,7 @@
  * | `POST /run` | {@link runRequestSchema} | NDJSON {@link runEventSchema} lines, header `X-Job-Id` |
  * | `POST /run/<jobId>/stdin` | {@link stdinRequestSchema} | 202 `{jobId, bytes, eof}` |
  * | `POST /run/<jobId>/kill` | none | 202 `{jobId, state: "killing"}` |
+ * | `POST /run/<jobId>/resize`, `POST /terminal` | see terminal.ts | TTY runs and terminal sessions |
  * | `GET /runtimes` | — | `runtimesResponseSchema` (runtimes.ts): the runtime table, each `version` from the guest image's manifest |
  * | `GET /healthz` | — | {@link healthSchema}; the only route that needs no token |
  *
@@ -20,6 +21,7 @@ import { errorCodeSchema } from './errors.js';
 import { fileEncodingSchema, isBase64 } from './files.js';
 import { RUNTIMES, RUNTIME_IDS, languageSchema } from './runtimes.js';
 import type { Language } from './runtimes.js';
+import { sizeEventSchema, ttyOptionSchema } from './terminal.js';
 
 /** Runtime ids the sandbox can run (the runtime table's, see runtimes.ts). */
 export const LANGUAGES = RUNTIME_IDS;
@@ -111,6 +113,13 @@ export const runRequestSchema = z.strictObject({
    * request sends: files deleted in a room are gone in its VM (issue 11).
    */
   prune: z.boolean().optional(),
+  /**
+   * Run the program on a pseudo-terminal (`true`: 80 × 24, or `{cols, rows}`):
+   * `isatty()` is true, stdout carries the terminal's bytes (stderr merged into
+   * it), stdin is typed at the terminal (Ctrl+C, Ctrl+D, Ctrl+Z work) and
+   * `POST /run/<jobId>/resize` changes its size. Default: pipes (terminal.ts).
+   */
+  tty: ttyOptionSchema.optional(),
   /** Runs with the same sessionId share one VM and its `/workspace`. */
   sessionId: z
     .string()
@@ -219,6 +228,7 @@ export const runEventSchema = z.discriminatedUnion('type', [
   stderrEventSchema,
   diagnosticsEventSchema,
   fileEventSchema,
+  sizeEventSchema,
   exitEventSchema,
   errorEventSchema,
 ]);

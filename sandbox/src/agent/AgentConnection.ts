@@ -1,6 +1,7 @@
 /**
  * Host side of one guest agent: frames over the VM's channel, readiness,
- * reseeding after a snapshot restore, and one run at a time.
+ * reseeding after a snapshot restore, and one program run at a time, beside
+ * which terminal sessions (a shell, a REPL) may run (guest SPEC 3.11).
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -51,6 +52,19 @@ export interface AgentRun {
   sendStdin(data: Buffer): void;
   closeStdin(): void;
   signal(signal: 'SIGINT' | 'SIGTERM' | 'SIGKILL'): void;
+  /** A TTY run's new size (SIGWINCH in the guest). */
+  resize(size: { readonly cols: number; readonly rows: number }): void;
+}
+
+/** A run the agent was asked to start and has not ended. */
+interface ActiveRun {
+  readonly runId: number;
+  readonly queue: AsyncQueue<AgentRunEvent>;
+  readonly terminal: boolean;
+  /** The run's cap on one file's content (issue 11). */
+  readonly maxFileBytes: number;
+  /** A file whose content frames are arriving. */
+  file: IncomingFile | null;
 }
 
 /** `seq`: the waiter takes only the ready that answers the frame it sent with that seq. */
@@ -61,7 +75,7 @@ export class AgentConnection {
   private readyWaiters: Waiter[] = [];
   /** Sequence numbers of reseed and prime frames (pings use 0). */
   private nextSeq = 1;
-  private current: { runId: number; queue: AsyncQueue<AgentRunEvent>; maxFileBytes: number; file: IncomingFile | null } | undefined;
+  private readonly runs = new Map<number, ActiveRun>();
   private nextRunId = 1;
   private closedError: Error | undefined;
   /** Last `ready`/`pong` the agent sent. */
@@ -112,10 +126,11 @@ export class AgentConnection {
     return ready;
   }
 
-  /** Starts a program; the previous run must have ended. */
+  /** Starts a program (the previous program run must have ended) or, with `terminal`, a terminal session beside it. */
   exec(req: Omit<ExecFrame, 'runId'>): AgentRun {
     if (this.closedError) throw new CodeCellError('vm_crashed', `the VM's agent channel is closed: ${this.closedError.message}`);
-    if (this.current) throw new CodeCellError('internal_error', 'a run is already active on this VM');
+    const terminal = req.terminal === true;
+    if (!terminal && [...this.runs.values()].some((r) => !r.terminal)) throw new CodeCellError('internal_error', 'a run is already active on this VM');
     const runId = this.nextRunId++;
     const queue = new AsyncQueue<AgentRunEvent>(
       (e) => (e.type === 'stdout' || e.type === 'stderr' ? e.data.length : e.type === 'file' ? (e.content?.length ?? 0) : 0),
@@ -123,7 +138,7 @@ export class AgentConnection {
         if (size < OUTPUT_HIGH_WATER_BYTES / 2 && this.channel.isPaused()) this.channel.resume();
       },
     );
-    this.current = { runId, queue, maxFileBytes: req.outputFiles?.maxFileBytes ?? 0, file: null };
+    this.runs.set(runId, { runId, queue, terminal, maxFileBytes: req.outputFiles?.maxFileBytes ?? 0, file: null });
     this.write(encodeJsonFrame(FrameType.exec, { ...req, runId }));
     return {
       runId,
@@ -133,6 +148,7 @@ export class AgentConnection {
       },
       closeStdin: () => this.write(encodeDataFrame(FrameType.stdin, runId, Buffer.alloc(0))),
       signal: (signal) => this.write(encodeJsonFrame(FrameType.signal, { runId, signal })),
+      resize: ({ cols, rows }) => this.write(encodeJsonFrame(FrameType.resize, { runId, cols, rows })),
     };
   }
 
@@ -190,8 +206,8 @@ export class AgentConnection {
 
   private handleFrame(frame: Frame): void {
     if (frame.kind === 'data') {
-      const cur = this.current;
-      if (!cur || cur.runId !== frame.runId) return; // late output of an ended run
+      const cur = this.runs.get(frame.runId);
+      if (!cur) return; // late output of an ended run
       if (frame.type === FrameType.content) return this.fileData(cur, frame.data);
       cur.queue.push({ type: frame.type === FrameType.stdout ? 'stdout' : 'stderr', data: frame.data });
       if (cur.queue.queuedSize > OUTPUT_HIGH_WATER_BYTES) this.channel.pause();
@@ -201,8 +217,8 @@ export class AgentConnection {
     switch (frame.type) {
       case FrameType.file: {
         const file = fileFrameSchema.safeParse(body);
-        const cur = this.current;
-        if (!file.success || !cur || cur.runId !== file.data.runId) return;
+        const cur = file.success ? this.runs.get(file.data.runId) : undefined;
+        if (!file.success || !cur) return;
         const f = file.data;
         // A guest that claims more than the cap gets its bytes skipped, not buffered.
         const skip = !f.truncated && f.size > cur.maxFileBytes;
@@ -229,26 +245,27 @@ export class AgentConnection {
       }
       case FrameType.stage: {
         const stage = stageFrameSchema.safeParse(body);
-        const cur = this.current;
-        if (!stage.success || !cur || cur.runId !== stage.data.runId) return;
+        const cur = stage.success ? this.runs.get(stage.data.runId) : undefined;
+        if (!stage.success || !cur) return;
         cur.queue.push({ type: 'stage', name: stage.data.name, warm: stage.data.warm, cached: stage.data.cached ?? false });
         return;
       }
       case FrameType.exit: {
         const exit = exitFrameSchema.safeParse(body);
-        const cur = this.current;
-        if (!exit.success || !cur || cur.runId !== exit.data.runId) return;
-        this.current = undefined;
+        const cur = exit.success ? this.runs.get(exit.data.runId) : undefined;
+        if (!exit.success || !cur) return;
+        this.runs.delete(cur.runId);
         cur.queue.push({ type: 'exit', exit: exit.data });
         cur.queue.end();
         return;
       }
       case FrameType.error: {
         const err = agentErrorFrameSchema.safeParse(body);
-        const cur = this.current;
         if (!err.success) return;
-        if (cur && (err.data.runId === cur.runId || err.data.runId === null)) {
-          this.current = undefined;
+        // An error about no run in particular (a frame the agent could not read) fails every run: which one it meant is unknown.
+        const failed = err.data.runId === null ? [...this.runs.values()] : [this.runs.get(err.data.runId)].filter((r) => r !== undefined);
+        for (const cur of failed) {
+          this.runs.delete(cur.runId);
           cur.queue.fail(new CodeCellError('internal_error', `guest agent: ${err.data.message}`));
         }
         return;
@@ -259,7 +276,7 @@ export class AgentConnection {
   }
 
   /** Collects a file's content; pushes the file once all of it arrived. */
-  private fileData(cur: NonNullable<AgentConnection['current']>, data: Buffer): void {
+  private fileData(cur: ActiveRun, data: Buffer): void {
     const f = cur.file;
     if (f === null) return;
     const part = data.subarray(0, f.left);
@@ -275,9 +292,9 @@ export class AgentConnection {
     if (this.closedError) return;
     this.closedError = err;
     for (const w of [...this.readyWaiters]) w.reject(new CodeCellError('vm_crashed', `the VM went away: ${err.message}`));
-    const cur = this.current;
-    this.current = undefined;
-    cur?.queue.fail(new CodeCellError('vm_crashed', `the VM went away during the run: ${err.message}`));
+    const runs = [...this.runs.values()];
+    this.runs.clear();
+    for (const cur of runs) cur.queue.fail(new CodeCellError('vm_crashed', `the VM went away during the run: ${err.message}`));
   }
 }
 

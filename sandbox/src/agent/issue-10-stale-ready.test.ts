@@ -7,25 +7,10 @@
  * run then missed its deadline). `prime` and `reseed` now wait for the answer
  * to their own frame (guest/SPEC.md 2.2, 2.4).
  */
-import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { AGENT_PROTOCOL_VERSION, FrameType } from '@codecell/protocol';
 import { AgentConnection } from './AgentConnection.js';
-import { FrameDecoder, encodeJsonFrame } from './codec.js';
-
-/** The host's end of a channel whose guest side the test writes by hand; `sent` collects the host's frames. */
-function channel(): { host: Duplex; toHost: (type: number, body: unknown) => void; sent: Array<{ type: number; body: unknown }> } {
-  const sent: Array<{ type: number; body: unknown }> = [];
-  const decoder = new FrameDecoder(1 << 20);
-  const host = new Duplex({
-    read() {},
-    write(chunk: Buffer, _enc, done) {
-      for (const f of decoder.push(chunk)) sent.push({ type: f.type, body: f.kind === 'json' ? JSON.parse(f.body.toString('utf8')) : null });
-      done();
-    },
-  });
-  return { host, sent, toHost: (type, body) => host.push(encodeJsonFrame(type, body)) };
-}
+import { fakeChannel as channel } from '../../test/agentChannel.js';
 
 const READY = { version: AGENT_PROTOCOL_VERSION, python: '3.11.2', uptimeMs: 1 };
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));

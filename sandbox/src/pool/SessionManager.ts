@@ -3,6 +3,8 @@
  * across their runs; runs of one session are serialised. A session's VM is
  * destroyed when the session idles out and is never handed to anyone else.
  * Runs without a session get a VM of their own, destroyed after the run.
+ * Terminal sessions (a shell, a REPL) share the session's VM with its runs
+ * without waiting for them ({@link SessionManager.withSharedVm}).
  * At most MAX_SESSIONS sessions exist at once: a new one evicts the least
  * recently used idle session, or is refused when every session is busy. When
  * a VM cannot start within MAX_GUEST_MEMORY_MB, idle sessions are evicted
@@ -142,6 +144,57 @@ export class SessionManager {
       done();
       this.armIdleTimer(session);
     }
+  }
+
+  /**
+   * Runs `fn` with the session's VM beside its runs (a terminal session): it
+   * waits for the session's turn only when the session has no VM yet, to
+   * attach one; while `fn` runs the session counts as busy, so it neither
+   * idles out nor is evicted. A run that needs another VM shape replaces the
+   * VM, which ends `fn`'s work on it (its agent channel closes).
+   */
+  async withSharedVm<T>(opts: Omit<WithVmOptions, 'admit'> & { readonly sessionId: string }, fn: (lease: RunLease) => Promise<T>): Promise<T> {
+    const session = this.session(opts.sessionId);
+    session.active++;
+    session.lastUsed = ++this.clock;
+    clearTimeout(session.idleTimer);
+    try {
+      let vm = session.vm;
+      if (!vm || vm.agent.closed) {
+        const previous = session.tail;
+        let done: () => void = () => undefined;
+        session.tail = new Promise((r) => (done = r));
+        try {
+          await previous;
+          opts.signal?.throwIfAborted();
+          vm = session.vm;
+          if (!vm || vm.agent.closed) {
+            session.vm = undefined;
+            if (vm) await this.o.pool.release(vm, { refill: false });
+            session.vm = vm = await this.acquire(opts.shape, opts.signal);
+          }
+        } finally {
+          done();
+        }
+      }
+      const leased = vm;
+      try {
+        return await fn({ vm: leased, discard: () => void this.forgetVm(session, leased) });
+      } finally {
+        if (leased.agent.closed) await this.forgetVm(session, leased);
+      }
+    } finally {
+      session.active--;
+      session.lastUsed = ++this.clock;
+      this.armIdleTimer(session);
+    }
+  }
+
+  /** Drops a session's VM that must not be used again (if it is still the session's). */
+  private async forgetVm(session: Session, vm: ReadyVm): Promise<void> {
+    if (session.vm !== vm) return;
+    session.vm = undefined;
+    await this.o.pool.release(vm);
   }
 
   /** Destroys every session's VM. */

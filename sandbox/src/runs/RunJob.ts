@@ -1,12 +1,13 @@
 /**
  * One run from request to exit: start event, its stages (compile, run) with
- * their output (decoded, capped) and diagnostics, stdin, host-side wall-clock
- * timeouts per stage and kill, and the final status.
+ * their output (decoded, capped) and diagnostics, stdin, a TTY run's resizes,
+ * host-side wall-clock timeouts per stage (for terminal sessions: an idle
+ * timeout, re-armed by input) and kill, and the final status.
  * The host enforces every limit itself: a guest that ignores a kill loses its VM.
  * @module
  */
 import { BUILD_DIR, CodeCellError, toCodeCellError } from '@codecell/protocol';
-import type { RunEvent, RunStatus, ExitFrame, StageResult } from '@codecell/protocol';
+import type { RunEvent, RunStatus, ExitFrame, StageResult, TerminalSize } from '@codecell/protocol';
 import type { AgentRun } from '../agent/AgentConnection.js';
 import type { RunLease } from '../pool/SessionManager.js';
 import { AsyncQueue } from '../util/AsyncQueue.js';
@@ -33,6 +34,10 @@ export class RunJob {
   private run: AgentRun | undefined;
   private lease: RunLease | undefined;
   private pendingStdin: Buffer[] = [];
+  /** A resize that came before the program started. */
+  private pendingSize: TerminalSize | null = null;
+  /** The timeout armed last, to re-arm an idle timeout on activity. */
+  private timeoutMs = 0;
   private stdinClosed: boolean;
   private hostReason: HostReason | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
@@ -56,12 +61,28 @@ export class RunJob {
     if (this.stdinClosed) throw new CodeCellError('stdin_closed', `stdin of run ${this.jobId} is closed (it was sent with eof, or the request's stdin ended it; set stdinOpen to keep it open)`);
     const buf = Buffer.from(data, 'utf8');
     if (eof) this.stdinClosed = true;
+    this.activity();
     if (this.run) {
       this.run.sendStdin(buf);
       if (eof) this.run.closeStdin();
     } else {
       this.pendingStdin.push(buf);
     }
+  }
+
+  /**
+   * Changes a TTY run's terminal size: the program gets SIGWINCH.
+   * @throws CodeCellError run_finished, not_a_terminal (a pipe run)
+   */
+  resize(size: TerminalSize): void {
+    if (this.state === 'finished') throw new CodeCellError('run_finished', `run ${this.jobId} has already finished`);
+    if (this.plan.tty === null) throw new CodeCellError('not_a_terminal', `run ${this.jobId} has no terminal to resize; start it with "tty": true (or {cols, rows})`);
+    if (!this.run) {
+      this.pendingSize = size;
+      return;
+    }
+    this.run.resize(size);
+    this.events.push({ type: 'size', ...size });
   }
 
   /** Stops the run with status `killed`. */
@@ -90,10 +111,12 @@ export class RunJob {
   /** Runs the program on the leased VM; resolves when the exit event has been queued. */
   async execute(lease: RunLease): Promise<void> {
     const { vm, agent } = lease.vm;
+    const p = this.plan;
     this.state = 'running';
     this.events.push({ type: 'start', jobId: this.jobId, vmId: vm.id, at: Date.now() });
+    const size = this.pendingSize ?? p.tty;
+    if (size) this.events.push({ type: 'size', cols: size.cols, rows: size.rows });
     const started = performance.now();
-    const p = this.plan;
     const run = agent.exec({
       files: p.files.map((f) => ({ path: f.path, contentB64: f.content.toString('base64') })),
       stdinB64: p.stdin.toString('base64'),
@@ -108,6 +131,8 @@ export class RunJob {
       ...(p.stages.length > 1 ? { buildDir: BUILD_DIR } : {}),
       ...(p.prune ? { prune: true } : {}),
       outputFiles: p.outputFiles,
+      ...(size ? { tty: size } : {}),
+      ...(p.terminal ? { terminal: true } : {}),
       limits: { pids: RUN_PIDS_MAX, outputBytes: p.outputBytes, fileSizeBytes: RUN_FILE_SIZE_BYTES, openFiles: RUN_OPEN_FILES },
     });
     this.run = run;
@@ -168,7 +193,16 @@ export class RunJob {
 
   private armTimer(ms: number): void {
     clearTimeout(this.timer);
+    this.timeoutMs = ms;
     this.timer = setTimeout(() => this.hostKill('timeout'), ms);
+  }
+
+  /**
+   * Input: a terminal session's idle timeout starts again. Output does not
+   * count, so a program printing forever cannot keep a session alive.
+   */
+  private activity(): void {
+    if (this.plan.idleTimeoutMs !== null && this.timer !== undefined && !this.hostReason) this.armTimer(this.timeoutMs);
   }
 
   private statusOf(exit: ExitFrame): RunStatus {

@@ -1,20 +1,26 @@
 /**
  * Accepts runs, queues them behind a concurrency limit (FIFO, so one busy
  * user cannot starve the rest), and keeps finished jobs for a while so late
- * stdin / kill calls get `run_finished` rather than `not_found`.
+ * stdin / kill calls get `run_finished` rather than `not_found`. Terminal
+ * sessions (`POST /terminal`) are jobs too, but take no run slot: they run
+ * beside their session's runs, at most {@link MAX_TERMINALS_PER_SESSION} each.
  * @module
  */
 import { randomBytes } from 'node:crypto';
 import { CodeCellError } from '@codecell/protocol';
-import type { RunRequest } from '@codecell/protocol';
+import type { RunRequest, TerminalRequest } from '@codecell/protocol';
 import type { SandboxConfig } from '../config.js';
 import type { SessionManager } from '../pool/SessionManager.js';
 import type { Logger } from '@codecell/server-kit';
 import { RunJob } from './RunJob.js';
 import { planRun } from './runPlan.js';
+import type { RunPlan } from './runPlan.js';
+import { planTerminal } from './terminalPlan.js';
 
 /** How long a finished job stays addressable. */
 export const FINISHED_JOB_RETENTION_MS = 60_000;
+/** Terminal sessions one session may have open at once (the agent's own cap, guest SPEC 3.11). */
+export const MAX_TERMINALS_PER_SESSION = 4;
 
 export class RunService {
   private readonly jobs = new Map<string, RunJob>();
@@ -37,10 +43,10 @@ export class RunService {
     return { active: this.running, queued: Math.max(0, this.waiting() - this.running), total: this.total };
   }
 
-  /** Runs accepted but not finished: waiting for their session, a slot or a VM, or running. */
+  /** Runs (not terminal sessions) accepted but not finished: waiting for their session, a slot or a VM, or running. */
   private waiting(): number {
     let n = 0;
-    for (const job of this.jobs.values()) if (job.state !== 'finished') n++;
+    for (const job of this.jobs.values()) if (job.state !== 'finished' && !job.plan.terminal) n++;
     return n;
   }
 
@@ -62,6 +68,31 @@ export class RunService {
       );
     }
     if (plan.sessionId !== undefined) this.o.sessions.admit(plan.sessionId); // may refuse: MAX_SESSIONS
+    const job = this.register(plan);
+    void this.execute(job);
+    return job;
+  }
+
+  /**
+   * Opens a terminal session (bash, the Python or Node REPL) in the session's
+   * VM; its events stream from `job.events` like a run's.
+   * @throws CodeCellError limit_exceeded, capacity_exceeded (MAX_SESSIONS, or too many terminals in the session)
+   */
+  startTerminal(req: TerminalRequest): RunJob {
+    if (this.disposed) throw new CodeCellError('sandbox_unavailable', 'the sandbox is shutting down');
+    const plan = planTerminal(req, this.o.config);
+    let open = 0;
+    for (const job of this.jobs.values()) if (job.plan.terminal && job.state !== 'finished' && job.plan.sessionId === req.sessionId) open++;
+    if (open >= MAX_TERMINALS_PER_SESSION) {
+      throw new CodeCellError('capacity_exceeded', `session ${req.sessionId} has ${open} terminal sessions open already (at most ${MAX_TERMINALS_PER_SESSION}); close one first`);
+    }
+    this.o.sessions.admit(req.sessionId);
+    const job = this.register(plan);
+    void this.executeTerminal(job, req.sessionId);
+    return job;
+  }
+
+  private register(plan: RunPlan): RunJob {
     const jobId = `j${randomBytes(9).toString('base64url')}`;
     const job = new RunJob(jobId, plan, () => {
       const t = setTimeout(() => this.jobs.delete(jobId), FINISHED_JOB_RETENTION_MS);
@@ -69,8 +100,16 @@ export class RunService {
     });
     this.jobs.set(jobId, job);
     this.total++;
-    void this.execute(job);
     return job;
+  }
+
+  private async executeTerminal(job: RunJob, sessionId: string): Promise<void> {
+    try {
+      await this.o.sessions.withSharedVm({ sessionId, shape: job.plan.shape, signal: job.abort.signal }, (lease) => job.execute(lease));
+    } catch (err) {
+      if (job.state !== 'finished') job.failBeforeStart(err);
+      else this.o.logger.error('error after a terminal session finished', { jobId: job.jobId, error: String(err) });
+    }
   }
 
   /** Stops every run and refuses new ones. */

@@ -4,14 +4,15 @@
  * configuration here, before any VM is touched.
  * @module
  */
-import { CodeCellError, RUNTIMES, defaultCompileLimits, formatBytes } from '@codecell/protocol';
-import type { RunRequest, RuntimeId } from '@codecell/protocol';
+import { CodeCellError, RUNTIMES, defaultCompileLimits, formatBytes, ttySize } from '@codecell/protocol';
+import type { RunRequest, RuntimeId, TerminalSize } from '@codecell/protocol';
 import type { SandboxConfig } from '../config.js';
 import { vmMemoryMb } from '../config.js';
 import type { VmShape } from '../vmm/VmmDriver.js';
 import { planStages } from './stageCommands.js';
 import type { PlannedStage } from './stageCommands.js';
 import type { OutputFileCaps } from './OutputFiles.js';
+import { onTerminal } from './terminalPlan.js';
 
 export interface RunPlan {
   readonly language: RuntimeId;
@@ -31,6 +32,12 @@ export interface RunPlan {
   readonly prune: boolean;
   /** Caps of the files that come back (OUTPUT_FILE_BYTES, OUTPUT_FILES_BYTES, OUTPUT_FILES). */
   readonly outputFiles: OutputFileCaps;
+  /** The run stage's terminal size (a TTY run), or null for pipes. */
+  readonly tty: TerminalSize | null;
+  /** A terminal session (shell, REPL): it runs beside the session's runs, ended by idling rather than a run timeout. */
+  readonly terminal: boolean;
+  /** Ends the run after this long without input (terminal sessions), or null. */
+  readonly idleTimeoutMs: number | null;
 }
 
 interface Cap {
@@ -103,7 +110,8 @@ export function planRun(req: RunRequest, c: SandboxConfig, ctx: PlanContext = { 
   const compileDefaults = defaultCompileLimits(req.language, ctx.acceleration);
   const compileTimeoutMs = cap({ name: 'compileTimeoutMs', value: l.compileTimeoutMs, def: Math.min(compileDefaults.compileTimeoutMs, c.MAX_RUN_TIMEOUT_MS), max: c.MAX_RUN_TIMEOUT_MS, envName: 'MAX_RUN_TIMEOUT_MS', unit: ' ms' });
   const compileMemoryMb = cap({ name: 'compileMemoryMb', value: l.compileMemoryMb, def: Math.min(compileDefaults.compileMemoryMb, c.MAX_MEM_MB), max: c.MAX_MEM_MB, envName: 'MAX_MEM_MB', unit: ' MiB' });
-  const stages = planStages({
+  const tty = ttySize(req.tty);
+  const planned = planStages({
     runtime: req.language,
     entry,
     paths: out.map((f) => f.path),
@@ -114,6 +122,7 @@ export function planRun(req: RunRequest, c: SandboxConfig, ctx: PlanContext = { 
     compileTimeoutMs,
     args: req.args ?? [],
   });
+  const stages = tty === null ? planned : onTerminal(planned);
   return {
     language: req.language,
     stages,
@@ -128,5 +137,8 @@ export function planRun(req: RunRequest, c: SandboxConfig, ctx: PlanContext = { 
     sessionId: req.sessionId,
     prune: req.prune ?? false,
     outputFiles: { maxFileBytes: c.OUTPUT_FILE_BYTES, maxRunBytes: c.OUTPUT_FILES_BYTES, maxFiles: c.OUTPUT_FILES },
+    tty,
+    terminal: false,
+    idleTimeoutMs: null,
   };
 }

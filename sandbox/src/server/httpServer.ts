@@ -1,13 +1,14 @@
 /**
  * The sandbox's HTTP adapter (node:http): `POST /run` streams NDJSON run
- * events; `POST /run/<jobId>/stdin`, `POST /run/<jobId>/kill`, `GET /healthz`,
- * `GET /runtimes`.
+ * events; `POST /run/<jobId>/stdin`, `POST /run/<jobId>/kill`,
+ * `POST /run/<jobId>/resize`, `POST /terminal` (a terminal session, streamed
+ * like a run), `GET /healthz`, `GET /runtimes`.
  * The only module here that knows about HTTP.
  * @module
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { CodeCellError, runRequestSchema, stdinRequestSchema, toCodeCellError } from '@codecell/protocol';
+import { CodeCellError, resizeRequestSchema, runRequestSchema, stdinRequestSchema, terminalRequestSchema, toCodeCellError } from '@codecell/protocol';
 import type { Health, RunEvent, RuntimesResponse } from '@codecell/protocol';
 import type { RunService } from '../runs/RunService.js';
 import type { RunJob } from '../runs/RunJob.js';
@@ -38,7 +39,9 @@ export function createSandboxServer(o: SandboxHttpOptions): Server {
   return server;
 }
 
-const JOB_ROUTE = /^\/run\/([A-Za-z0-9_-]{1,64})\/(stdin|kill)$/;
+const JOB_ROUTE = /^\/run\/([A-Za-z0-9_-]{1,64})\/(stdin|kill|resize)$/;
+/** Largest body of `POST /terminal` and `POST /run/<jobId>/resize`. */
+const MAX_SMALL_BODY_BYTES = 64 * 1024;
 
 async function handle(o: SandboxHttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://sandbox');
@@ -61,20 +64,30 @@ async function handle(o: SandboxHttpOptions, req: IncomingMessage, res: ServerRe
     const job = o.runs.start(body);
     return streamRun(job, res);
   }
+  if (path === '/terminal') {
+    if (req.method !== 'POST') throw methodNotAllowed(req, 'POST');
+    const body = parseJsonBody(await readBody(req, MAX_SMALL_BODY_BYTES), terminalRequestSchema);
+    return streamRun(o.runs.startTerminal(body), res);
+  }
   const m = JOB_ROUTE.exec(path);
   if (m) {
     if (req.method !== 'POST') throw methodNotAllowed(req, 'POST');
     const job = o.runs.get(m[1] as string);
     if (m[2] === 'kill') {
-      await readBody(req, 64 * 1024);
+      await readBody(req, MAX_SMALL_BODY_BYTES);
       job.kill();
       return sendJson(res, 202, { jobId: job.jobId, state: 'killing' });
+    }
+    if (m[2] === 'resize') {
+      const size = parseJsonBody(await readBody(req, MAX_SMALL_BODY_BYTES), resizeRequestSchema);
+      job.resize(size);
+      return sendJson(res, 202, { jobId: job.jobId, ...size });
     }
     const input = parseJsonBody(await readBody(req, MAX_STDIN_BODY_BYTES), stdinRequestSchema, true);
     job.sendStdin(input.data, input.eof ?? false);
     return sendJson(res, 202, { jobId: job.jobId, bytes: Buffer.byteLength(input.data), eof: input.eof ?? false });
   }
-  throw new CodeCellError('not_found', `no route ${req.method ?? ''} ${path}; routes are POST /run, POST /run/<jobId>/stdin, POST /run/<jobId>/kill, GET /healthz, GET /runtimes`);
+  throw new CodeCellError('not_found', `no route ${req.method ?? ''} ${path}; routes are POST /run, POST /run/<jobId>/stdin, POST /run/<jobId>/kill, POST /run/<jobId>/resize, POST /terminal, GET /healthz, GET /runtimes`);
 }
 
 function methodNotAllowed(req: IncomingMessage, allowed: string): CodeCellError {
