@@ -256,3 +256,8 @@ function crossChecks(c: Parsed): string[] {
   if (c.RUN_TIMEOUT_MS > c.MAX_RUN_TIMEOUT_MS) problems.push(`RUN_TIMEOUT_MS: ${c.RUN_TIMEOUT_MS} is above MAX_RUN_TIMEOUT_MS=${c.MAX_RUN_TIMEOUT_MS}`);
   return problems;
 }
+
+/** Largest tRPC request body (and page stream message): two rooms' worth (JSON escaping) plus room for stdin and the envelope. */
+export function maxTrpcBodyBytes(config: Pick<GatewayConfig, 'MAX_ROOM_BYTES'>): number {
+  return 2 * config.MAX_ROOM_BYTES + 256 * 1024;
+}

@@ -24,10 +24,13 @@ import { GatewayHooks } from './extensions.js';
 import type { GatewayExtension } from './extensions.js';
 import { checkHealth } from './gatewayContext.js';
 import { clientAddress } from './http/hosts.js';
+import { maxTrpcBodyBytes } from './config.js';
 import { QuotaExtension } from './quotas/QuotaExtension.js';
 import { RunManager } from './runs/RunManager.js';
 import { RuntimeCatalog } from './RuntimeCatalog.js';
 import { RunService } from './runs/RunService.js';
+import { RoomTerminals } from './runs/RoomTerminals.js';
+import { pageSession } from './stream/pageSession.js';
 import { SandboxClient } from './sandboxClient.js';
 import { openGatewayDatabase } from './store/migrations.js';
 import { SqliteGatewayStore } from './store/SqliteGatewayStore.js';
@@ -125,7 +128,8 @@ export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUr
     replayBytes: config.STREAM_REPLAY_BYTES,
     retentionMs: config.RUN_RETENTION_MS,
   });
-  const runService = new RunService({ mode, runs, access, hooks });
+  const terminals = new RoomTerminals({ runs, logger });
+  const runService = new RunService({ mode, runs, access, hooks, terminals });
   const streams = new StreamServer({
     runs,
     logger,
@@ -137,6 +141,9 @@ export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUr
       const run = await runService.requireJob(caller, jobId, 'read');
       return { userId: caller.principal?.userId ?? null, roomId: run.sessionId ?? null };
     },
+    // The page's ws /stream: a `run` message carries the room's files, as a tRPC body does.
+    page: async (req) => pageSession({ caller: await hooks.authenticate({ headers: req.headers, address: clientAddress(req, config.TRUST_PROXY) }), runService, runs }),
+    maxPageMessageBytes: maxTrpcBodyBytes(config),
     ...(o.overrides?.pingIntervalMs === undefined ? {} : { pingIntervalMs: o.overrides.pingIntervalMs }),
   });
   const live: LiveConnections = {

@@ -11,7 +11,7 @@ import { Agent, request } from 'node:http';
 import { z } from 'zod';
 import type { IncomingMessage, RequestOptions } from 'node:http';
 import { CodeCellError, errorBodySchema, healthSchema, runEventSchema, runtimeInfoSchema } from '@codecell/protocol';
-import type { Health, RunEvent, RunRequest, StdinRequest } from '@codecell/protocol';
+import type { Health, RunEvent, RunRequest, StdinRequest, TerminalRequest, TerminalSize } from '@codecell/protocol';
 import { SecretFileError, readSecretFile } from '@codecell/server-kit';
 
 /** A started `POST /run`: the sandbox's job id and its events in order. */
@@ -29,7 +29,11 @@ export interface SandboxRunHandle {
 /** What the run core needs from the sandbox (a fake implements it in unit tests). */
 export interface SandboxApi {
   run(body: RunRequest, signal?: AbortSignal): Promise<SandboxRunHandle>;
+  /** `POST /terminal`: a terminal session (shell, REPL) in the session's VM, streamed like a run. */
+  terminal(body: TerminalRequest, signal?: AbortSignal): Promise<SandboxRunHandle>;
   sendStdin(jobId: string, body: StdinRequest, signal?: AbortSignal): Promise<void>;
+  /** `POST /run/<jobId>/resize` of a TTY run or terminal session. */
+  resize(jobId: string, size: TerminalSize, signal?: AbortSignal): Promise<void>;
   kill(jobId: string, signal?: AbortSignal): Promise<void>;
   health(signal?: AbortSignal): Promise<Health>;
   /**
@@ -103,26 +107,42 @@ export class SandboxClient implements SandboxApi {
     return this.#base;
   }
 
-  async run(body: RunRequest, signal?: AbortSignal): Promise<SandboxRunHandle> {
+  run(body: RunRequest, signal?: AbortSignal): Promise<SandboxRunHandle> {
+    return this.#stream('/run', body, signal);
+  }
+
+  terminal(body: TerminalRequest, signal?: AbortSignal): Promise<SandboxRunHandle> {
+    return this.#stream('/terminal', body, signal);
+  }
+
+  sendStdin(jobId: string, body: StdinRequest, signal?: AbortSignal): Promise<void> {
+    return this.#jobCall(jobId, { action: 'stdin', body, signal });
+  }
+
+  resize(jobId: string, size: TerminalSize, signal?: AbortSignal): Promise<void> {
+    return this.#jobCall(jobId, { action: 'resize', body: size, signal });
+  }
+
+  kill(jobId: string, signal?: AbortSignal): Promise<void> {
+    return this.#jobCall(jobId, { action: 'kill', body: {}, signal });
+  }
+
+  /** A streamed POST (`/run`, `/terminal`): the job id from `X-Job-Id`, then its NDJSON events. */
+  async #stream(path: string, body: unknown, signal: AbortSignal | undefined): Promise<SandboxRunHandle> {
     // The handshake timeout only covers the headers; the stream's lifetime is the caller's signal.
-    const res = await this.#request({ method: 'POST', path: '/run', body, signal, handshakeOnly: true });
+    const res = await this.#request({ method: 'POST', path, body, signal, handshakeOnly: true });
     if (res.statusCode !== 200) throw await this.#errorFrom(res);
     const jobId = res.headers['x-job-id'];
     if (typeof jobId !== 'string' || jobId === '') {
       res.destroy();
-      throw new CodeCellError('internal_error', `the sandbox at ${this.#base} answered POST /run without an X-Job-Id header`);
+      throw new CodeCellError('internal_error', `the sandbox at ${this.#base} answered POST ${path} without an X-Job-Id header`);
     }
     return { jobId, events: this.#readEvents(res) };
   }
 
-  async sendStdin(jobId: string, body: StdinRequest, signal?: AbortSignal): Promise<void> {
-    const res = await this.#request({ method: 'POST', path: `/run/${encodeURIComponent(jobId)}/stdin`, body, signal });
-    if (res.statusCode !== 202) throw await this.#errorFrom(res);
-    res.resume();
-  }
-
-  async kill(jobId: string, signal?: AbortSignal): Promise<void> {
-    const res = await this.#request({ method: 'POST', path: `/run/${encodeURIComponent(jobId)}/kill`, body: {}, signal });
+  /** `POST /run/<jobId>/<action>`, answered 202. */
+  async #jobCall(jobId: string, o: { action: 'stdin' | 'kill' | 'resize'; body: unknown; signal: AbortSignal | undefined }): Promise<void> {
+    const res = await this.#request({ method: 'POST', path: `/run/${encodeURIComponent(jobId)}/${o.action}`, body: o.body, signal: o.signal });
     if (res.statusCode !== 202) throw await this.#errorFrom(res);
     res.resume();
   }

@@ -26,6 +26,7 @@ import type { CollabService } from './collab/CollabService.js';
 import type { GatewayConfig } from './config.js';
 import { GATEWAY_VERSION } from './gatewayContext.js';
 import { buildServices } from './gatewayServices.js';
+import { maxTrpcBodyBytes } from './config.js';
 import type { GatewayServices, ServiceOverrides } from './gatewayServices.js';
 import { AddressCounter } from './http/AddressCounter.js';
 import { CrossSitePolicy, clientAddress, isLoopbackHost } from './http/hosts.js';
@@ -42,10 +43,7 @@ import type { GatewayStore } from './store/GatewayStore.js';
 import type { StreamServer } from './stream/StreamServer.js';
 import { appRouter } from './trpc/router.js';
 
-/** Largest tRPC request body: two rooms' worth (JSON escaping) plus room for stdin and the envelope. */
-export function maxTrpcBodyBytes(config: Pick<GatewayConfig, 'MAX_ROOM_BYTES'>): number {
-  return 2 * config.MAX_ROOM_BYTES + 256 * 1024;
-}
+export { maxTrpcBodyBytes } from './config.js';
 
 /** How often old quota counters and expired sessions are dropped. */
 export const HOUSEKEEPING_INTERVAL_MS = 60 * 60_000;

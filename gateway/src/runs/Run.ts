@@ -5,11 +5,14 @@
  * @module
  */
 import { GATEWAY_PROTOCOL_VERSION } from '@codecell/protocol';
-import type { RunEvent, RunRequest, StreamMessage } from '@codecell/protocol';
+import type { RunEvent, RunRequest, StreamMessage, TerminalProgram, TerminalRequest } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import { ReplayLog } from './ReplayLog.js';
 import { requestBytes } from './runRequest.js';
 import type { RunOwner } from './types.js';
+
+/** What the sandbox is asked for: a run (`POST /run`) or a terminal session (`POST /terminal`). */
+export type SandboxRequest = RunRequest | TerminalRequest;
 
 /** Lifecycle of a run: queued → starting (POST /run sent) → running (sandbox job id known) → finished. */
 export type RunState = 'queued' | 'starting' | 'running' | 'finished';
@@ -36,7 +39,7 @@ export interface RunSubscription {
 /** Options of {@link Run}. */
 export interface RunOptions {
   readonly jobId: string;
-  readonly request: RunRequest;
+  readonly request: SandboxRequest;
   readonly startedBy: string | null;
   /** Who pressed Run (quotas, access to stdin/stop/stream of runs without a room). */
   readonly owner: RunOwner | null;
@@ -51,6 +54,8 @@ export class Run {
   readonly jobId: string;
   /** The room (sandbox session) it runs in, if any. */
   readonly sessionId: string | undefined;
+  /** The program of a terminal session (the room's shell or a REPL), or null for a run. */
+  readonly program: TerminalProgram | null;
   /** Bytes its request holds until it is sent to the sandbox. */
   readonly requestBytes: number;
   readonly startedBy: string | null;
@@ -60,7 +65,7 @@ export class Run {
   /** Aborted to close the sandbox connection (which makes the sandbox kill the run). */
   readonly abort = new AbortController();
   /** Held only until it is sent (finished runs keep no files or stdin). */
-  #request: RunRequest | null;
+  #request: SandboxRequest | null;
   #cpuMs: number | null = null;
   #state: RunState = 'queued';
   #sandboxJobId: string | null = null;
@@ -84,7 +89,8 @@ export class Run {
     this.jobId = o.jobId;
     this.#request = o.request;
     this.sessionId = o.request.sessionId;
-    this.requestBytes = requestBytes(o.request);
+    this.program = 'program' in o.request ? o.request.program : null;
+    this.requestBytes = 'program' in o.request ? 0 : requestBytes(o.request);
     this.startedBy = o.startedBy;
     this.owner = o.owner;
     this.submittedAt = o.submittedAt;
@@ -98,12 +104,12 @@ export class Run {
   }
 
   /** The request while it has not been sent; sending takes it (see {@link takeRequest}). */
-  get request(): RunRequest | null {
+  get request(): SandboxRequest | null {
     return this.#request;
   }
 
   /** Hands the request over to be sent, and forgets it. */
-  takeRequest(): RunRequest {
+  takeRequest(): SandboxRequest {
     const r = this.#request;
     if (r === null) throw new Error(`run ${this.jobId} was sent already`);
     this.#request = null;
@@ -195,12 +201,19 @@ export class Run {
   enqueueStdin(chunk: { bytes: number; eof: boolean }, forward: (sandboxJobId: string) => Promise<void>): Promise<void> {
     if (chunk.eof) this.#stdinClosed = true;
     this.#pendingStdinBytes += chunk.bytes;
-    const sent = this.#stdinTail
-      .then(() => {
-        if (this.#sandboxJobId === null || this.#state === 'finished') return undefined;
-        return forward(this.#sandboxJobId);
-      })
-      .finally(() => (this.#pendingStdinBytes -= chunk.bytes));
+    return this.enqueueInput(forward).finally(() => (this.#pendingStdinBytes -= chunk.bytes));
+  }
+
+  /**
+   * Queues a call about the running program (stdin, a resize) behind earlier
+   * ones; `forward` runs once the sandbox job id is known. Resolves when it was
+   * forwarded (or skipped because the run ended first).
+   */
+  enqueueInput(forward: (sandboxJobId: string) => Promise<void>): Promise<void> {
+    const sent = this.#stdinTail.then(() => {
+      if (this.#sandboxJobId === null || this.#state === 'finished') return undefined;
+      return forward(this.#sandboxJobId);
+    });
     this.#stdinTail = sent.catch(() => undefined);
     return sent;
   }

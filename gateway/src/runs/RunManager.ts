@@ -1,19 +1,21 @@
 /**
  * The gateway's run core: a FIFO queue in front of the sandbox with a
- * concurrency limit, one {@link Run} per gateway jobId, stdin, stop, and
- * retention of finished runs. Knows nothing of HTTP, WebSocket or tRPC: the
+ * concurrency limit, one {@link Run} per gateway jobId, stdin, resizes, stop,
+ * and retention of finished runs. Terminal sessions (a room's shell or REPL)
+ * are Runs too, started at once beside the queue (they hold no run slot). Knows nothing of HTTP, WebSocket or tRPC: the
  * sandbox is reached through {@link SandboxApi}, subscribers are callbacks.
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { CodeCellError, roomRunStatusSchema, toCodeCellError } from '@codecell/protocol';
-import type { FileEvent, RoomRunRecord, RoomRunStatus, RunCodeOutput, RunEvent, SendStdinInput, StopRunInput } from '@codecell/protocol';
+import { CodeCellError, roomRunStatusSchema } from '@codecell/protocol';
+import type { FileEvent, RoomRunRecord, RoomRunStatus, RunCodeOutput, SendStdinInput, StopRunInput, TerminalRequest, TerminalSize } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import type { SandboxApi } from '../sandboxClient.js';
 import { RetainedRuns } from './RetainedRuns.js';
 import { Run } from './Run.js';
 import type { RunEnd, RunSubscriber, RunSubscription } from './Run.js';
 import { RunQueue } from './RunQueue.js';
+import { killRun, relayRun } from './relay.js';
 import { buildRunRequest } from './runRequest.js';
 import type { RunDefaults, RunMaxima } from './runRequest.js';
 import type { OnRunFile, OnRunUpdate, ParsedRunCodeInput, RunOwner } from './types.js';
@@ -74,6 +76,8 @@ export class RunManager {
   readonly #runs = new Map<string, Run>();
   readonly #queue = new RunQueue();
   readonly #active = new Map<Run, Promise<void>>();
+  /** Terminal sessions running (they take no slot of maxConcurrent). */
+  readonly #terminals = new Map<Run, Promise<void>>();
   readonly #retained: RetainedRuns;
   #disposed = false;
 
@@ -137,6 +141,41 @@ export class RunManager {
     return { jobId: run.jobId, position };
   }
 
+  /**
+   * Starts a terminal session (shell, REPL) in its room's VM at once: it
+   * waits for no slot and is not recorded in the room's runs.
+   */
+  startTerminal(request: TerminalRequest, owner: RunOwner | null): Run {
+    if (this.#disposed) throw new CodeCellError('sandbox_unavailable', 'the gateway is shutting down; try again in a moment');
+    const run = new Run({
+      jobId: this.#o.newJobId(),
+      request,
+      startedBy: owner?.displayName ?? null,
+      owner,
+      submittedAt: this.#o.now(),
+      replayBytes: this.#o.replayBytes,
+      logger: this.#o.logger,
+    });
+    this.#runs.set(run.jobId, run);
+    const done = this.#execute(run).finally(() => this.#terminals.delete(run));
+    this.#terminals.set(run, done);
+    return run;
+  }
+
+  /**
+   * Resizes a TTY run's or terminal session's terminal (forwarded once it runs).
+   * @throws CodeCellError not_found, run_finished, not_a_terminal (from the sandbox)
+   */
+  async resize(jobId: string, size: TerminalSize, signal?: AbortSignal): Promise<void> {
+    const run = this.#require(jobId);
+    if (run.state === 'finished') throw new CodeCellError('run_finished', `run ${run.jobId} has finished`);
+    const waitForIt = run.state === 'running';
+    const forwarded = run.enqueueInput((sandboxJobId) => this.#o.sandbox.resize(sandboxJobId, size, waitForIt ? signal : undefined));
+    if (waitForIt) return forwarded;
+    forwarded.catch((err: unknown) => this.#o.logger.debug('a resize before the run started was not delivered', { jobId, error: String(err) }));
+    return undefined;
+  }
+
   /** The run with this gateway jobId, while it is retained. */
   get(jobId: string): Run | undefined {
     return this.#runs.get(jobId);
@@ -193,7 +232,7 @@ export class RunManager {
         run.killRequested = true;
         return;
       case 'running':
-        await this.#kill(run, signal);
+        await killRun(run, this.#o.sandbox, signal);
         return;
     }
   }
@@ -223,8 +262,8 @@ export class RunManager {
     this.#disposed = true;
     const shutdown: RunEnd = { status: 'killed', code: null, message: 'the gateway is shutting down' };
     for (const run of this.#queue.drain()) this.#finish(run, shutdown);
-    for (const run of this.#active.keys()) run.abort.abort(new CodeCellError('sandbox_unavailable', 'the gateway is shutting down'));
-    await Promise.allSettled([...this.#active.values()]);
+    for (const run of [...this.#active.keys(), ...this.#terminals.keys()]) run.abort.abort(new CodeCellError('sandbox_unavailable', 'the gateway is shutting down'));
+    await Promise.allSettled([...this.#active.values(), ...this.#terminals.values()]);
     this.#retained.clear();
     this.#runs.clear();
   }
@@ -254,62 +293,15 @@ export class RunManager {
     this.#queue.forEachPosition((run, position) => run.setPosition(position));
   }
 
-  /** Sends the run to the sandbox and relays its events until it ends. Never throws. */
-  async #execute(run: Run): Promise<void> {
-    run.markStarting();
-    let started = false;
-    let lastError: Extract<RunEvent, { type: 'error' }> | null = null;
-    try {
-      // The client serialises the body at once: the run keeps no copy of the files from here on.
-      const handle = await this.#o.sandbox.run(run.takeRequest(), run.abort.signal);
-      run.markRunning(handle.jobId);
-      if (run.killRequested) void this.#kill(run).catch(() => undefined);
-      for await (const event of handle.events) {
-        if (event.type === 'file') {
-          this.#file(run, event);
-          continue;
-        }
-        run.pushEvent(event);
-        if (event.type === 'start') {
-          started = true;
-          this.#notify(run, 'running');
-        }
-        if (event.type === 'error') lastError = event;
-        if (event.type === 'exit') {
-          const message = lastError?.message ?? (event.signal ? `ended by ${event.signal}` : null);
-          this.#finish(run, { status: event.status, code: event.code, message });
-          return;
-        }
-      }
-      // A stream may end without exit only when the run failed before it started.
-      if (!started && lastError) {
-        this.#finish(run, { status: lastError.code, code: null, message: lastError.message });
-        return;
-      }
-      throw new CodeCellError('sandbox_unavailable', 'the sandbox closed the run stream before the run ended');
-    } catch (err) {
-      if (run.state === 'finished') return;
-      const reason: unknown = run.abort.signal.aborted ? run.abort.signal.reason : err;
-      const e = toCodeCellError(reason);
-      if (e.code === 'internal_error') this.#o.logger.error('run failed', { jobId: run.jobId, error: e.cause instanceof Error ? e.cause.message : e.message });
-      run.pushEvent({ type: 'error', code: e.code, message: e.message });
-      this.#finish(run, { status: e.code, code: null, message: e.message });
-    } finally {
-      // Closes the sandbox connection if it is still open (no-op after a clean end).
-      if (!run.abort.signal.aborted) run.abort.abort();
-    }
-  }
-
-  async #kill(run: Run, signal?: AbortSignal): Promise<void> {
-    const sandboxJobId = run.sandboxJobId;
-    if (sandboxJobId === null) return;
-    try {
-      await this.#o.sandbox.kill(sandboxJobId, signal);
-    } catch (err) {
-      // The run ended on its own meanwhile: nothing to stop.
-      if (err instanceof CodeCellError && (err.code === 'run_finished' || err.code === 'not_found')) return;
-      throw err;
-    }
+  #execute(run: Run): Promise<void> {
+    return relayRun({
+      run,
+      sandbox: this.#o.sandbox,
+      logger: this.#o.logger,
+      finish: (r, end) => this.#finish(r, end),
+      onStarted: (r) => this.#notify(r, 'running'),
+      onFile: (r, event) => this.#file(r, event),
+    });
   }
 
   #finish(run: Run, end: RunEnd): void {
@@ -319,7 +311,7 @@ export class RunManager {
     // S4 statuses are exit statuses or error codes; anything else would be a bug upstream.
     this.#notify(run, roomRunStatusSchema.catch('internal_error').parse(end.status));
     try {
-      this.#o.onRunEnd?.(run);
+      if (run.program === null) this.#o.onRunEnd?.(run);
     } catch (err) {
       this.#o.logger.error('onRunEnd failed', { jobId: run.jobId, error: String(err) });
     }
@@ -345,7 +337,8 @@ export class RunManager {
   /** Tells onRunUpdate about a run of a room. Never throws. */
   #notify(run: Run, status: RoomRunStatus): void {
     const roomId = run.sessionId;
-    if (!this.#o.onRunUpdate || roomId === undefined) return;
+    // A room records its runs; its terminal sessions are not runs.
+    if (!this.#o.onRunUpdate || roomId === undefined || run.program !== null) return;
     const record: RoomRunRecord = {
       jobId: run.jobId,
       startedBy: run.startedBy,

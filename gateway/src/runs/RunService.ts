@@ -4,11 +4,13 @@
  * room (runner and above to run, type and stop; viewer and above to watch).
  * Runs without a room belong to who started them. `startedBy` is the caller's
  * display name (with AUTH_MODE=none, the label the page sends). Quotas and
- * other extensions run before a run is queued.
+ * other extensions run before a run is queued. Terminal sessions (issue 12)
+ * are opened by runners and above and watched by viewers and above; quotas
+ * do not count them (they are bounded by their idle timeout and limits).
  * @module
  */
 import { CodeCellError } from '@codecell/protocol';
-import type { AuthMode, RoomAction, RunCodeOutput, SendStdinInput, StopRunInput } from '@codecell/protocol';
+import type { AuthMode, RoomAction, RunCodeOutput, SendStdinInput, StopRunInput, TerminalProgram, TerminalSize } from '@codecell/protocol';
 import type { RoomAccess } from '../access/RoomAccess.js';
 import { requireUser } from '../auth/AuthService.js';
 import type { Caller } from '../auth/Caller.js';
@@ -16,6 +18,7 @@ import { quotaKeyOf } from '../auth/Caller.js';
 import type { GatewayHooks } from '../extensions.js';
 import type { Run } from './Run.js';
 import type { RunManager } from './RunManager.js';
+import type { RoomTerminals, TerminalsListener } from './RoomTerminals.js';
 import type { ParsedRunCodeInput, RunOwner } from './types.js';
 
 /** Options of {@link RunService}. */
@@ -24,6 +27,7 @@ export interface RunServiceOptions {
   readonly runs: RunManager;
   readonly access: RoomAccess;
   readonly hooks: GatewayHooks;
+  readonly terminals: RoomTerminals;
 }
 
 /** Runs, as the caller may use them. */
@@ -59,6 +63,25 @@ export class RunService {
     await this.#o.runs.stop(input, signal);
   }
 
+  /** Resizes a TTY run or terminal session (runner and above). */
+  async resize(caller: Caller, input: { readonly jobId: string } & TerminalSize, signal?: AbortSignal): Promise<void> {
+    await this.requireJob(caller, input.jobId, 'run');
+    await this.#o.runs.resize(input.jobId, { cols: input.cols, rows: input.rows }, signal);
+  }
+
+  /** Opens (or joins) the room's terminal session of `program` (runner and above); watch its jobId for the screen. */
+  async openTerminal(caller: Caller, input: { roomId: string; program: TerminalProgram; size: TerminalSize }): Promise<RunCodeOutput> {
+    await this.#o.access.require(caller, input.roomId, 'run');
+    const run = this.#o.terminals.open({ ...input, owner: this.#ownerOf(caller, {}) });
+    return { jobId: run.jobId, position: 0 };
+  }
+
+  /** Follows the room's open terminal sessions (viewer and above); call the result to stop. */
+  async followTerminals(caller: Caller, roomId: string, listener: TerminalsListener): Promise<() => void> {
+    await this.#o.access.require(caller, roomId, 'read');
+    return this.#o.terminals.follow(roomId, listener);
+  }
+
   /**
    * Checks that the caller may do `action` to the run (`read`: watch its
    * stream). Unknown runs and runs of others without a room are `not_found`.
@@ -73,7 +96,7 @@ export class RunService {
     return run;
   }
 
-  #ownerOf(caller: Caller, input: ParsedRunCodeInput): RunOwner {
+  #ownerOf(caller: Caller, input: Pick<ParsedRunCodeInput, 'startedBy'>): RunOwner {
     const p = caller.principal;
     // With AUTH_MODE=none everyone is the local user; the page's label is the only name there is.
     const displayName = this.#o.mode === 'none' ? (input.startedBy ?? null) : (p?.displayName ?? null);

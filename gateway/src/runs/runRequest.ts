@@ -88,6 +88,7 @@ export function buildRunRequest(input: ParsedRunCodeInput, defaults: RunDefaults
     // Interactive unless asked otherwise: more stdin may come through sendStdin until eof.
     stdinOpen: input.stdinOpen ?? true,
     limits,
+    ...(input.tty === undefined ? {} : { tty: input.tty }),
     // A room's run sends all its files: its VM's workspace then holds exactly them (deleted files go).
     ...(input.roomId === undefined ? {} : { sessionId: input.roomId, prune: true }),
   };

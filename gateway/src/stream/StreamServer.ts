@@ -1,5 +1,6 @@
 /**
- * `ws /stream/<jobId>`: live run output over plain `ws` (noServer mode). Each
+ * `ws /stream/<jobId>`: live run output over plain `ws` (noServer mode), and
+ * the page's multiplexed `ws /stream` socket ({@link PageConnection}). Each
  * socket gets `hello`, the replay, then live messages up to `end`, and is closed
  * with 1000. Messages are handed to the socket only while it has less than the
  * per-socket cap unsent, the replay included; a socket whose live backlog
@@ -12,10 +13,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { ERROR_CODE_TABLE, StreamCloseCode, jobIdSchema, toCodeCellError } from '@codecell/protocol';
+import { ERROR_CODE_TABLE, STREAM_SOCKET_PATH, StreamCloseCode, jobIdSchema, toCodeCellError } from '@codecell/protocol';
 import type { StreamMessage } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import type { RunSubscriber, RunSubscription } from '../runs/Run.js';
+import { SocketOutbox } from './SocketOutbox.js';
+import type { PageSession } from './PageConnection.js';
+import { PageSockets } from './PageSockets.js';
 
 /** Interval between pings; a peer that did not pong since the last one is dropped. */
 export const STREAM_PING_INTERVAL_MS = 30_000;
@@ -52,13 +56,10 @@ export interface StreamServerOptions {
   readonly pingIntervalMs?: number;
   /** @default STREAM_CLOSE_GRACE_MS */
   readonly closeGraceMs?: number;
-}
-
-/** A message waiting to be handed to the socket; live ones count against the cap. */
-interface Outgoing {
-  readonly msg: StreamMessage;
-  /** Serialised at once for live messages (their size counts), lazily for the replay (already held by the run). */
-  text: string | null;
+  /** The page socket's operations as the upgrade's caller (`ws /stream`); absent: that path is refused with 4404. */
+  readonly page?: (req: IncomingMessage) => Promise<PageSession>;
+  /** Largest message a page may send on `ws /stream` (a `run` carries the room's files). @default 1 MiB */
+  readonly maxPageMessageBytes?: number;
 }
 
 interface Connection {
@@ -68,10 +69,8 @@ interface Connection {
   subscription: RunSubscription | null;
   graceTimer: NodeJS.Timeout | null;
   watcher: StreamWatcher | null;
-  readonly outgoing: Outgoing[];
-  /** Bytes of live messages in `outgoing`. */
-  pendingLiveBytes: number;
-  /** Close this way once `outgoing` is empty (the run ended). */
+  readonly outbox: SocketOutbox;
+  /** Close this way once the outbox is empty (the run ended). */
   closeWhenSent: { code: number; reason: string } | null;
 }
 
@@ -81,6 +80,7 @@ export class StreamServer {
   // Clients send nothing; a tiny maxPayload keeps anyone from pushing data at us.
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 1024, perMessageDeflate: false, clientTracking: false });
   readonly #conns = new Set<Connection>();
+  readonly #pages: PageSockets | null;
   /** Subscribed sockets per job. */
   readonly #perJob = new Map<string, number>();
   readonly #pingTimer: NodeJS.Timeout;
@@ -88,18 +88,28 @@ export class StreamServer {
 
   constructor(options: StreamServerOptions) {
     this.#o = options;
+    this.#pages = options.page
+      ? new PageSockets({
+          session: options.page,
+          logger: options.logger,
+          maxBufferedBytes: options.maxBufferedBytes,
+          maxMessageBytes: options.maxPageMessageBytes ?? 1024 * 1024,
+          closeGraceMs: options.closeGraceMs ?? STREAM_CLOSE_GRACE_MS,
+        })
+      : null;
     this.#pingTimer = setInterval(() => this.#pingAll(), options.pingIntervalMs ?? STREAM_PING_INTERVAL_MS);
   }
 
   /** Open stream sockets. */
   get connectionCount(): number {
-    return this.#conns.size;
+    return this.#conns.size + (this.#pages?.size ?? 0);
   }
 
   /** Bytes queued in user space, summed over every open socket (what slow peers cost us). */
   get bufferedBytes(): number {
     let total = 0;
-    for (const c of this.#conns) total += c.ws.bufferedAmount + c.pendingLiveBytes;
+    for (const c of this.#conns) total += c.ws.bufferedAmount + c.outbox.pendingLiveBytes;
+    total += this.#pages?.bufferedBytes ?? 0;
     return total;
   }
 
@@ -113,12 +123,23 @@ export class StreamServer {
       this.#close(conn, o.code, o.reason);
       closed++;
     }
+    // A page socket stays open; only its watches of that room end.
+    this.#pages?.revoke(o);
     return closed;
   }
 
   /** Completes the upgrade of `/stream/<jobId>` (the HTTP server routed it here by its prefix). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === STREAM_SOCKET_PATH && this.#pages) {
+      const maxSockets = this.#o.maxSockets ?? DEFAULT_MAX_SOCKETS;
+      this.#pages.handleUpgrade({ req, socket, head }, () => {
+        if (this.#closed) return { code: StreamCloseCode.shuttingDown, reason: 'the gateway is shutting down' };
+        if (this.connectionCount > maxSockets) return { code: StreamCloseCode.slowConsumer, reason: `the gateway serves ${maxSockets} stream sockets at most (MAX_STREAM_SOCKETS); try again later` };
+        return null;
+      });
+      return;
+    }
     const jobId = path.slice(path.indexOf('/', 1) + 1);
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, req, jobId));
   }
@@ -128,6 +149,7 @@ export class StreamServer {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#pingTimer);
+    const pagesGone = this.#pages?.dispose(StreamCloseCode.shuttingDown, 'the gateway is shutting down');
     const gone = [...this.#conns].map(
       (c) => new Promise<void>((resolve) => {
         if (c.ws.readyState === WebSocket.CLOSED) return resolve();
@@ -135,20 +157,34 @@ export class StreamServer {
         this.#close(c, StreamCloseCode.shuttingDown, 'the gateway is shutting down');
       }),
     );
-    await Promise.all(gone);
+    await Promise.all([...gone, pagesGone]);
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
 
   #onConnection(ws: WebSocket, req: IncomingMessage, jobId: string): void {
-    const conn: Connection = { ws, jobId, alive: true, subscription: null, graceTimer: null, watcher: null, outgoing: [], pendingLiveBytes: 0, closeWhenSent: null };
+    const conn: Connection = {
+      ws,
+      jobId,
+      alive: true,
+      subscription: null,
+      graceTimer: null,
+      watcher: null,
+      closeWhenSent: null,
+      outbox: new SocketOutbox({
+        ws,
+        maxBufferedBytes: this.#o.maxBufferedBytes,
+        onEmpty: () => {
+          if (conn.closeWhenSent) this.#close(conn, conn.closeWhenSent.code, conn.closeWhenSent.reason);
+        },
+      }),
+    };
     this.#conns.add(conn);
     ws.on('pong', () => (conn.alive = true));
     ws.on('error', (err) => this.#o.logger.debug('stream socket error', { jobId, error: err.message }));
     ws.on('close', () => {
       this.#unsubscribe(conn);
       if (conn.graceTimer) clearTimeout(conn.graceTimer);
-      conn.outgoing.length = 0;
-      conn.pendingLiveBytes = 0;
+      conn.outbox.stop();
       this.#conns.delete(conn);
     });
     if (this.#closed) return this.#close(conn, StreamCloseCode.shuttingDown, 'the gateway is shutting down');
@@ -180,44 +216,26 @@ export class StreamServer {
     conn.subscription = subscription;
     this.#perJob.set(conn.jobId, watching + 1);
     // The replay goes through the same queue as live messages: never more than the cap handed to the socket.
-    conn.outgoing.push({ msg: subscription.hello, text: null });
-    for (const msg of subscription.replay) conn.outgoing.push({ msg, text: null });
+    conn.outbox.pushReplay(subscription.hello);
+    for (const msg of subscription.replay) conn.outbox.pushReplay(msg);
     if (subscription.replay.at(-1)?.type === 'end') conn.closeWhenSent = { code: 1000, reason: 'run ended' };
-    this.#flush(conn);
+    conn.outbox.flush();
   }
 
   #sendLive(conn: Connection, msg: StreamMessage): void {
     if (conn.ws.readyState !== WebSocket.OPEN || conn.graceTimer) return;
-    const text = JSON.stringify(msg);
-    conn.outgoing.push({ msg, text });
-    conn.pendingLiveBytes += text.length;
     if (msg.type === 'end') conn.closeWhenSent = { code: 1000, reason: 'run ended' };
-    this.#flush(conn);
+    conn.outbox.pushLive(msg);
     // The socket holds at most the cap; live output waiting behind a full socket may reach the cap too, then the peer is cut.
-    if (conn.pendingLiveBytes > this.#o.maxBufferedBytes && conn.closeWhenSent === null) {
+    if (conn.outbox.overflowing && conn.closeWhenSent === null) {
       this.#o.logger.warn('closing a stream socket that does not keep up', {
         jobId: conn.jobId,
         bufferedAmount: conn.ws.bufferedAmount,
-        pendingBytes: conn.pendingLiveBytes,
+        pendingBytes: conn.outbox.pendingLiveBytes,
         maxBufferedBytes: this.#o.maxBufferedBytes,
       });
       this.#close(conn, StreamCloseCode.slowConsumer, `too much unread output (over ${this.#o.maxBufferedBytes} bytes); reconnect to get the replay`);
     }
-  }
-
-  /** Hands queued messages to the socket while it has less than the cap unsent; resumes as writes complete. */
-  #flush(conn: Connection): void {
-    const { ws } = conn;
-    while (conn.outgoing.length > 0 && ws.readyState === WebSocket.OPEN && ws.bufferedAmount < this.#o.maxBufferedBytes && !conn.graceTimer) {
-      const item = conn.outgoing.shift();
-      if (!item) break;
-      const text = item.text ?? JSON.stringify(item.msg);
-      if (item.text !== null) conn.pendingLiveBytes -= item.text.length;
-      ws.send(text, (err) => {
-        if (!err && conn.outgoing.length > 0) this.#flush(conn);
-      });
-    }
-    if (conn.outgoing.length === 0 && conn.closeWhenSent) this.#close(conn, conn.closeWhenSent.code, conn.closeWhenSent.reason);
   }
 
   #unsubscribe(conn: Connection): void {
@@ -232,8 +250,7 @@ export class StreamServer {
   /** Unsubscribes, starts the close handshake and drops the socket if it does not finish in time. */
   #close(conn: Connection, code: number, reason: string): void {
     this.#unsubscribe(conn);
-    conn.outgoing.length = 0;
-    conn.pendingLiveBytes = 0;
+    conn.outbox.stop();
     if (conn.ws.readyState === WebSocket.CLOSED || conn.graceTimer) return;
     // A close reason is at most 123 bytes.
     conn.ws.close(code, Buffer.from(reason).subarray(0, 123).toString('utf8').replace(/\uFFFD$/, ''));
@@ -241,6 +258,7 @@ export class StreamServer {
   }
 
   #pingAll(): void {
+    this.#pages?.ping();
     for (const conn of this.#conns) {
       // A closing socket is on its close-grace timer; let it read its close code.
       if (conn.graceTimer) continue;

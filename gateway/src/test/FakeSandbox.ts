@@ -4,12 +4,13 @@
  * @module
  */
 import { CodeCellError } from '@codecell/protocol';
-import type { Health, RunEvent, RunRequest, StdinRequest } from '@codecell/protocol';
+import type { Health, RunEvent, RunRequest, StdinRequest, TerminalRequest, TerminalSize } from '@codecell/protocol';
 import type { SandboxApi, SandboxRunHandle, SandboxRuntime } from '../sandboxClient.js';
 
 /** One run the fake received. The test drives it. */
 export class FakeRun {
   readonly stdin: StdinRequest[] = [];
+  readonly resizes: TerminalSize[] = [];
   kills = 0;
   #buffer: RunEvent[] = [];
   #ended = false;
@@ -18,7 +19,8 @@ export class FakeRun {
 
   constructor(
     readonly jobId: string,
-    readonly request: RunRequest,
+    /** A run's `POST /run` body, or a terminal session's `POST /terminal` body. */
+    readonly request: RunRequest | TerminalRequest,
     readonly signal: AbortSignal | undefined,
   ) {
     signal?.addEventListener('abort', () => this.fail(new Error('aborted')), { once: true });
@@ -85,6 +87,21 @@ export class FakeSandbox implements SandboxApi {
   #n = 0;
 
   run(body: RunRequest, signal?: AbortSignal): Promise<SandboxRunHandle> {
+    return this.#start(body, signal);
+  }
+
+  terminal(body: TerminalRequest, signal?: AbortSignal): Promise<SandboxRunHandle> {
+    return this.#start(body, signal);
+  }
+
+  async resize(jobId: string, size: TerminalSize): Promise<void> {
+    await Promise.resolve();
+    const run = this.#find(jobId);
+    if (run.ended) throw new CodeCellError('run_finished', 'run finished');
+    run.resizes.push(size);
+  }
+
+  #start(body: RunRequest | TerminalRequest, signal?: AbortSignal): Promise<SandboxRunHandle> {
     const err = this.nextRunError;
     if (err) {
       this.nextRunError = null;

@@ -7,6 +7,7 @@ import { createTRPCClient, httpLink } from '@trpc/client';
 import type { TRPCClient } from '@trpc/client';
 import { WebSocket } from 'ws';
 import { streamMessageSchema } from '@codecell/protocol';
+import { recordSocket } from './socketRecorder.js';
 import type { StreamMessage } from '@codecell/protocol';
 import type { AppRouter } from '../trpc/router.js';
 
@@ -35,43 +36,7 @@ export interface StreamReader {
 /** Connects to `ws(s)://…/stream/<jobId>` (with `headers`, e.g. a cookie) and records every message. Throws on an invalid one. */
 export function openStream(baseUrl: string, jobId: string, headers: Record<string, string> = {}): StreamReader {
   const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/stream/${jobId}`, { headers });
-  const messages: StreamMessage[] = [];
-  const times: number[] = [];
-  const waiters = new Set<() => void>();
-  let parseError: Error | null = null;
-  ws.on('message', (data: Buffer) => {
-    const parsed = streamMessageSchema.safeParse(JSON.parse(data.toString('utf8')));
-    if (!parsed.success) parseError = new Error(`invalid stream message: ${data.toString('utf8').slice(0, 200)}`);
-    else {
-      messages.push(parsed.data);
-      times.push(performance.now());
-    }
-    for (const w of waiters) w();
-  });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-    ws.on('close', (code, reason) => {
-      resolve({ code, reason: reason.toString('utf8') });
-      for (const w of waiters) w();
-    });
-  });
-  ws.on('error', () => undefined);
-  const waitFor = (pred: (m: StreamMessage) => boolean, timeoutMs = 30_000): Promise<StreamMessage> =>
-    new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (parseError) return done(() => reject(parseError));
-        const hit = messages.find(pred);
-        if (hit) return done(() => resolve(hit));
-        if (ws.readyState === WebSocket.CLOSED) done(() => reject(new Error(`stream closed before the awaited message; got ${JSON.stringify(messages).slice(0, 500)}`)));
-      };
-      const timer = setTimeout(() => done(() => reject(new Error(`timed out; got ${JSON.stringify(messages).slice(0, 500)}`))), timeoutMs);
-      const done = (f: () => void): void => {
-        clearTimeout(timer);
-        waiters.delete(check);
-        f();
-      };
-      waiters.add(check);
-      check();
-    });
+  const { messages, times, closed, waitFor } = recordSocket(ws, streamMessageSchema, 30_000);
   const timeOfStdout = (text: string): number => {
     for (let i = 0; i < messages.length; i++) if (stdoutOf(messages.slice(0, i + 1)).includes(text)) return times[i] ?? NaN;
     return NaN;

@@ -15,19 +15,19 @@ import type { FakeHandler } from './fakeSandboxServer.js';
 import { outcome } from './sessions.js';
 import type { TestUser } from './sessions.js';
 
-/** A fake sandbox whose runs start and keep running until killed; stdin is accepted. */
+/** A fake sandbox whose runs (and terminal sessions) start and keep running until killed; stdin and resizes are accepted. */
 export function runningSandbox(): FakeHandler {
   let n = 0;
   const open = new Map<string, ServerResponse>();
   return (req, res) => {
-    if (req.path === '/run') {
+    if (req.path === '/run' || req.path === '/terminal') {
       const id = `sbx-${++n}`;
       startNdjson(res, id);
       writeEvent(res, { type: 'start', jobId: id, vmId: 'vm', at: 1 });
       open.set(id, res);
       return;
     }
-    const m = /^\/run\/([^/]+)\/(stdin|kill)$/.exec(req.path);
+    const m = /^\/run\/([^/]+)\/(stdin|kill|resize)$/.exec(req.path);
     if (m?.[2] === 'kill') {
       const run = open.get(m[1] ?? '');
       open.delete(m[1] ?? '');

@@ -1,0 +1,88 @@
+/**
+ * The send side of one server WebSocket with flow control: messages are
+ * handed to `ws` only while it has less than the cap unsent; the rest wait in
+ * order and go out as writes complete. Live messages are serialised at once
+ * (their size counts against the cap: a peer whose live backlog passes it is
+ * reported as too slow); replayed ones lazily (the run holds them anyway).
+ * Shared by `ws /stream/<jobId>` and the page's `ws /stream` socket.
+ * @module
+ */
+import { WebSocket } from 'ws';
+
+interface Outgoing {
+  readonly msg: unknown;
+  /** Set for live messages (their size counts), null for the replay (serialised when sent). */
+  text: string | null;
+}
+
+/** Options of {@link SocketOutbox}. */
+export interface SocketOutboxOptions {
+  readonly ws: WebSocket;
+  /** STREAM_MAX_BUFFERED_BYTES: unsent bytes allowed in `ws`, and of live messages waiting behind it. */
+  readonly maxBufferedBytes: number;
+  /** Told when everything queued was handed to the socket. */
+  readonly onEmpty?: () => void;
+}
+
+export class SocketOutbox {
+  readonly #o: SocketOutboxOptions;
+  readonly #outgoing: Outgoing[] = [];
+  #pendingLiveBytes = 0;
+  #stopped = false;
+
+  constructor(options: SocketOutboxOptions) {
+    this.#o = options;
+  }
+
+  /** Bytes of live messages waiting (not yet handed to the socket). */
+  get pendingLiveBytes(): number {
+    return this.#pendingLiveBytes;
+  }
+
+  /** True when nothing waits. */
+  get empty(): boolean {
+    return this.#outgoing.length === 0;
+  }
+
+  /** True when live messages waiting behind a full socket passed the cap: the peer does not keep up. */
+  get overflowing(): boolean {
+    return this.#pendingLiveBytes > this.#o.maxBufferedBytes;
+  }
+
+  /** Queues a replayed message (serialised when it is sent). */
+  pushReplay(msg: unknown): void {
+    if (this.#stopped) return;
+    this.#outgoing.push({ msg, text: null });
+  }
+
+  /** Queues a live message and sends what fits. */
+  pushLive(msg: unknown): void {
+    if (this.#stopped) return;
+    const text = JSON.stringify(msg);
+    this.#outgoing.push({ msg, text });
+    this.#pendingLiveBytes += text.length;
+    this.flush();
+  }
+
+  /** Hands queued messages to the socket while it has less than the cap unsent; resumes as writes complete. */
+  flush(): void {
+    const { ws } = this.#o;
+    while (this.#outgoing.length > 0 && !this.#stopped && ws.readyState === WebSocket.OPEN && ws.bufferedAmount < this.#o.maxBufferedBytes) {
+      const item = this.#outgoing.shift();
+      if (!item) break;
+      const text = item.text ?? JSON.stringify(item.msg);
+      if (item.text !== null) this.#pendingLiveBytes -= item.text.length;
+      ws.send(text, (err) => {
+        if (!err && this.#outgoing.length > 0) this.flush();
+      });
+    }
+    if (this.#outgoing.length === 0 && !this.#stopped) this.#o.onEmpty?.();
+  }
+
+  /** Drops everything waiting and sends nothing more (the socket is closing). */
+  stop(): void {
+    this.#stopped = true;
+    this.#outgoing.length = 0;
+    this.#pendingLiveBytes = 0;
+  }
+}
