@@ -36,6 +36,9 @@ export interface DebugHandle {
   visibleLines(): Array<[number, number]>;
   /** Writes into the document past the editor (what a console can do). */
   forgeEdit(path: string, text: string): void;
+  /** A terminal screen's text, or null when it is not on the page. */
+  screen(id: string): string | null;
+  screenSize(id: string): { cols: number; rows: number } | null;
 }
 
 /** Calls `window.codecell[method](...args)` in the page (see src/ui/debugHandle.ts). */
@@ -118,9 +121,17 @@ export async function cursorAt(u: User, line: number, where: 'start' | 'end'): P
   await u.page.keyboard.press(where === 'start' ? 'Home' : 'End');
 }
 
-export const outputOf = async (u: User): Promise<string> => (await u.page.textContent('[data-testid="output"]')) ?? '';
-export const waitForOutput = (u: User, text: string, timeout = RUN_TIMEOUT_MS) =>
-  u.page.waitForFunction((t) => document.querySelector('[data-testid="output"]')?.textContent?.includes(t), text, { timeout });
+/** The text on a terminal screen of the page (its whole buffer): the run's output by default. */
+export const screenOf = async (u: User | Page, id = 'output-terminal'): Promise<string> => (await cc('page' in u ? u.page : u, 'screen', id)) ?? '';
+export const outputOf = (u: User): Promise<string> => screenOf(u);
+/** Waits until a terminal screen shows `text`. */
+export const waitForScreen = (u: User | Page, text: string, o: { id?: string; timeout?: number } = {}) =>
+  ('page' in u ? u.page : u).waitForFunction(
+    ([id, t]) => (window as unknown as { codecell?: { screen(id: string): string | null } }).codecell?.screen(id)?.includes(t) === true,
+    [o.id ?? 'output-terminal', text] as const,
+    { timeout: o.timeout ?? RUN_TIMEOUT_MS },
+  );
+export const waitForOutput = (u: User, text: string, timeout = RUN_TIMEOUT_MS) => waitForScreen(u, text, { timeout });
 
 export async function createFile(u: User, path: string): Promise<void> {
   await u.page.click('[data-testid="new-file"]');

@@ -39,6 +39,11 @@ export function streamUrl(apiBase: string, jobId: string): string {
   return url.toString();
 }
 
+/** `http(s)://host/x` → `ws(s)://host/x/stream`: the page's stream socket (issue 12). */
+export function pageSocketUrl(apiBase: string): string {
+  return streamUrl(apiBase, '').replace(/\/$/, '');
+}
+
 /** `http(s)://host/x` → `ws(s)://host/x/collab?protocolVersion=<COLLAB_PROTOCOL_VERSION>` (Hocuspocus, C1). */
 export function collabUrl(apiBase: string): string {
   const url = new URL(apiBase);

@@ -44,6 +44,11 @@ export function toUserError(err: unknown, apiBase: string): UserError {
     };
   }
   if (isNetworkFailure(err)) return unreachable(apiBase);
+  // A refusal on the page's stream socket carries the gateway's code.
+  if (err instanceof Error && err.name === 'PageSocketError' && typeof (err as { code?: unknown }).code === 'string') {
+    const code = (err as Error & { code: string }).code;
+    return code === GATEWAY_UNREACHABLE ? unreachable(apiBase) : { code, message: err.message };
+  }
   const message = err instanceof Error ? err.message : String(err);
   return { code: 'internal_error', message };
 }

@@ -1,20 +1,25 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { StreamMessage } from '@codecell/protocol';
+import type { RunCodeInput, RunCodeOutput, StreamMessage } from '@codecell/protocol';
 import { RunController } from './RunController';
 import type { RunApi } from './RunController';
 import type { RunStreamHandlers } from './runStream';
 
-function setup(opts: { api?: Partial<RunApi> } = {}) {
+/** The gateway calls a run makes, plus `runCode` (what the IDE's `start` calls). */
+type Api = RunApi & { runCode(input: RunCodeInput): Promise<RunCodeOutput> };
+const submission: RunCodeInput = { roomId: 'r1', startedBy: 'Ada', entry: 'main.py', language: 'py', files: [{ path: 'main.py', content: 'print(1)' }] };
+
+function setup(opts: { api?: Partial<Api> } = {}) {
   const streams: Array<{ jobId: string; handlers: RunStreamHandlers; closed: boolean }> = [];
   const mocks = {
-    runCode: vi.fn<RunApi['runCode']>(async () => ({ jobId: 'job1', position: 0 })),
+    runCode: vi.fn<Api['runCode']>(async () => ({ jobId: 'job1', position: 0 })),
     sendStdin: vi.fn<RunApi['sendStdin']>(async () => ({ ok: true })),
     stopRun: vi.fn<RunApi['stopRun']>(async () => ({ ok: true })),
+    resize: vi.fn<RunApi['resize']>(async () => ({ ok: true })),
   };
-  const api: RunApi = { ...mocks, ...opts.api };
+  const api: Api = { ...mocks, ...opts.api };
   const controller = new RunController({
     api,
-    submission: () => ({ roomId: 'r1', startedBy: 'Ada', entry: 'main.py', language: 'py', files: [{ path: 'main.py', content: 'print(1)' }] }),
+    start: () => api.runCode(submission),
     toUserError: (err) => ({ code: 'x', message: String(err) }),
     schedule: (fn) => fn(),
     openStream: (jobId, handlers) => {
@@ -140,5 +145,31 @@ describe('RunController', () => {
     controller.attach('old1');
     streams[0]!.handlers.onGone('unknown job');
     expect(controller.getState()).toMatchObject({ phase: 'idle', error: null });
+  });
+
+  it('issue 12: on a terminal, keystrokes and lines go as typed (no local echo), EOF is Ctrl+D, and resizes follow the pane', async () => {
+    const { controller, api, send } = setup();
+    await controller.run();
+    send({ type: 'event', seq: 0, event: { type: 'start', jobId: 'job1', vmId: 'v', at: 1 } });
+    send({ type: 'event', seq: 1, event: { type: 'size', cols: 80, rows: 24 } });
+    await controller.sendKeys('a');
+    await controller.sendLine('Ada');
+    await controller.sendEof();
+    expect(api.sendStdin.mock.calls.map((c) => c[0])).toEqual([
+      { jobId: 'job1', data: 'a' },
+      { jobId: 'job1', data: 'Ada\r' },
+      { jobId: 'job1', data: '\x04' },
+    ]);
+    expect(controller.getState().output).toEqual([]);
+    await controller.resize({ cols: 80, rows: 24 });
+    await controller.resize({ cols: 120, rows: 40 });
+    expect(api.resize.mock.calls.map((c) => c[0])).toEqual([{ jobId: 'job1', cols: 120, rows: 40 }]);
+    controller.refused({ jobId: 'other', code: 'forbidden', message: 'no' });
+    expect(controller.getState().error).toBeNull();
+    controller.refused({ jobId: 'job1', code: 'forbidden', message: 'runner needed' });
+    expect(controller.getState().error).toEqual({ code: 'forbidden', message: 'runner needed' });
+    send({ type: 'end', status: 'ok', code: 0, message: null });
+    await controller.resize({ cols: 90, rows: 30 });
+    expect(api.resize).toHaveBeenCalledTimes(1);
   });
 });

@@ -1,28 +1,34 @@
 /**
- * Owns the run the page shows: submits runs, follows a run's stream (its own
- * or one started by someone else in the room), forwards stdin and stop. UI
- * code reads `getState()` and `subscribe()`s (React: `useSyncExternalStore`);
- * everything else is injected.
+ * Owns the run the page shows: starts runs, follows a run's stream (its own
+ * or one started by someone else in the room), forwards stdin, keystrokes,
+ * resizes and stop. The same controller drives a terminal session tab (its
+ * `start` opens the room's shell or REPL). UI code reads `getState()` and
+ * `subscribe()`s (React: `useSyncExternalStore`); everything else is injected.
  * @module
  */
-import type { RunCodeInput, RunCodeOutput, SendStdinInput, StopRunInput } from '@codecell/protocol';
+import type { RunCodeOutput, SendStdinInput, StopRunInput, TerminalSize } from '@codecell/protocol';
 import type { UserError } from '../api/userError';
 import { acceptsStdin, initialRunState, isActive, runReducer } from './runState';
 import type { RunAction, RunState } from './runState';
 import type { RunStreamHandle, RunStreamHandlers } from './runStream';
 
-/** The gateway procedures a run needs. */
+/** The gateway operations a run needs. */
 export interface RunApi {
-  runCode(input: RunCodeInput): Promise<RunCodeOutput>;
   sendStdin(input: SendStdinInput): Promise<unknown>;
   stopRun(input: StopRunInput): Promise<unknown>;
+  /** Resizes a TTY run's terminal. */
+  resize(input: { readonly jobId: string } & TerminalSize): Promise<unknown>;
 }
 
 export interface RunControllerOptions {
   readonly api: RunApi;
   readonly openStream: (jobId: string, handlers: RunStreamHandlers) => RunStreamHandle;
-  /** What to run, read when Run is pressed: the room, its files, entry and language, who starts it. */
-  readonly submission: () => RunCodeInput;
+  /**
+   * Starts what Run starts, read when it is pressed: the room's files as a
+   * run (`runCode` with the room, files, entry, language, who starts it and
+   * the terminal's size), or a terminal session.
+   */
+  readonly start: () => Promise<RunCodeOutput>;
   readonly toUserError: (err: unknown) => UserError;
   /**
    * Schedules listener notification; stream messages are applied at once but
@@ -75,7 +81,7 @@ export class RunController {
     this.dispatch({ type: 'submit' });
     let out: RunCodeOutput;
     try {
-      out = await this.opts.api.runCode(this.opts.submission());
+      out = await this.opts.start();
     } catch (err) {
       this.dispatch({ type: 'submitFailed', error: this.opts.toUserError(err) });
       const deferred = this.deferredAttach;
@@ -100,14 +106,46 @@ export class RunController {
     }
   }
 
-  /** Sends one line of stdin (a newline is added) and echoes it in the output. */
+  /**
+   * Sends one line of stdin: on a terminal it is typed with Enter (the
+   * terminal echoes it); on pipes a newline is added and it is echoed here.
+   */
   async sendLine(line: string): Promise<void> {
-    await this.sendStdin(`${line}\n`, false);
+    if (this.state.tty !== null) await this.sendKeys(`${line}\r`);
+    else await this.sendStdin(`${line}\n`, false);
   }
 
-  /** Closes the program's stdin (what Ctrl+D does in a terminal). */
+  /** End of file: Ctrl+D typed at a terminal (which stays open), else the program's stdin is closed. */
   async sendEof(): Promise<void> {
-    await this.sendStdin('', true);
+    if (this.state.tty !== null) await this.sendKeys('\x04');
+    else await this.sendStdin('', true);
+  }
+
+  /** What was typed at the terminal, as is (the program's terminal echoes it, so there is no local echo). */
+  async sendKeys(data: string): Promise<void> {
+    const { jobId } = this.state;
+    if (jobId === null || data === '' || !acceptsStdin(this.state)) return;
+    try {
+      await this.opts.api.sendStdin({ jobId, data });
+    } catch (err) {
+      this.dispatch({ type: 'error', error: this.opts.toUserError(err) });
+    }
+  }
+
+  /** The terminal's size changed: a TTY run that is still going gets it (SIGWINCH). */
+  async resize(size: TerminalSize): Promise<void> {
+    const { jobId, tty } = this.state;
+    if (jobId === null || tty === null || !isActive(this.state) || (tty.cols === size.cols && tty.rows === size.rows)) return;
+    try {
+      await this.opts.api.resize({ jobId, ...size });
+    } catch (err) {
+      this.dispatch({ type: 'error', error: this.opts.toUserError(err) });
+    }
+  }
+
+  /** The gateway refused something sent about a run (keystrokes, a resize, stop): shown when it is this run. */
+  refused(refusal: { readonly jobId: string; readonly code: string; readonly message: string }): void {
+    if (refusal.jobId === this.state.jobId) this.dispatch({ type: 'error', error: { code: refusal.code, message: refusal.message } });
   }
 
   clearOutput(): void {

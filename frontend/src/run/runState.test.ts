@@ -152,4 +152,29 @@ describe('runReducer', () => {
     const quiet = reduce([ev(0, { type: 'stage', name: 'compile' }), ev(1, { type: 'stage', name: 'run' })]);
     expect(quiet.output.map((c) => c.text)).toEqual(['Compiling…', 'Running…']);
   });
+
+  it('issue 12: a TTY run keeps its size and its run stage output raw; its compile stage (pipes) is not', () => {
+    const s = reduce([
+      { type: 'submitted', jobId: 'j1', position: 0 },
+      hello,
+      ev(0, { type: 'start', jobId: 'j1', vmId: 'vm', at: 1 }),
+      ev(1, { type: 'size', cols: 100, rows: 30 }),
+      ev(2, { type: 'stage', name: 'compile', warm: false }),
+      ev(3, { type: 'stderr', data: 'warning\n' }),
+      ev(4, { type: 'stage', name: 'run', warm: false }),
+      ev(5, { type: 'stdout', data: '\x1b[31mred\x1b[0m\r\n' }),
+      ev(6, { type: 'stdout', data: '\r50%' }),
+      ev(7, { type: 'size', cols: 80, rows: 20 }),
+    ]);
+    expect(s.tty).toEqual({ cols: 80, rows: 20 });
+    expect(s.output.map((c) => [c.kind, c.raw, c.text])).toEqual([
+      ['stage', false, 'Compiling…'],
+      ['stderr', false, 'warning\n'],
+      ['stage', false, 'Running…'],
+      ['stdout', true, '\x1b[31mred\x1b[0m\r\n\r50%'],
+    ]);
+    // Where each chunk starts in everything appended (what a screen has written).
+    expect(s.output.map((c) => c.start)).toEqual([0, 10, 18, 26]);
+    expect(s.appended).toBe(26 + s.output[3]!.text.length);
+  });
 });

@@ -8,7 +8,7 @@
  * @module
  */
 import { formatBytes } from '@codecell/protocol';
-import type { Diagnostic, ExitEvent, StageName, StreamMessage } from '@codecell/protocol';
+import type { Diagnostic, ExitEvent, StageName, StreamMessage, TerminalSize } from '@codecell/protocol';
 import type { UserError } from '../api/userError';
 
 export type RunPhase = 'idle' | 'submitting' | 'attaching' | 'queued' | 'starting' | 'running' | 'finished';
@@ -25,6 +25,15 @@ export interface OutputChunk {
   readonly id: number;
   readonly kind: OutputKind;
   readonly text: string;
+  /**
+   * True for a TTY run stage's output: the terminal's own bytes (`\r\n`,
+   * escape sequences), written to the screen as they are. False for text
+   * from pipes (a compile stage, a run without a terminal), whose `\n` the
+   * screen turns into a new line.
+   */
+  readonly raw: boolean;
+  /** Where its first character is in everything the run appended (trimming the front moves it on): what a screen wrote already. */
+  readonly start: number;
 }
 
 /** The stream's last message: how the run ended. */
@@ -47,6 +56,8 @@ export interface RunState {
   readonly output: readonly OutputChunk[];
   /** Characters held in `output`. */
   readonly outputChars: number;
+  /** Characters ever appended to `output` (never goes down; {@link OutputChunk.start} counts in it). */
+  readonly appended: number;
   /** True when the page dropped old output to stay under {@link MAX_OUTPUT_CHARS}. */
   readonly trimmed: boolean;
   /** True when the gateway's replay buffer had already dropped early output. */
@@ -61,6 +72,8 @@ export interface RunState {
   readonly stage: StageName | null;
   /** True once the run had a compile stage (a compiled language). */
   readonly compiled: boolean;
+  /** The terminal's size for a TTY run or terminal session (its latest `size` event); null for pipes. */
+  readonly tty: TerminalSize | null;
   /** The compiler's messages (the `diagnostics` event); shown as editor markers and listed under the output. */
   readonly diagnostics: readonly Diagnostic[];
   /** The run's `error` event: the sandbox could not run it (or lost it midway). */
@@ -98,6 +111,7 @@ export const initialRunState: RunState = Object.freeze({
   startedBy: null,
   output: [],
   outputChars: 0,
+  appended: 0,
   trimmed: false,
   truncated: false,
   lastSeq: -1,
@@ -106,6 +120,7 @@ export const initialRunState: RunState = Object.freeze({
   end: null,
   stage: null,
   compiled: false,
+  tty: null,
   diagnostics: [],
   failure: null,
   stdinClosed: false,
@@ -157,7 +172,7 @@ export function runReducer(state: RunState, action: RunAction): RunState {
         error: { code: 'not_found', message: action.message },
       };
     case 'stdinEcho':
-      return append(state, 'stdin', action.text);
+      return append(state, { kind: 'stdin', text: action.text });
     case 'stdinClosed':
       return { ...state, stdinClosed: true };
     case 'stopRequested':
@@ -195,7 +210,10 @@ function applyMessage(state: RunState, msg: StreamMessage): RunState {
           return { ...next, phase: next.phase === 'finished' ? 'finished' : 'running', position: null, startedAt: ev.at };
         case 'stdout':
         case 'stderr':
-          return append(next, ev.type, ev.data);
+          // A TTY run's compile stage still runs on pipes; its run stage on the terminal.
+          return append(next, { kind: ev.type, text: ev.data, raw: next.tty !== null && next.stage !== 'compile' });
+        case 'size':
+          return { ...next, tty: { cols: ev.cols, rows: ev.rows } };
         case 'exit':
           return { ...next, exit: ev };
         case 'error':
@@ -236,19 +254,21 @@ export function stageLabel(name: StageName, cached: boolean): string {
 function applyStage(state: RunState, name: StageName, cached: boolean): RunState {
   const compiled = state.compiled || name === 'compile';
   const next = { ...state, stage: name, compiled };
-  return compiled ? append(next, 'stage', stageLabel(name, cached)) : next;
+  return compiled ? append(next, { kind: 'stage', text: stageLabel(name, cached) }) : next;
 }
 
 /** Appends text, merging with the previous chunk of the same kind (but dividers), and trims old output past the cap. */
-function append(state: RunState, kind: OutputKind, text: string): RunState {
+function append(state: RunState, add: { readonly kind: OutputKind; readonly text: string; readonly raw?: boolean }): RunState {
+  const { kind, text } = add;
+  const raw = add.raw ?? false;
   if (text === '') return state;
   const output = state.output.slice();
   const last = output[output.length - 1];
   let nextChunkId = state.nextChunkId;
-  if (last && last.kind === kind && kind !== 'stage') {
+  if (last && last.kind === kind && last.raw === raw && kind !== 'stage') {
     output[output.length - 1] = { ...last, text: last.text + text };
   } else {
-    output.push({ id: nextChunkId++, kind, text });
+    output.push({ id: nextChunkId++, kind, text, raw, start: state.appended });
   }
   let outputChars = state.outputChars + text.length;
   let trimmed = state.trimmed;
@@ -260,9 +280,9 @@ function append(state: RunState, kind: OutputKind, text: string): RunState {
       output.shift();
       outputChars -= first.text.length;
     } else {
-      output[0] = { ...first, text: first.text.slice(excess) };
+      output[0] = { ...first, text: first.text.slice(excess), start: first.start + excess };
       outputChars -= excess;
     }
   }
-  return { ...state, output, outputChars, trimmed, nextChunkId };
+  return { ...state, output, outputChars, appended: state.appended + text.length, trimmed, nextChunkId };
 }

@@ -1,24 +1,27 @@
 /**
- * The run's output: stdout and stderr as they stream (stderr in red), where
- * a compiled run's stages begin, the compiler's messages (each opens its
- * file and line), the exit status in words with exit code and timings, and
- * the stdin line while the program runs. Follows new output unless the user
- * scrolled up.
+ * The run's output on a terminal screen (xterm.js): a TTY run's bytes as a
+ * terminal shows them (colours, `\r` progress bars, cursor movement), pipe
+ * output as lines with stderr in red, where a compiled run's stages begin, the
+ * compiler's messages (each opens its file and line), and the exit status in
+ * words with exit code and timings. Typing goes straight to the program (the
+ * stdin line below is there too); the screen follows the pane's size.
  * @module
  */
-import { useLayoutEffect, useRef, useState } from 'react';
+import { Suspense, useCallback } from 'react';
+import { LazyTerminalView } from '../terminal/LazyTerminalView';
+import type { TerminalSize } from '@codecell/protocol';
 import type { RunController } from '../run/RunController';
 import { acceptsStdin, isActive } from '../run/runState';
 import type { RunState } from '../run/runState';
 import { compileErrorText, endStatusText, exitFacts } from '../run/statusText';
+import type { ThemeName } from './theme';
 import { Elapsed } from './Elapsed';
 import { Problems } from './Problems';
 import type { ProblemsProps } from './Problems';
 import { StatusPill } from './StatusPill';
+import { ErrorBanner } from './ErrorBanner';
 import { StdinLine } from './StdinLine';
 
-/** Within this many pixels of the bottom counts as "at the bottom". */
-const STICK_THRESHOLD_PX = 32;
 
 export interface OutputPaneProps {
   readonly state: RunState;
@@ -30,25 +33,23 @@ export interface OutputPaneProps {
   readonly canRun?: boolean;
   /** Files of the room, and how to open one at a compiler message. */
   readonly problems: Omit<ProblemsProps, 'diagnostics'>;
+  readonly theme: ThemeName;
+  /** Told the size that fills the pane (the next run's terminal size). */
+  readonly onFit?: (size: TerminalSize) => void;
 }
 
-export function OutputPane({ state, controller, entry, language, canRun = true, problems }: OutputPaneProps) {
-  const scroller = useRef<HTMLDivElement>(null);
-  const [stick, setStick] = useState(true);
-
-  useLayoutEffect(() => {
-    const el = scroller.current;
-    if (el && stick) el.scrollTop = el.scrollHeight;
-  }, [state.output, state.end, stick]);
-
-  const onScroll = (): void => {
-    const el = scroller.current;
-    if (!el) return;
-    setStick(el.scrollHeight - el.scrollTop - el.clientHeight < STICK_THRESHOLD_PX);
-  };
-
+export function OutputPane({ state, controller, entry, language, canRun = true, problems, theme, onFit }: OutputPaneProps) {
   const active = isActive(state);
   const stdinOpen = active && state.phase !== 'submitting' && state.phase !== 'attaching';
+  const typing = canRun && acceptsStdin(state);
+  const onData = useCallback((data: string) => void controller.sendKeys(data), [controller]);
+  const fitted = useCallback(
+    (size: TerminalSize) => {
+      onFit?.(size);
+      if (canRun) void controller.resize(size);
+    },
+    [controller, canRun, onFit],
+  );
   return (
     <section className="pane output-pane" aria-label="Output">
       <div className="pane-header">
@@ -67,41 +68,27 @@ export function OutputPane({ state, controller, entry, language, canRun = true, 
           Clear
         </button>
       </div>
-      {state.error ? (
-        <div className="banner banner-error" role="alert" data-testid="error-banner" data-code={state.error.code}>
-          <span className="banner-text">{state.error.message}</span>
-          <button type="button" className="banner-close" aria-label="Dismiss" onClick={() => controller.dismissError()}>
-            ×
-          </button>
-        </div>
-      ) : null}
+      {state.error ? <ErrorBanner error={state.error} testId="error-banner" onDismiss={() => controller.dismissError()} /> : null}
       {state.phase === 'submitting' || state.phase === 'attaching' || state.connection === 'reconnecting' ? (
         <div className="progress" aria-hidden="true" />
       ) : null}
-      <div className="output-scroll" ref={scroller} onScroll={onScroll} data-testid="output" role="log" aria-label="Program output">
-        {state.truncated || state.trimmed ? (
-          <div className="output-notice">Earlier output was dropped to keep the page responsive.</div>
-        ) : null}
-        {state.output.length === 0 ? (
-          <EmptyOutput state={state} entry={entry} language={language} />
-        ) : (
-          <pre className="output-text">
-            {state.output.map((c) => (
-              <span key={c.id} className={`out out-${c.kind}`} data-kind={c.kind}>
-                {c.text}
-              </span>
-            ))}
-          </pre>
-        )}
-        {state.connection === 'reconnecting' && active ? (
-          <div className="output-notice">Connection lost; reconnecting to the run…</div>
-        ) : null}
+      {state.truncated || state.trimmed ? <div className="output-notice">Earlier output was dropped to keep the page responsive.</div> : null}
+      <div className="output-screen" data-testid="output" role="log" aria-label="Program output" data-tty={state.tty ? `${state.tty.cols}x${state.tty.rows}` : undefined}>
+        <Suspense fallback={<div className="output-empty">Loading the terminal…</div>}>
+          <LazyTerminalView
+            screenKey={state.jobId ?? 'none'}
+            output={state.output}
+            size={state.tty}
+            onData={typing && state.tty !== null ? onData : null}
+            onFit={fitted}
+            theme={theme}
+            testId="output-terminal"
+            label="Program terminal"
+          />
+        </Suspense>
+        {state.output.length === 0 ? <EmptyOutput state={state} entry={entry} language={language} /> : null}
       </div>
-      {!stick && state.output.length > 0 ? (
-        <button type="button" className="jump" onClick={() => setStick(true)}>
-          ↓ Latest output
-        </button>
-      ) : null}
+      {state.connection === 'reconnecting' && active ? <div className="output-notice">Connection lost; reconnecting to the run…</div> : null}
       <Problems diagnostics={state.diagnostics} {...problems} />
       {stdinOpen ? <StdinLine controller={controller} disabled={!canRun || !acceptsStdin(state)} /> : null}
       <RunResult state={state} />

@@ -1,15 +1,15 @@
 /**
  * A room's page: joins the room (and makes sure the gateway has registered
- * it), owns its run controller, and lays out header, files, people, runs,
- * editor and output.
+ * it), owns its stream socket and its run and terminal controllers, and lays
+ * out header, files, people, runs, editor, and the output, shell and console tabs.
  * @module
  */
 import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
-import { RUNTIMES, isCompiled, roleAllows } from '@codecell/protocol';
-import type { RuntimeId } from '@codecell/protocol';
+import { DEFAULT_TERMINAL_SIZE, RUNTIMES, TERMINAL_PROGRAMS, isCompiled, roleAllows } from '@codecell/protocol';
+import type { OpenTerminal, RuntimeId, TerminalProgram, TerminalSize } from '@codecell/protocol';
 import type { MeOutput } from '@codecell/protocol';
 import type { GatewayClient } from '../api/trpc';
-import { API_BASE, collabUrl, streamUrl } from '../api/apiUrl';
+import { API_BASE, collabUrl, pageSocketUrl } from '../api/apiUrl';
 import { toUserError } from '../api/userError';
 import type { UserIdentity } from '../collab/identity';
 import { filesOf } from '../collab/roomFiles';
@@ -22,11 +22,12 @@ import { RoomSession } from '../collab/RoomSession';
 import type { JumpRequest } from '../editor/CollabEditor';
 import type { RoomEditor } from '../editor/RoomEditor';
 import { RunController } from '../run/RunController';
-import { openRunStream } from '../run/runStream';
+import { PageSocket } from '../run/pageSocket';
 import { AccountMenu } from './AccountMenu';
 import { FileTree } from './FileTree';
 import { useDebugHandle } from './debugHandle';
 import { OutputPane } from './OutputPane';
+import { SidePane } from './SidePane';
 import { EditorTabs } from './EditorTabs';
 import { PeopleList } from './PeopleList';
 import { MembersList } from './MembersList';
@@ -58,42 +59,56 @@ export interface RoomPageProps {
 interface Joined {
   readonly session: RoomSession;
   readonly controller: RunController;
+  readonly socket: PageSocket;
+  /** One controller per terminal program: the room's shared sessions. */
+  readonly terminals: Readonly<Record<TerminalProgram, RunController>>;
+  /** The size that fills each screen now: what the next run (or session) starts with. */
+  readonly sizes: { run: TerminalSize; terminal: TerminalSize };
 }
 
 export function RoomPage(props: RoomPageProps) {
-  const { roomId, client, identity } = props;
+  const { roomId, identity } = props;
   const [joined, setJoined] = useState<Joined | null>(null);
   const identityRef = useRef(identity);
   identityRef.current = identity;
 
   useEffect(() => {
     const session = new RoomSession({ roomId, url: collabUrl(API_BASE), user: identityRef.current, online: navigator.onLine });
+    const sizes = { run: { ...DEFAULT_TERMINAL_SIZE }, terminal: { ...DEFAULT_TERMINAL_SIZE } };
+    const all: RunController[] = [];
+    // One socket for everything: Run is one message, its output comes back on it (issue 12).
+    const socket = new PageSocket({ url: pageSocketUrl(API_BASE), onRefused: (r) => all.forEach((c) => c.refused(r)) });
+    const api = {
+      sendStdin: (input: { jobId: string; data: string; eof?: boolean }) => Promise.resolve(socket.stdin(input.jobId, input.data, input.eof)),
+      stopRun: (input: { jobId: string }) => Promise.resolve(socket.stop(input.jobId)),
+      resize: ({ jobId, cols, rows }: { jobId: string } & TerminalSize) => Promise.resolve(socket.resize(jobId, { cols, rows })),
+    };
+    const common = { api, openStream: (jobId: string, handlers: Parameters<PageSocket['watch']>[1]) => socket.watch(jobId, handlers), toUserError: (err: unknown) => toUserError(err, API_BASE) };
     const controller = new RunController({
-      api: {
-        runCode: (input) => client.runCode.mutate(input),
-        sendStdin: (input) => client.sendStdin.mutate(input),
-        stopRun: (input) => client.stopRun.mutate(input),
-      },
-      openStream: (jobId, handlers) => openRunStream({ url: streamUrl(API_BASE, jobId), handlers }),
-      submission: () => ({ roomId, startedBy: identityRef.current.name, ...runSubmission(session.doc) }),
-      toUserError: (err) => toUserError(err, API_BASE),
+      ...common,
+      start: () => socket.run({ roomId, startedBy: identityRef.current.name, tty: sizes.run, ...runSubmission(session.doc) }),
     });
-    setJoined({ session, controller });
+    const terminals = Object.fromEntries(
+      TERMINAL_PROGRAMS.map((program) => [program, new RunController({ ...common, start: () => socket.terminal({ roomId, program, size: sizes.terminal }) })]),
+    ) as Record<TerminalProgram, RunController>;
+    all.push(controller, ...Object.values(terminals));
+    setJoined({ session, controller, socket, terminals, sizes });
     return () => {
-      controller.dispose();
+      for (const c of all) c.dispose();
+      socket.dispose();
       session.dispose();
     };
-  }, [roomId, client]);
+  }, [roomId]);
 
   useEffect(() => joined?.session.setUser(identity), [joined, identity]);
 
   if (!joined) return null;
-  return <RoomView {...props} session={joined.session} controller={joined.controller} />;
+  return <RoomView {...props} {...joined} />;
 }
 
 interface RoomViewProps extends RoomPageProps, Joined {}
 
-function RoomView({ roomId, session, controller, theme, identity, me, client, onRename, onNewRoom }: RoomViewProps) {
+function RoomView({ roomId, session, controller, socket, terminals, sizes, theme, identity, me, client, onRename, onNewRoom }: RoomViewProps) {
   const state = useSessionState(session);
   const access = useRoomAccess({ client, roomId, me, generation: state.generation });
   const hosted = me.mode !== 'none';
@@ -115,6 +130,9 @@ function RoomView({ roomId, session, controller, theme, identity, me, client, on
   const editorRef = useRef<RoomEditor | null>(null);
   const activeRef = useRef(activeFile);
   activeRef.current = activeFile;
+
+  const [openTerminals, setOpenTerminals] = useState<readonly OpenTerminal[]>([]);
+  useEffect(() => socket.followTerminals(roomId, setOpenTerminals), [socket, roomId]);
 
   const canRunRef = useRef(canRun);
   canRunRef.current = canRun;
@@ -318,7 +336,14 @@ function RoomView({ roomId, session, controller, theme, identity, me, client, on
             ) : null}
           </div>
         </section>
-        <OutputPane state={run} controller={controller} entry={entry} language={language} canRun={canRun} problems={{ paths: files.paths, onGoTo: goTo }} />
+        <SidePane
+          output={<OutputPane state={run} controller={controller} entry={entry} language={language} canRun={canRun} problems={{ paths: files.paths, onGoTo: goTo }} theme={theme.theme} onFit={(s) => (sizes.run = s)} />}
+          terminals={terminals}
+          open={openTerminals}
+          canRun={canRun}
+          theme={theme.theme}
+          onFit={(s) => (sizes.terminal = s)}
+        />
       </main>
     </div>
   );

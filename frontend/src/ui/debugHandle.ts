@@ -12,6 +12,7 @@ import { fileBytes, filePaths, filesOf, runFiles } from '../collab/roomFiles';
 import { runSubmission } from '../collab/roomLanguage';
 import type { RoomSession } from '../collab/RoomSession';
 import type { RoomEditor } from '../editor/RoomEditor';
+import { screenOf } from '../terminal/screens';
 
 /** Installs `window.codecell` while the room is open. */
 export function useDebugHandle({
@@ -59,6 +60,10 @@ export function useDebugHandle({
         const value = filesOf(session.doc).get(path);
         if (value instanceof Y.Text) value.insert(0, text);
       },
+      /** A terminal screen's text (`output-terminal`, `terminal-view-bash`…), or null when it is not on the page. */
+      screen: (id: string) => screenOf(id)?.text() ?? null,
+      /** A terminal screen's size in cells, or null. */
+      screenSize: (id: string) => screenOf(id)?.size() ?? null,
     };
     (window as unknown as { codecell?: typeof handle }).codecell = handle;
     return () => {
