@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { openBrowser } from './browser.js';
 import type { BrowserSession } from './browser.js';
+import { cc, screenOf, waitForScreen } from './roomPage.js';
 import { buildFrontend, RESULTS_DIR, startStack } from './stack.js';
 import type { Stack } from './stack.js';
 
@@ -39,7 +40,7 @@ afterEach(async (ctx) => {
     const name = ctx.task.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
     await page.screenshot({ path: join(RESULTS_DIR, `failed-${name}.png`) }).catch(() => undefined);
     const status = await page.textContent(STATUS).catch(() => null);
-    const output = await page.textContent(OUTPUT).catch(() => null);
+    const output = await screenOf(page).catch(() => null);
     console.error(`[e2e] ${ctx.task.name}: status=${JSON.stringify(status)} output=${JSON.stringify(output?.slice(-500))} url=${page.url()}`);
   }
   expect(browser.foreignRequests, 'requests that left localhost').toEqual([]);
@@ -89,9 +90,9 @@ async function savedProgram(): Promise<string | null> {
   });
 }
 
-const outputText = async (): Promise<string> => (await page.textContent(OUTPUT)) ?? '';
-const waitForOutput = (text: string, timeout = RUN_TIMEOUT_MS) =>
-  page.waitForFunction(([sel, t]) => document.querySelector(sel!)?.textContent?.includes(t!), [OUTPUT, text], { timeout });
+/** The output terminal's text (its whole buffer). */
+const outputText = (): Promise<string> => screenOf(page);
+const waitForOutput = (text: string, timeout = RUN_TIMEOUT_MS) => waitForScreen(page, text, { timeout });
 const waitForResult = () => page.waitForSelector(RESULT, { timeout: RUN_TIMEOUT_MS });
 const shot = (name: string) => page.screenshot({ path: join(RESULTS_DIR, `e2e-${name}.png`) });
 
@@ -159,7 +160,7 @@ describe('CodeCell IDE in Chromium', () => {
     await shot('finished');
   });
 
-  it('sends stdin lines to the running program', async () => {
+  it('sends stdin lines to the running program (its terminal echoes them)', async () => {
     await openIde();
     await setProgram("name = input()\nprint('hi', name)\n");
     await page.click('[data-testid="run"]');
@@ -169,7 +170,7 @@ describe('CodeCell IDE in Chromium', () => {
     await waitForOutput('hi Bob');
     await waitForResult();
     expect(await page.textContent(STATUS)).toBe('Finished');
-    expect(await page.locator('[data-kind="stdin"]').first().textContent()).toBe('Bob\n');
+    expect(await outputText()).toBe('Bob\nhi Bob');
     await shot('stdin');
   });
 
@@ -201,20 +202,16 @@ describe('CodeCell IDE in Chromium', () => {
     await shot('stopped');
   });
 
-  it('shows a traceback in stderr style and the error status', async () => {
+  it('shows a traceback on the terminal and the error status', async () => {
     await openIde();
     await setProgram("print('before')\nraise ValueError('boom')\n");
     await page.click('[data-testid="run"]');
     await waitForResult();
     expect(await page.textContent(STATUS)).toBe('Error (exit code 1)');
-    const stderr = page.locator('[data-kind="stderr"]');
-    const text = (await stderr.allTextContents()).join('');
-    expect(text).toContain('Traceback (most recent call last)');
-    expect(text).toContain('ValueError: boom');
-    expect((await page.locator('[data-kind="stdout"]').allTextContents()).join('')).toContain('before');
-    const [r, g, b] = (await stderr.first().evaluate((el) => getComputedStyle(el).color)).match(/\d+/g)!.map(Number);
-    expect(r).toBeGreaterThan(g! + 60);
-    expect(r).toBeGreaterThan(b! + 60);
+    // On a terminal stderr and stdout are one stream, as in a local terminal.
+    const text = await outputText();
+    expect(text).toMatch(/^before\nTraceback \(most recent call last\):/);
+    expect(text).toMatch(/ValueError: boom$/);
     await shot('traceback');
   });
 
@@ -225,16 +222,18 @@ describe('CodeCell IDE in Chromium', () => {
     );
     await page.click('[data-testid="run"]');
     await waitForOutput('line 299');
-    const atBottom = () => page.$eval(OUTPUT, (el) => el.scrollHeight - el.scrollTop - el.clientHeight < 40);
-    await expect.poll(atBottom).toBe(true);
+    const scroll = async () => (await cc(page, 'screenScroll', 'output-terminal'))!;
+    await expect.poll(async () => { const s = await scroll(); return s.viewportY === s.baseY && s.baseY > 0; }).toBe(true);
     await page.hover(OUTPUT);
-    await page.mouse.wheel(0, -100_000);
-    await expect.poll(() => page.$eval(OUTPUT, (el) => el.scrollTop)).toBe(0);
+    await page.mouse.wheel(0, -2000);
+    await expect.poll(async () => { const s = await scroll(); return s.viewportY < s.baseY; }).toBe(true);
+    const up = (await scroll()).viewportY;
     await waitForOutput('more 299');
     await waitForResult();
-    expect(await page.$eval(OUTPUT, (el) => el.scrollTop)).toBe(0);
-    await page.click('text=Latest output');
-    await expect.poll(atBottom).toBe(true);
+    // 300 more lines came; the screen stayed where the user scrolled to.
+    const after = await scroll();
+    expect(after.viewportY).toBe(up);
+    expect(after.baseY).toBeGreaterThan(up + 250);
   });
 
   it('re-attaches to the run after a page reload mid-run', async () => {
@@ -277,8 +276,10 @@ describe('CodeCell IDE in Chromium', () => {
   it('says so when the gateway cannot be reached', async () => {
     await openIde();
     await page.route('**/trpc/**', (route) => route.abort('connectionrefused'));
+    // The page's stream socket cannot connect either (Run goes over it).
+    await page.routeWebSocket(/\/stream$/, (ws) => ws.close({ code: 1011, reason: 'blocked by the test' }));
     try {
-      // The room still opens over the collab socket; every tRPC call fails.
+      // The room still opens over the collab socket; every tRPC call and the stream socket fail.
       await openIde(page.url());
       await expect.poll(() => page.textContent('[data-testid="health"]')).toBe('Gateway unreachable');
       await page.click('[data-testid="run"]');

@@ -39,6 +39,7 @@ export interface DebugHandle {
   /** A terminal screen's text, or null when it is not on the page. */
   screen(id: string): string | null;
   screenSize(id: string): { cols: number; rows: number } | null;
+  screenScroll(id: string): { viewportY: number; baseY: number } | null;
 }
 
 /** Calls `window.codecell[method](...args)` in the page (see src/ui/debugHandle.ts). */

@@ -117,6 +117,7 @@ export default function TerminalView({ screenKey, output, size, onData, onFit, t
         return lines.join('\n');
       },
       size: () => ({ cols: t.cols, rows: t.rows }),
+      scroll: () => ({ viewportY: t.buffer.active.viewportY, baseY: t.buffer.active.baseY }),
     });
     return () => {
       unregister();

@@ -11,6 +11,8 @@ export interface ScreenReader {
   text(): string;
   /** Its size in cells. */
   size(): { cols: number; rows: number };
+  /** The first line shown (`viewportY`) and the first line of the live screen (`baseY`): scrolled up while the first is less. */
+  scroll(): { viewportY: number; baseY: number };
 }
 
 const screens = new Map<string, ScreenReader>();

@@ -64,6 +64,8 @@ export function useDebugHandle({
       screen: (id: string) => screenOf(id)?.text() ?? null,
       /** A terminal screen's size in cells, or null. */
       screenSize: (id: string) => screenOf(id)?.size() ?? null,
+      /** Where a terminal screen is scrolled to, or null. */
+      screenScroll: (id: string) => screenOf(id)?.scroll() ?? null,
     };
     (window as unknown as { codecell?: typeof handle }).codecell = handle;
     return () => {
