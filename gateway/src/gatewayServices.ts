@@ -113,6 +113,7 @@ export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUr
   const runs = new RunManager({
     onRunUpdate: collab.onRunUpdate,
     onRunFile: collab.onRunFile,
+    onTerminal: collab.onTerminal,
     onRunEnd: (run) => {
       if (run.owner) hooks.afterRun({ owner: run.owner, jobId: run.jobId, accepted: true, cpuMs: run.cpuMs });
     },

@@ -15,7 +15,7 @@ import { loadConfig } from '../src/config.js';
 import { createSandbox } from '../src/server/createSandbox.js';
 import type { Sandbox } from '../src/server/createSandbox.js';
 import { disposeLeavingNothing } from './leftovers.js';
-import { codeOf, collect, runPy } from './runHelpers.js';
+import { codeOf, collect, runPy, until } from './runHelpers.js';
 import { TermReader } from './terminalHelpers.js';
 
 let sb: Sandbox;
@@ -163,6 +163,8 @@ describe('terminal sessions (SPEC 3.11)', () => {
     await sh.waitFor(/\$ $/);
     sh.type('echo "$((6 * 7)) $(id -u) $PWD $COLUMNS"; echo shell-file > made-by-shell.txt\r');
     await sh.waitFor('42 1000 /workspace 100');
+    // What the shell creates comes back as a run's files do (issue 11: the room gets it).
+    await until(() => sh.events.some((e) => e.type === 'file' && e.path === 'made-by-shell.txt'), 30_000);
     // A run of the session while the shell is open: same VM, same /workspace.
     const run = await runPy(sb.runs, 'print(open("made-by-shell.txt").read().strip())', { sessionId: SESSION });
     expect(run.stdout).toBe('shell-file\n');

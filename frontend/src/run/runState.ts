@@ -219,8 +219,10 @@ function applyMessage(state: RunState, msg: StreamMessage): RunState {
         case 'error':
           return { ...next, failure: { code: ev.code, message: ev.message } };
         case 'file':
-          // A note in the output; the file itself arrives through the room.
-          return append(next, 'file', `${ev.truncated ? '✗' : '→'} ${ev.path} (${formatBytes(ev.size)}${ev.truncated ? ', too large to bring back' : ''})\n`);
+          // A note in the output; the file itself arrives through the room. A terminal's
+          // screen is the program's alone: a note there would land in the middle of it.
+          if (next.tty !== null) return next;
+          return append(next, { kind: 'file', text: `${ev.truncated ? '✗' : '→'} ${ev.path} (${formatBytes(ev.size)}${ev.truncated ? ', too large to bring back' : ''})\n` });
         case 'stage':
           // `cached` is there once the sandbox replays unchanged builds (issue 10 sandbox side).
           return applyStage(next, ev.name, 'cached' in ev && ev.cached === true);

@@ -2,7 +2,8 @@
  * What a terminal screen (xterm.js) must be written next for a run's output:
  * the part of each chunk it has not written yet, a TTY run's bytes as they
  * are, pipe text with `\n` as a new line (`\r\n`), stderr in red, the local
- * echo of a stdin line dimmed and stage dividers as faint lines. Pure, so
+ * echo of a stdin line dimmed, stage dividers as faint lines and the notes of
+ * files a run wrote in cyan. Pure, so
  * replays, merges and trims are unit-tested.
  * @module
  */
@@ -16,6 +17,7 @@ export interface ScreenCursor {
 export const EMPTY_CURSOR: ScreenCursor = Object.freeze({ written: 0 });
 
 const RED = '\x1b[31m';
+const CYAN = '\x1b[36m';
 const DIM = '\x1b[2m';
 const RESET_FG = '\x1b[39m';
 const RESET_DIM = '\x1b[22m';
@@ -31,6 +33,8 @@ function render(chunk: OutputChunk, text: string): string {
       return `${RED}${lines}${RESET_FG}`;
     case 'stdin':
       return `${DIM}${lines}${RESET_DIM}`;
+    case 'file':
+      return `${CYAN}${lines}${RESET_FG}`;
     case 'stage':
       return `${DIM}── ${text} ──${RESET_DIM}\r\n`;
   }

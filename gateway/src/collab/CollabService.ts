@@ -98,6 +98,11 @@ export class CollabService {
   }
 
   /** The run core's hook: records runs of rooms in their documents. */
+  /** Told when a terminal session of a room starts and ends (its files go into the room meanwhile). */
+  get onTerminal(): RunRecorder['onTerminal'] {
+    return this.#recorder.onTerminal;
+  }
+
   get onRunUpdate(): OnRunUpdate {
     return this.#recorder.onRunUpdate;
   }

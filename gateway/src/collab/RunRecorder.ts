@@ -102,6 +102,28 @@ export class RunRecorder {
       .catch((err: unknown) => this.#o.logger.error('could not put a file a run wrote into its room', { roomId, jobId, path: file.path, error: String(err) }));
   };
 
+  /**
+   * The `onTerminal` hook (issue 12): a terminal session of the room started
+   * or ended. It has no run record, but the files it writes go into the room
+   * like a run's, so the room stays open while it lives. Never throws.
+   */
+  readonly onTerminal = ({ roomId, jobId, live }: { readonly roomId: string; readonly jobId: string; readonly live: boolean }): void => {
+    if (this.#disposed) return;
+    let room = this.#rooms.get(roomId);
+    if (!room) {
+      if (!live) return;
+      room = { tail: Promise.resolve(), handle: null, live: new Set() };
+      this.#rooms.set(roomId, room);
+    }
+    if (live) {
+      room.live.add(jobId);
+      return;
+    }
+    room.live.delete(jobId);
+    const state = room;
+    state.tail = state.tail.then(() => this.#release(roomId, state)).catch((err: unknown) => this.#o.logger.error('could not release a room', { roomId, jobId, error: String(err) }));
+  };
+
   /** Waits for pending writes and releases every room. Safe to call twice. */
   async dispose(): Promise<void> {
     this.#disposed = true;
@@ -132,11 +154,15 @@ export class RunRecorder {
   async #write(roomId: string, room: RoomState, { record }: RunUpdate): Promise<void> {
     room.handle ??= await this.#o.openRoom(roomId);
     await room.handle.transact((doc) => upsertRunRecord(doc, record));
+    await this.#release(roomId, room);
+  }
+
+  /** No unfinished runs (or terminal sessions) left: releases the room unless a newer update already queued behind us. */
+  async #release(roomId: string, room: RoomState): Promise<void> {
     if (room.live.size > 0 || this.#disposed) return;
-    // No unfinished runs left: release the room unless a newer update already queued behind us.
     const handle = room.handle;
     room.handle = null;
     if (this.#rooms.get(roomId) === room && room.live.size === 0) this.#rooms.delete(roomId);
-    await handle.disconnect();
+    await handle?.disconnect();
   }
 }

@@ -103,6 +103,7 @@ export class RunOutcomeBuilder {
       case 'diagnostics':
       case 'error':
       case 'file': // files the program wrote: neither Piston nor Judge0 returns them
+      case 'size': // a terminal's size (issue 12): their runs have no terminal
         return;
     }
   }

@@ -53,6 +53,8 @@ export interface RunManagerOptions {
   readonly onRunUpdate?: OnRunUpdate;
   /** Told about each file a run of a room wrote (to put it into the room). */
   readonly onRunFile?: OnRunFile;
+  /** Told when a terminal session of a room starts (`live`) and ends, so the files it writes can go into the room. Must not throw. */
+  readonly onTerminal?: (o: { readonly roomId: string; readonly jobId: string; readonly live: boolean }) => void;
   /** Told once when any run ends, with its owner and CPU time (quotas). Must not throw. */
   readonly onRunEnd?: (run: Run) => void;
 }
@@ -72,7 +74,7 @@ export interface RunManagerStats {
 
 /** Queues, runs and remembers runs. Dispose it to abort everything. */
 export class RunManager {
-  readonly #o: Required<Omit<RunManagerOptions, 'sandbox' | 'logger' | 'defaults' | 'onRunUpdate' | 'onRunFile' | 'onRunEnd' | 'maxima'>> & RunManagerOptions;
+  readonly #o: Required<Omit<RunManagerOptions, 'sandbox' | 'logger' | 'defaults' | 'onRunUpdate' | 'onRunFile' | 'onTerminal' | 'onRunEnd' | 'maxima'>> & RunManagerOptions;
   readonly #runs = new Map<string, Run>();
   readonly #queue = new RunQueue();
   readonly #active = new Map<Run, Promise<void>>();
@@ -157,6 +159,7 @@ export class RunManager {
       logger: this.#o.logger,
     });
     this.#runs.set(run.jobId, run);
+    this.#tellTerminal(run, true);
     const done = this.#execute(run).finally(() => this.#terminals.delete(run));
     this.#terminals.set(run, done);
     return run;
@@ -310,6 +313,7 @@ export class RunManager {
     this.#o.logger.debug('run finished', { jobId: run.jobId, ...end });
     // S4 statuses are exit statuses or error codes; anything else would be a bug upstream.
     this.#notify(run, roomRunStatusSchema.catch('internal_error').parse(end.status));
+    if (run.program !== null) this.#tellTerminal(run, false);
     try {
       if (run.program === null) this.#o.onRunEnd?.(run);
     } catch (err) {
@@ -331,6 +335,16 @@ export class RunManager {
       this.#o.onRunFile({ roomId, jobId: run.jobId, file: event });
     } catch (err) {
       this.#o.logger.error('onRunFile failed', { jobId: run.jobId, roomId, error: String(err) });
+    }
+  }
+
+  /** Tells onTerminal that a terminal session of a room started or ended. Never throws. */
+  #tellTerminal(run: Run, live: boolean): void {
+    if (run.sessionId === undefined) return;
+    try {
+      this.#o.onTerminal?.({ roomId: run.sessionId, jobId: run.jobId, live });
+    } catch (err) {
+      this.#o.logger.error('onTerminal failed', { jobId: run.jobId, error: String(err) });
     }
   }
 

@@ -183,6 +183,7 @@ class PistonConnection {
       case 'diagnostics':
       case 'error':
       case 'file': // files the program wrote: Piston has no message for them
+      case 'size': // a terminal's size (issue 12): Piston runs have no terminal
         return;
     }
   }
