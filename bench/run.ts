@@ -8,7 +8,7 @@
  * @module
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { cpus, totalmem, release } from 'node:os';
+import { cpus, loadavg, totalmem, release } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sandboxBench } from './sandboxBench.js';
@@ -53,7 +53,9 @@ async function main(): Promise<void> {
     const log = (msg: string): void => void process.stderr.write(`[bench:${suite.name}] ${msg}\n`);
     log('starting');
     const body = await suite.run(log);
-    const header = `_Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench -- ${suite.name}\` on ${machine()}._\n\n`;
+    // The host's load when the suite began: on a shared machine other work slows VMs (TCG most of all).
+    const load = loadavg()[0]?.toFixed(1) ?? '?';
+    const header = `_Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench -- ${suite.name}\` on ${machine()}; load average ${load} when it began._\n\n`;
     writeSection(suite.name, header + body);
     log(`written to ${FILE}`);
   }

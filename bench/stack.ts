@@ -4,6 +4,9 @@
  * @module
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startSandbox } from '../gateway/src/test/sandboxProcess.js';
 import type { SandboxProcess } from '../gateway/src/test/sandboxProcess.js';
@@ -21,9 +24,11 @@ export interface Stack {
 export async function startStack(o: { sandboxEnv?: Record<string, string>; gatewayEnv?: Record<string, string> } = {}): Promise<Stack> {
   const sandbox = await startSandbox({ env: { LOG_LEVEL: 'error', ...o.sandboxEnv } });
   const port = await freePort();
+  // Rooms of a benchmark go to a file of its own (on disk, as in production), never the user's.
+  const dbDir = mkdtempSync(join(tmpdir(), 'cc-bench-collab-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), SANDBOX_ADDR: `127.0.0.1:${sandbox.port}`, LOG_LEVEL: 'error', ...o.gatewayEnv },
+    env: { ...process.env, PORT: String(port), SANDBOX_ADDR: `127.0.0.1:${sandbox.port}`, LOG_LEVEL: 'error', COLLAB_DB: join(dbDir, 'collab.sqlite'), ...o.gatewayEnv },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -34,6 +39,7 @@ export async function startStack(o: { sandboxEnv?: Record<string, string>; gatew
       await exited;
     }
     await sandbox.stop();
+    rmSync(dbDir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 60_000;
   for (;;) {

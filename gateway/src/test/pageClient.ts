@@ -21,6 +21,8 @@ export interface PageClient {
   /** Resolves with the first message matching `pred` (already received or coming). */
   waitFor<T extends StreamServerMessage>(pred: (m: StreamServerMessage) => m is T, timeoutMs?: number): Promise<T>;
   waitFor(pred: (m: StreamServerMessage) => boolean, timeoutMs?: number): Promise<StreamServerMessage>;
+  /** Resolves once `cond()` holds, checked after each message. */
+  waitUntil(cond: () => boolean, timeoutMs?: number): Promise<void>;
   /** The stream messages of one job, in order. */
   jobMessages(jobId: string): StreamMessage[];
   /** Concatenated stdout of one job. */
@@ -30,7 +32,7 @@ export interface PageClient {
 /** Connects to `ws://…/stream` with `headers` (a cookie) and records every message. */
 export function openPage(baseUrl: string, headers: Record<string, string> = {}): PageClient {
   const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}${STREAM_SOCKET_PATH}`, { headers });
-  const { messages, times, closed, waitFor } = recordSocket(ws, streamServerMessageSchema, 10_000);
+  const { messages, times, closed, waitFor, waitUntil } = recordSocket(ws, streamServerMessageSchema, 10_000);
   const opened = new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -45,7 +47,8 @@ export function openPage(baseUrl: string, headers: Record<string, string> = {}):
     send: (msg) => {
       void opened.then(() => ws.send(JSON.stringify(msg)));
     },
-    waitFor: waitFor,
+    waitFor,
+    waitUntil,
     jobMessages,
     stdout: (jobId) => jobMessages(jobId).map((m) => (m.type === 'event' && m.event.type === 'stdout' ? m.event.data : '')).join(''),
   };

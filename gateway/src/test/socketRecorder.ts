@@ -16,6 +16,8 @@ export interface SocketRecorder<T> {
   readonly closed: Promise<{ code: number; reason: string }>;
   /** Resolves with the first message matching `pred` (received already or coming). */
   readonly waitFor: (pred: (m: T) => boolean, timeoutMs?: number) => Promise<T>;
+  /** Resolves once `cond()` holds, checked now and after each message (once per message, unlike waitFor's scan of all). */
+  readonly waitUntil: (cond: () => boolean, timeoutMs?: number) => Promise<void>;
 }
 
 /** Starts recording `ws`; a message that fails `schema` makes every wait fail. */
@@ -45,10 +47,16 @@ export function recordSocket<S extends z.ZodType>(ws: WebSocket, schema: S, defa
   });
   ws.on('error', () => undefined);
   const waitFor = (pred: (m: T) => boolean, timeoutMs = defaultTimeoutMs): Promise<T> =>
+    waitOn(() => messages.find(pred), timeoutMs);
+  const waitUntil = async (cond: () => boolean, timeoutMs = defaultTimeoutMs): Promise<void> => {
+    await waitOn(() => (cond() ? true : undefined), timeoutMs);
+  };
+  /** Resolves with the first value `probe` gives that is not undefined, probing now and after each message. */
+  const waitOn = <V>(probe: () => V | undefined, timeoutMs: number): Promise<V> =>
     new Promise((resolve, reject) => {
       const check = (): void => {
         if (parseError) return done(() => reject(parseError));
-        const hit = messages.find(pred);
+        const hit = probe();
         if (hit !== undefined) return done(() => resolve(hit));
         if (ws.readyState === WebSocket.CLOSED) done(() => reject(new Error(`socket closed before the awaited message; got ${JSON.stringify(messages).slice(-800)}`)));
       };
@@ -61,5 +69,5 @@ export function recordSocket<S extends z.ZodType>(ws: WebSocket, schema: S, defa
       waiters.add(check);
       check();
     });
-  return { messages, times, closed, waitFor };
+  return { messages, times, closed, waitFor, waitUntil };
 }
