@@ -4,7 +4,7 @@
  * has no run record; when the session ends the room is released.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
+import type * as Y from 'yjs';
 import { ROOM_DOC } from '@codecell/protocol';
 import type { ServerResponse } from 'node:http';
 import { trpcClient } from './test/clients.js';
