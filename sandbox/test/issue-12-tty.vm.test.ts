@@ -159,10 +159,10 @@ describe('TTY runs (SPEC 3.10)', () => {
 
 describe('terminal sessions (SPEC 3.11)', () => {
   it('bash runs as the user in /workspace, beside a run of the same session', async () => {
-    const sh = terminal('bash', { size: { cols: 100, rows: 30 } });
+    const sh = terminal('bash', { size: { cols: 100, rows: 30 }, files: [{ path: 'from-room.txt', content: 'room file' }] });
     await sh.waitFor(/\$ $/);
-    sh.type('echo "$((6 * 7)) $(id -u) $PWD $COLUMNS"; echo shell-file > made-by-shell.txt\r');
-    await sh.waitFor('42 1000 /workspace 100');
+    sh.type('echo "$((6 * 7)) $(id -u) $PWD $COLUMNS"; echo shell-file > made-by-shell.txt; cat from-room.txt; echo\r');
+    await sh.waitFor('42 1000 /workspace 100\r\nroom file\r\n');
     // What the shell creates comes back as a run's files do (issue 11: the room gets it).
     await until(() => sh.events.some((e) => e.type === 'file' && e.path === 'made-by-shell.txt'), 30_000);
     // A run of the session while the shell is open: same VM, same /workspace.

@@ -7,7 +7,7 @@
  * @module
  */
 import { GATEWAY_PROTOCOL_VERSION, streamServerMessageSchema } from '@codecell/protocol';
-import type { OpenTerminal, RunCodeInput, RunCodeOutput, StreamClientMessage, StreamMessage, StreamServerMessage, TerminalProgram, TerminalSize } from '@codecell/protocol';
+import type { OpenTerminal, RunCodeInput, RunCodeOutput, StreamClientMessage, StreamMessage, StreamServerMessage, TerminalProgram, TerminalSize, WorkspaceFile } from '@codecell/protocol';
 import { RECONNECT_DELAYS_MS } from './runStream';
 import type { RunStreamHandle, RunStreamHandlers, StreamSocket } from './runStream';
 
@@ -75,8 +75,8 @@ export class PageSocket {
     return this.#request((ref) => ({ type: 'run', ref, input }));
   }
 
-  /** Opens or joins the room's terminal session of `program`. */
-  terminal(o: { roomId: string; program: TerminalProgram; size: TerminalSize }): Promise<RunCodeOutput> {
+  /** Opens (with the room's `files` written first) or joins the room's terminal session of `program`. */
+  terminal(o: { roomId: string; program: TerminalProgram; size: TerminalSize; files?: WorkspaceFile[] }): Promise<RunCodeOutput> {
     return this.#request((ref) => ({ type: 'terminal', ref, ...o }));
   }
 

@@ -89,7 +89,7 @@ export function RoomPage(props: RoomPageProps) {
       start: () => socket.run({ roomId, startedBy: identityRef.current.name, tty: sizes.run, ...runSubmission(session.doc) }),
     });
     const terminals = Object.fromEntries(
-      TERMINAL_PROGRAMS.map((program) => [program, new RunController({ ...common, start: () => socket.terminal({ roomId, program, size: sizes.terminal }) })]),
+      TERMINAL_PROGRAMS.map((program) => [program, new RunController({ ...common, start: () => socket.terminal({ roomId, program, size: sizes.terminal, files: runSubmission(session.doc).files }) })]),
     ) as Record<TerminalProgram, RunController>;
     all.push(controller, ...Object.values(terminals));
     setJoined({ session, controller, socket, terminals, sizes });

@@ -5,7 +5,7 @@
  * opens it again. Followers are told the room's list on every change.
  * @module
  */
-import type { OpenTerminal, TerminalProgram, TerminalRequest, TerminalSize } from '@codecell/protocol';
+import type { OpenTerminal, TerminalProgram, TerminalRequest, TerminalSize, WorkspaceFile } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import type { Run } from './Run.js';
 import type { RunOwner } from './types.js';
@@ -27,11 +27,11 @@ export class RoomTerminals {
     this.#o = options;
   }
 
-  /** The room's terminal session of `program`: the open one, else a new one of that size. */
-  open(o: { roomId: string; program: TerminalProgram; size: TerminalSize; owner: RunOwner | null }): Run {
+  /** The room's terminal session of `program`: the open one, else a new one of that size (with `files` written first). */
+  open(o: { roomId: string; program: TerminalProgram; size: TerminalSize; files?: readonly WorkspaceFile[]; owner: RunOwner | null }): Run {
     const existing = this.#open.get(o.roomId)?.get(o.program);
     if (existing && existing.state !== 'finished') return existing;
-    const run = this.#o.runs.startTerminal({ sessionId: o.roomId, program: o.program, size: o.size }, o.owner);
+    const run = this.#o.runs.startTerminal({ sessionId: o.roomId, program: o.program, size: o.size, ...(o.files ? { files: [...o.files] } : {}) }, o.owner);
     let room = this.#open.get(o.roomId);
     if (!room) this.#open.set(o.roomId, (room = new Map<TerminalProgram, Run>()));
     room.set(o.program, run);

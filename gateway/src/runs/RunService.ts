@@ -10,7 +10,7 @@
  * @module
  */
 import { CodeCellError } from '@codecell/protocol';
-import type { AuthMode, RoomAction, RunCodeOutput, SendStdinInput, StopRunInput, TerminalProgram, TerminalSize } from '@codecell/protocol';
+import type { AuthMode, RoomAction, RunCodeOutput, SendStdinInput, StopRunInput, TerminalProgram, TerminalSize, WorkspaceFile } from '@codecell/protocol';
 import type { RoomAccess } from '../access/RoomAccess.js';
 import { requireUser } from '../auth/AuthService.js';
 import type { Caller } from '../auth/Caller.js';
@@ -70,7 +70,7 @@ export class RunService {
   }
 
   /** Opens (or joins) the room's terminal session of `program` (runner and above); watch its jobId for the screen. */
-  async openTerminal(caller: Caller, input: { roomId: string; program: TerminalProgram; size: TerminalSize }): Promise<RunCodeOutput> {
+  async openTerminal(caller: Caller, input: { roomId: string; program: TerminalProgram; size: TerminalSize; files?: readonly WorkspaceFile[] }): Promise<RunCodeOutput> {
     await this.#o.access.require(caller, input.roomId, 'run');
     const run = this.#o.terminals.open({ ...input, owner: this.#ownerOf(caller, {}) });
     return { jobId: run.jobId, position: 0 };

@@ -11,7 +11,7 @@
 import { WebSocket } from 'ws';
 import type { RawData } from 'ws';
 import { ERROR_CODE_TABLE, GATEWAY_PROTOCOL_VERSION, MAX_WATCHED_PER_SOCKET, errorCodeSchema, streamClientMessageSchema, toCodeCellError } from '@codecell/protocol';
-import type { ErrorCode, OpenTerminal, RunCodeOutput, SendStdinInput, StreamClientMessage, StreamServerMessage, TerminalProgram, TerminalSize } from '@codecell/protocol';
+import type { ErrorCode, OpenTerminal, RunCodeOutput, SendStdinInput, StreamClientMessage, StreamServerMessage, TerminalProgram, TerminalSize, WorkspaceFile } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import type { RunSubscriber, RunSubscription } from '../runs/Run.js';
 import { SocketOutbox } from './SocketOutbox.js';
@@ -36,7 +36,7 @@ export interface PageSession {
   sendStdin(input: SendStdinInput): Promise<{ readonly delivered: Promise<void> }>;
   resize(jobId: string, size: TerminalSize): Promise<{ readonly delivered: Promise<void> }>;
   stop(jobId: string): Promise<void>;
-  openTerminal(input: { roomId: string; program: TerminalProgram; size: TerminalSize }): Promise<RunCodeOutput>;
+  openTerminal(input: { roomId: string; program: TerminalProgram; size: TerminalSize; files?: readonly WorkspaceFile[] }): Promise<RunCodeOutput>;
   followTerminals(roomId: string, listener: (open: OpenTerminal[]) => void): Promise<() => void>;
 }
 
@@ -133,7 +133,7 @@ export class PageConnection {
           return await this.#watch(session, out.jobId);
         }
         case 'terminal': {
-          const out = await session.openTerminal(msg);
+          const out = await session.openTerminal({ roomId: msg.roomId, program: msg.program, size: msg.size, ...(msg.files ? { files: msg.files } : {}) });
           this.#send({ type: 'accepted', ref: msg.ref, ...out });
           return await this.#watch(session, out.jobId);
         }

@@ -145,11 +145,12 @@ export {
   sizeEventSchema,
   resizeRequestSchema,
   terminalProgramSchema,
-  terminalRequestSchema,
   resizeFrameSchema,
   execTerminalFieldsSchema,
 } from './terminal.js';
-export type { TerminalSize, TtyOption, SizeEvent, ResizeRequest, TerminalProgram, TerminalRequest, ResizeFrame } from './terminal.js';
+export type { TerminalSize, TtyOption, SizeEvent, ResizeRequest, TerminalProgram, ResizeFrame } from './terminal.js';
+export { terminalRequestSchema } from './terminalRequest.js';
+export type { TerminalRequest } from './terminalRequest.js';
 export {
   STREAM_SOCKET_PATH,
   MAX_WATCHED_PER_SOCKET,

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { runCodeInputSchema } from './gatewayApi.js';
 import { runEventSchema, runRequestSchema } from './sandboxApi.js';
-import { DEFAULT_TERMINAL_SIZE, MAX_TERMINAL_SIZE, resizeRequestSchema, terminalRequestSchema, ttySize } from './terminal.js';
+import { DEFAULT_TERMINAL_SIZE, MAX_TERMINAL_SIZE, resizeRequestSchema, ttySize } from './terminal.js';
+import { terminalRequestSchema } from './terminalRequest.js';
 
 describe('issue 12: terminal shapes', () => {
   it('tty is true (80 x 24), a size, or false / absent (pipes)', () => {

@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { errorCodeSchema } from './errors.js';
 import { jobIdSchema, roomIdSchema, streamMessageSchema } from './gatewayApi.js';
+import { workspaceFileSchema } from './sandboxApi.js';
 import { terminalProgramSchema, terminalSizeSchema } from './terminal.js';
 
 /** Path of the page's stream socket on the gateway. */
@@ -43,7 +44,15 @@ export const streamClientMessageSchema = z.discriminatedUnion('type', [
    * joins it when one is open: the room shares one of each, like tmux.
    * Answer: `accepted` with its jobId (then watch it), or `refused`.
    */
-  z.strictObject({ type: z.literal('terminal'), ref: refSchema, roomId: roomIdSchema, program: terminalProgramSchema, size: terminalSizeSchema }),
+  z.strictObject({
+    type: z.literal('terminal'),
+    ref: refSchema,
+    roomId: roomIdSchema,
+    program: terminalProgramSchema,
+    size: terminalSizeSchema,
+    /** The room's files, written into `/workspace` when this opens a new session (not when it joins one). */
+    files: z.array(workspaceFileSchema).optional(),
+  }),
   /** Follows which terminal sessions the room has open (viewers and above): `terminals` now and on every change. */
   z.strictObject({ type: z.literal('terminals'), roomId: roomIdSchema }),
 ]);

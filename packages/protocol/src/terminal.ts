@@ -7,7 +7,7 @@
  * | --- | --- | --- |
  * | `POST /run` with `tty` | {@link ttyOptionSchema} in the run request | as any run; stdout carries the terminal's bytes (stderr merged) |
  * | `POST /run/<jobId>/resize` | {@link resizeRequestSchema} | 202 `{jobId, cols, rows}`; `not_a_terminal` for a pipe run |
- * | `POST /terminal` | {@link terminalRequestSchema} | NDJSON run events like `POST /run`, header `X-Job-Id`; stdin, resize and kill through the `/run/<jobId>/…` routes |
+ * | `POST /terminal` | `terminalRequestSchema` (terminalRequest.ts) | NDJSON run events like `POST /run`, header `X-Job-Id`; stdin, resize and kill through the `/run/<jobId>/…` routes |
  * @module
  */
 import { z } from 'zod';
@@ -52,24 +52,6 @@ export type ResizeRequest = z.infer<typeof resizeRequestSchema>;
 export const TERMINAL_PROGRAMS = ['bash', 'python', 'node'] as const;
 export const terminalProgramSchema = z.enum(TERMINAL_PROGRAMS);
 export type TerminalProgram = z.infer<typeof terminalProgramSchema>;
-
-/** Body of `POST /terminal`. */
-export const terminalRequestSchema = z.strictObject({
-  /** The session (room) whose VM and `/workspace` the terminal shares with its runs. */
-  sessionId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'sessionId must be 1-64 of [A-Za-z0-9_-]'),
-  program: terminalProgramSchema,
-  /** Default 80 × 24. */
-  size: terminalSizeSchema.optional(),
-  limits: z
-    .strictObject({
-      /** Ends the session after this long without input, ms (default TERMINAL_IDLE_MS). */
-      idleTimeoutMs: z.int().positive().optional(),
-      /** Memory of the session's processes (guest cgroup `memory.max`), MiB (default DEFAULT_MEM_MB). */
-      memoryMb: z.int().positive().optional(),
-    })
-    .optional(),
-});
-export type TerminalRequest = z.infer<typeof terminalRequestSchema>;
 
 /**
  * Run event of a TTY run or terminal session: the terminal's size, sent after

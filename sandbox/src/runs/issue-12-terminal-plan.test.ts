@@ -28,6 +28,9 @@ describe('issue 12: terminal plans', () => {
     expect(p.stages).toHaveLength(1);
     expect(p.stages[0]?.argv).toEqual(TERMINAL_COMMANDS.bash.argv);
     expect(planTerminal({ sessionId: 'r', program: 'python', size: { cols: 50, rows: 10 }, limits: { idleTimeoutMs: 5000, memoryMb: 64 } }, config)).toMatchObject({ idleTimeoutMs: 5000, memoryMb: 64, tty: { cols: 50, rows: 10 } });
+    // The room's files go in first (checked as a run's are).
+    expect(planTerminal({ sessionId: 'r', program: 'bash', files: [{ path: 'main.py', content: 'print(1)' }] }, config).files).toEqual([{ path: 'main.py', content: Buffer.from('print(1)') }]);
+    expect(codeOf(() => planTerminal({ sessionId: 'r', program: 'bash', files: [{ path: 'a', content: '' }, { path: 'a', content: '' }] }, config))).toBe('invalid_path');
   });
 
   it('refuses limits above the maxima, naming the variable', () => {

@@ -5,7 +5,7 @@
  * @module
  */
 import { CodeCellError, RUNTIMES, defaultCompileLimits, formatBytes, ttySize } from '@codecell/protocol';
-import type { RunRequest, RuntimeId, TerminalSize } from '@codecell/protocol';
+import type { RunRequest, RuntimeId, TerminalSize, WorkspaceFile } from '@codecell/protocol';
 import type { SandboxConfig } from '../config.js';
 import { vmMemoryMb } from '../config.js';
 import type { VmShape } from '../vmm/VmmDriver.js';
@@ -66,19 +66,18 @@ export interface PlanContext {
   readonly acceleration: 'kvm' | 'tcg' | 'none';
 }
 
-export function planRun(req: RunRequest, c: SandboxConfig, ctx: PlanContext = { acceleration: 'kvm' }): RunPlan {
-  const sourceBytes = Buffer.byteLength(req.source, 'utf8');
-  if (sourceBytes > c.MAX_SOURCE_BYTES) {
-    throw new CodeCellError('source_too_large', `source is ${formatBytes(sourceBytes)}; the limit is ${formatBytes(c.MAX_SOURCE_BYTES)} (MAX_SOURCE_BYTES)`);
-  }
-  const files = req.files ?? [];
+/**
+ * A request's files as bytes, checked: at most MAX_FILES and MAX_FILES_BYTES,
+ * no path twice, no file where another needs a directory; `entry` is a path
+ * taken already (the run's entry file, whose content is `source`).
+ */
+export function planFiles(files: readonly WorkspaceFile[], c: SandboxConfig, entry?: string): { path: string; content: Buffer }[] {
   if (files.length > c.MAX_FILES) {
     throw new CodeCellError('too_many_files', `${files.length} files sent; the limit is ${c.MAX_FILES} (MAX_FILES)`);
   }
-  const entry = req.entry ?? RUNTIMES[req.language].entry;
-  const seen = new Set<string>([entry]);
+  const seen = new Set<string>(entry === undefined ? [] : [entry]);
   let total = 0;
-  const out: { path: string; content: Buffer }[] = [{ path: entry, content: Buffer.from(req.source, 'utf8') }];
+  const out: { path: string; content: Buffer }[] = [];
   for (const f of files) {
     if (seen.has(f.path)) {
       throw new CodeCellError('invalid_path', `file "${f.path}" is given twice${f.path === entry ? ' (it is also the entry file, whose content is `source`)' : ''}`);
@@ -98,6 +97,16 @@ export function planRun(req: RunRequest, c: SandboxConfig, ctx: PlanContext = { 
   if (total > c.MAX_FILES_BYTES) {
     throw new CodeCellError('files_too_large', `files total ${formatBytes(total)}; the limit is ${formatBytes(c.MAX_FILES_BYTES)} (MAX_FILES_BYTES)`);
   }
+  return out;
+}
+
+export function planRun(req: RunRequest, c: SandboxConfig, ctx: PlanContext = { acceleration: 'kvm' }): RunPlan {
+  const sourceBytes = Buffer.byteLength(req.source, 'utf8');
+  if (sourceBytes > c.MAX_SOURCE_BYTES) {
+    throw new CodeCellError('source_too_large', `source is ${formatBytes(sourceBytes)}; the limit is ${formatBytes(c.MAX_SOURCE_BYTES)} (MAX_SOURCE_BYTES)`);
+  }
+  const entry = req.entry ?? RUNTIMES[req.language].entry;
+  const out = [{ path: entry, content: Buffer.from(req.source, 'utf8') }, ...planFiles(req.files ?? [], c, entry)];
   const stdin = Buffer.from(req.stdin ?? '', 'utf8');
   if (stdin.length > c.MAX_STDIN_BYTES) {
     throw new CodeCellError('payload_too_large', `stdin is ${formatBytes(stdin.length)}; the limit is ${formatBytes(c.MAX_STDIN_BYTES)} (MAX_STDIN_BYTES)`);

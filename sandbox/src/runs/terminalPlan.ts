@@ -11,6 +11,7 @@ import { CodeCellError, DEFAULT_TERMINAL_SIZE } from '@codecell/protocol';
 import type { RuntimeId, TerminalProgram, TerminalRequest } from '@codecell/protocol';
 import type { SandboxConfig } from '../config.js';
 import { vmMemoryMb } from '../config.js';
+import { planFiles } from './runPlan.js';
 import type { RunPlan } from './runPlan.js';
 import type { PlannedStage } from './stageCommands.js';
 
@@ -69,7 +70,7 @@ export function planTerminal(req: TerminalRequest, c: SandboxConfig): RunPlan {
     memoryMb,
     outputBytes: TERMINAL_OUTPUT_BYTES,
     entry: '',
-    files: [],
+    files: planFiles(req.files ?? [], c),
     stdin: Buffer.alloc(0),
     stdinOpen: true,
     sessionId: req.sessionId,
