@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from './browser.js';
 import type { SharedBrowser } from './browser.js';
 import { makeFolder, makePng, makeZip } from './fixtures.js';
-import { cc, joinRoom, newRoom, RUN_TIMEOUT_MS, screenOf, setText, waitForOutput } from './roomPage.js';
+import { cc, joinRoom, newRoom, RUN_TIMEOUT_MS, setText, waitForOutput, waitForScreen } from './roomPage.js';
 import type { User } from './roomPage.js';
 import { buildFrontend, FRONTEND_DIR, RESULTS_DIR, startStack } from './stack.js';
 import type { Stack } from './stack.js';
@@ -146,7 +146,8 @@ describe('issue 11: files in the browser', () => {
       const img = await u.page.waitForSelector('[data-testid="image-preview"][src^="data:image/png"]');
       await expect.poll(() => img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(360);
     }
-    expect(await screenOf(ada)).toContain('→ plot.png');
+    // The note comes after the program's own screen, once it exited (a TTY run).
+    await waitForScreen(ada, '→ plot.png');
     // Bob looks at the program, so Ada's screen shows where he is.
     await bob.page.click(`${row('main.py')} .tree-open`);
     await ada.page.waitForTimeout(500);

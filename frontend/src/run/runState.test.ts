@@ -177,4 +177,26 @@ describe('runReducer', () => {
     expect(s.output.map((c) => c.start)).toEqual([0, 10, 18, 26]);
     expect(s.appended).toBe(26 + s.output[3]!.text.length);
   });
+
+  it('issue 12: notes of files a TTY run wrote wait for its exit (its screen is the program\'s while it runs)', () => {
+    const file = { type: 'file', path: 'plot.png', size: 2048, encoding: 'base64', content: '', truncated: false } as const;
+    const s = reduce([
+      { type: 'submitted', jobId: 'j1', position: 0 },
+      hello,
+      ev(0, { type: 'start', jobId: 'j1', vmId: 'vm', at: 1 }),
+      ev(1, { type: 'size', cols: 80, rows: 24 }),
+      ev(2, { type: 'stdout', data: 'saving\r\n' }),
+      ev(3, file),
+    ]);
+    expect(s.output.map((c) => c.kind)).toEqual(['stdout']);
+    const done = reduce([ev(4, exit)], s);
+    expect(done.output.map((c) => [c.kind, c.raw])).toEqual([
+      ['stdout', true],
+      ['file', false],
+    ]);
+    expect(done.output[1]?.text).toBe('\n→ plot.png (2.0 KiB)\n');
+    // On pipes a note comes at once.
+    const pipes = reduce([{ type: 'submitted', jobId: 'j2', position: 0 }, hello, ev(0, { type: 'start', jobId: 'j2', vmId: 'vm', at: 1 }), ev(1, file)]);
+    expect(pipes.output.map((c) => c.kind)).toEqual(['file']);
+  });
 });

@@ -74,6 +74,8 @@ export interface RunState {
   readonly compiled: boolean;
   /** The terminal's size for a TTY run or terminal session (its latest `size` event); null for pipes. */
   readonly tty: TerminalSize | null;
+  /** Notes of files a TTY run wrote, held until it exits (its screen is the program's while it runs). */
+  readonly heldNotes: string;
   /** The compiler's messages (the `diagnostics` event); shown as editor markers and listed under the output. */
   readonly diagnostics: readonly Diagnostic[];
   /** The run's `error` event: the sandbox could not run it (or lost it midway). */
@@ -121,6 +123,7 @@ export const initialRunState: RunState = Object.freeze({
   stage: null,
   compiled: false,
   tty: null,
+  heldNotes: '',
   diagnostics: [],
   failure: null,
   stdinClosed: false,
@@ -215,14 +218,15 @@ function applyMessage(state: RunState, msg: StreamMessage): RunState {
         case 'size':
           return { ...next, tty: { cols: ev.cols, rows: ev.rows } };
         case 'exit':
-          return { ...next, exit: ev };
+          return next.heldNotes === '' ? { ...next, exit: ev } : append({ ...next, exit: ev, heldNotes: '' }, { kind: 'file', text: `\n${next.heldNotes}` });
         case 'error':
           return { ...next, failure: { code: ev.code, message: ev.message } };
-        case 'file':
+        case 'file': {
           // A note in the output; the file itself arrives through the room. A terminal's
-          // screen is the program's alone: a note there would land in the middle of it.
-          if (next.tty !== null) return next;
-          return append(next, { kind: 'file', text: `${ev.truncated ? '✗' : '→'} ${ev.path} (${formatBytes(ev.size)}${ev.truncated ? ', too large to bring back' : ''})\n` });
+          // screen is the program's while it runs: there the notes wait for its exit.
+          const note = `${ev.truncated ? '✗' : '→'} ${ev.path} (${formatBytes(ev.size)}${ev.truncated ? ', too large to bring back' : ''})\n`;
+          return next.tty !== null ? { ...next, heldNotes: next.heldNotes + note } : append(next, { kind: 'file', text: note });
+        }
         case 'stage':
           // `cached` is there once the sandbox replays unchanged builds (issue 10 sandbox side).
           return applyStage(next, ev.name, 'cached' in ev && ev.cached === true);
