@@ -118,6 +118,7 @@ export default function TerminalView({ screenKey, output, size, onData, onFit, t
       },
       size: () => ({ cols: t.cols, rows: t.rows }),
       scroll: () => ({ viewportY: t.buffer.active.viewportY, baseY: t.buffer.active.baseY }),
+      type: (data) => t.input(data, true),
     });
     return () => {
       unregister();

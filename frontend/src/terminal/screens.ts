@@ -13,6 +13,8 @@ export interface ScreenReader {
   size(): { cols: number; rows: number };
   /** The first line shown (`viewportY`) and the first line of the live screen (`baseY`): scrolled up while the first is less. */
   scroll(): { viewportY: number; baseY: number };
+  /** Types `data` as if from the keyboard (what the program then gets, if the screen takes input). */
+  type(data: string): void;
 }
 
 const screens = new Map<string, ScreenReader>();

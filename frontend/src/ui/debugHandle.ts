@@ -66,6 +66,8 @@ export function useDebugHandle({
       screenSize: (id: string) => screenOf(id)?.size() ?? null,
       /** Where a terminal screen is scrolled to, or null. */
       screenScroll: (id: string) => screenOf(id)?.scroll() ?? null,
+      /** Types into a terminal screen as the keyboard would (benchmarks time keystroke → echo with it). */
+      screenType: (id: string, data: string) => screenOf(id)?.type(data),
     };
     (window as unknown as { codecell?: typeof handle }).codecell = handle;
     return () => {
