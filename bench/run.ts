@@ -13,6 +13,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sandboxBench } from './sandboxBench.js';
 import { gatewayBench } from './gatewayBench.js';
+import { gatewayFakeBench } from './gatewayFakeBench.js';
 import { loadBench } from './loadBench.js';
 import { collabBench } from './collabBench.js';
 import { frontendBench } from './frontendBench.js';
@@ -26,7 +27,7 @@ export interface BenchSuite {
   run(log: (msg: string) => void): Promise<string>;
 }
 
-const SUITES: readonly BenchSuite[] = [sandboxBench, languagesBench, rootfsBench, gatewayBench, frontendBench, collabBench, loadBench, compatBench];
+const SUITES: readonly BenchSuite[] = [sandboxBench, languagesBench, rootfsBench, gatewayBench, gatewayFakeBench, frontendBench, collabBench, loadBench, compatBench];
 const FILE = join(dirname(fileURLToPath(import.meta.url)), '..', 'BENCHMARKS.md');
 
 function machine(): string {

@@ -20,31 +20,56 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** A gateway process of a benchmark. */
+export interface GatewayChild {
+  readonly url: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
 /** Sandbox + gateway; `sandboxEnv` and `gatewayEnv` override their defaults. */
 export async function startStack(o: { sandboxEnv?: Record<string, string>; gatewayEnv?: Record<string, string> } = {}): Promise<Stack> {
   const sandbox = await startSandbox({ env: { LOG_LEVEL: 'error', ...o.sandboxEnv } });
+  try {
+    const gw = await startGateway({ sandboxAddr: `127.0.0.1:${sandbox.port}`, env: o.gatewayEnv ?? {} });
+    const stop = async (): Promise<void> => {
+      await gw.stop();
+      await sandbox.stop();
+    };
+    return { sandbox, gatewayUrl: gw.url, gatewayPid: gw.pid, stop };
+  } catch (err) {
+    await sandbox.stop();
+    throw err;
+  }
+}
+
+/**
+ * The gateway (`node --import tsx gateway/src/main.ts`, plus `nodeArgs`) in
+ * front of the sandbox at `sandboxAddr`, with its rooms in a database file of
+ * its own; resolves once its `/healthz` answers 200.
+ */
+export async function startGateway(o: { sandboxAddr: string; env: Record<string, string>; nodeArgs?: readonly string[] }): Promise<GatewayChild> {
   const port = await freePort();
   // Rooms of a benchmark go to a file of its own (on disk, as in production), never the user's.
   const dbDir = mkdtempSync(join(tmpdir(), 'cc-bench-collab-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts'], {
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'gateway/src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), SANDBOX_ADDR: `127.0.0.1:${sandbox.port}`, LOG_LEVEL: 'error', COLLAB_DB: join(dbDir, 'collab.sqlite'), ...o.gatewayEnv },
+    env: { ...process.env, PORT: String(port), SANDBOX_ADDR: o.sandboxAddr, LOG_LEVEL: 'error', COLLAB_DB: join(dbDir, 'collab.sqlite'), ...o.env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const gatewayUrl = `http://127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       await exited;
     }
-    await sandbox.stop();
     rmSync(dbDir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
-      if ((await fetch(`${gatewayUrl}/healthz`, { signal: AbortSignal.timeout(1000) })).ok) break;
+      if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) })).ok) break;
     } catch {
       // not up yet
     }
@@ -54,5 +79,5 @@ export async function startStack(o: { sandboxEnv?: Record<string, string>; gatew
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { sandbox, gatewayUrl, gatewayPid: child.pid ?? -1, stop };
+  return { url, pid: child.pid ?? -1, stop };
 }

@@ -61,8 +61,8 @@ interface Job {
   wake: (() => void) | null;
 }
 
-/** Starts it on a free port. */
-export async function startScriptedSandbox(): Promise<ScriptedSandbox> {
+/** Starts it on a free port; with `token`, it refuses requests without `Authorization: Bearer <token>`, as the real one does. */
+export async function startScriptedSandbox(o: { token?: string } = {}): Promise<ScriptedSandbox> {
   const jobs = new Map<string, Job>();
   let next = 0;
   const state = { runtimes: runtimeInfos(SCRIPTED_VERSIONS) as RuntimeInfo[] | null, runs: [] as RunRequest[], active: { now: 0, max: 0 } };
@@ -98,7 +98,7 @@ export async function startScriptedSandbox(): Promise<ScriptedSandbox> {
       state.active.now--;
       jobs.delete(jobId);
     });
-  });
+  }, o.token === undefined ? {} : { token: o.token });
   const self: ScriptedSandbox = Object.assign(fake, state);
   return self;
 }
