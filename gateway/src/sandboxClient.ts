@@ -26,11 +26,15 @@ export interface SandboxRunHandle {
   readonly events: AsyncIterable<RunEvent>;
 }
 
-/** What the run core needs from the sandbox (a fake implements it in unit tests). */
+/**
+ * What the run core needs from the sandbox (a fake implements it in unit tests).
+ * `onSent` of a streamed call is told once its request was handed to the
+ * operating system (work that can wait may then begin without delaying it).
+ */
 export interface SandboxApi {
-  run(body: RunRequest, signal?: AbortSignal): Promise<SandboxRunHandle>;
+  run(body: RunRequest, signal?: AbortSignal, onSent?: () => void): Promise<SandboxRunHandle>;
   /** `POST /terminal`: a terminal session (shell, REPL) in the session's VM, streamed like a run. */
-  terminal(body: TerminalRequest, signal?: AbortSignal): Promise<SandboxRunHandle>;
+  terminal(body: TerminalRequest, signal?: AbortSignal, onSent?: () => void): Promise<SandboxRunHandle>;
   sendStdin(jobId: string, body: StdinRequest, signal?: AbortSignal): Promise<void>;
   /** `POST /run/<jobId>/resize` of a TTY run or terminal session. */
   resize(jobId: string, size: TerminalSize, signal?: AbortSignal): Promise<void>;
@@ -107,12 +111,12 @@ export class SandboxClient implements SandboxApi {
     return this.#base;
   }
 
-  run(body: RunRequest, signal?: AbortSignal): Promise<SandboxRunHandle> {
-    return this.#stream('/run', body, signal);
+  run(body: RunRequest, signal?: AbortSignal, onSent?: () => void): Promise<SandboxRunHandle> {
+    return this.#stream('/run', { body, signal, onSent });
   }
 
-  terminal(body: TerminalRequest, signal?: AbortSignal): Promise<SandboxRunHandle> {
-    return this.#stream('/terminal', body, signal);
+  terminal(body: TerminalRequest, signal?: AbortSignal, onSent?: () => void): Promise<SandboxRunHandle> {
+    return this.#stream('/terminal', { body, signal, onSent });
   }
 
   sendStdin(jobId: string, body: StdinRequest, signal?: AbortSignal): Promise<void> {
@@ -128,9 +132,9 @@ export class SandboxClient implements SandboxApi {
   }
 
   /** A streamed POST (`/run`, `/terminal`): the job id from `X-Job-Id`, then its NDJSON events. */
-  async #stream(path: string, body: unknown, signal: AbortSignal | undefined): Promise<SandboxRunHandle> {
+  async #stream(path: string, o: { body: unknown; signal: AbortSignal | undefined; onSent: (() => void) | undefined }): Promise<SandboxRunHandle> {
     // The handshake timeout only covers the headers; the stream's lifetime is the caller's signal.
-    const res = await this.#request({ method: 'POST', path, body, signal, handshakeOnly: true });
+    const res = await this.#request({ method: 'POST', path, ...o, handshakeOnly: true });
     if (res.statusCode !== 200) throw await this.#errorFrom(res);
     const jobId = res.headers['x-job-id'];
     if (typeof jobId !== 'string' || jobId === '') {
@@ -232,7 +236,8 @@ export class SandboxClient implements SandboxApi {
         timeout.removeEventListener('abort', onTimeout);
         reject(this.#mapTransportError(err, o.signal, timeout));
       });
-      req.end(payload);
+      // The callback runs once the request was handed to the operating system.
+      req.end(payload, o.onSent);
     });
   }
 
@@ -332,6 +337,8 @@ interface SendOptions {
   readonly body?: unknown;
   readonly signal?: AbortSignal | undefined;
   readonly handshakeOnly?: boolean;
+  /** Told once the request was handed to the operating system. */
+  readonly onSent?: (() => void) | undefined;
 }
 
 function safeJson(text: string): unknown {

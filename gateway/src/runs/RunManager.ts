@@ -81,6 +81,8 @@ export class RunManager {
   /** Terminal sessions running (they take no slot of maxConcurrent). */
   readonly #terminals = new Map<Run, Promise<void>>();
   readonly #retained: RetainedRuns;
+  /** Runs whose `queued` record was given to onRunUpdate. */
+  readonly #announced = new WeakSet<Run>();
   #disposed = false;
 
   constructor(options: RunManagerOptions) {
@@ -136,8 +138,9 @@ export class RunManager {
     }
     this.#runs.set(run.jobId, run);
     this.#queue.push(run);
-    this.#notify(run, 'queued');
     this.#pump();
+    // A run that waits is recorded now; one that started is recorded once its request left (see #announce).
+    if (run.state === 'queued') this.#announce(run);
     const position = run.state === 'queued' ? this.#queue.positionOf(run) : 0;
     this.#o.logger.debug('run submitted', { jobId: run.jobId, position, sessionId: request.sessionId });
     return { jobId: run.jobId, position };
@@ -302,6 +305,7 @@ export class RunManager {
       sandbox: this.#o.sandbox,
       logger: this.#o.logger,
       finish: (r, end) => this.#finish(r, end),
+      onSent: (r) => this.#announce(r),
       onStarted: (r) => this.#notify(r, 'running'),
       onFile: (r, event) => this.#file(r, event),
     });
@@ -346,6 +350,18 @@ export class RunManager {
     } catch (err) {
       this.#o.logger.error('onTerminal failed', { jobId: run.jobId, error: String(err) });
     }
+  }
+
+  /**
+   * Tells onRunUpdate that the run is queued, once. A run that starts at once
+   * is told after its request left for the sandbox: recording it in its room
+   * (a Yjs transaction, a SQLite write, maybe loading the room) then cannot
+   * delay the request.
+   */
+  #announce(run: Run): void {
+    if (this.#announced.has(run)) return;
+    this.#announced.add(run);
+    this.#notify(run, 'queued');
   }
 
   /** Tells onRunUpdate about a run of a room. Never throws. */

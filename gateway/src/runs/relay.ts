@@ -17,6 +17,8 @@ export interface RelayOptions {
   readonly logger: Logger;
   /** Ends the run with `end` (only the first call counts). */
   readonly finish: (run: Run, end: RunEnd) => void;
+  /** The run's request left for the sandbox (or failed before); told once, never after the run ended. */
+  readonly onSent: (run: Run) => void;
   /** The sandbox's `start` event arrived. */
   readonly onStarted: (run: Run) => void;
   /** A file the run wrote (issue 11): the run core relays it (content emptied) and writes it into the room. */
@@ -24,14 +26,22 @@ export interface RelayOptions {
 }
 
 /** Sends the run to the sandbox and relays its events until it ends. Never throws. */
-export async function relayRun({ run, sandbox, logger, finish, onStarted, onFile }: RelayOptions): Promise<void> {
+export async function relayRun({ run, sandbox, logger, finish, onSent, onStarted, onFile }: RelayOptions): Promise<void> {
   run.markStarting();
+  let sent = false;
+  const announce = (): void => {
+    if (sent || run.state === 'finished') return;
+    sent = true;
+    onSent(run);
+  };
   let started = false;
   let lastError: Extract<RunEvent, { type: 'error' }> | null = null;
   try {
     // The client serialises the body at once: the run keeps no copy of the files from here on.
     const request = run.takeRequest();
-    const handle = 'program' in request ? await sandbox.terminal(request, run.abort.signal) : await sandbox.run(request, run.abort.signal);
+    const handle = 'program' in request ? await sandbox.terminal(request, run.abort.signal, announce) : await sandbox.run(request, run.abort.signal, announce);
+    // A client that does not say when its request left (the unit tests' fake) has sent it by now.
+    announce();
     run.markRunning(handle.jobId);
     if (run.killRequested) void killRun(run, sandbox).catch(() => undefined);
     for await (const event of handle.events) {
@@ -59,6 +69,7 @@ export async function relayRun({ run, sandbox, logger, finish, onStarted, onFile
     throw new CodeCellError('sandbox_unavailable', 'the sandbox closed the run stream before the run ended');
   } catch (err) {
     if (run.state === 'finished') return;
+    announce();
     const reason: unknown = run.abort.signal.aborted ? run.abort.signal.reason : err;
     const e = toCodeCellError(reason);
     if (e.code === 'internal_error') logger.error('run failed', { jobId: run.jobId, error: e.cause instanceof Error ? e.cause.message : e.message });
