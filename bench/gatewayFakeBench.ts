@@ -199,6 +199,8 @@ export const gatewayFakeBench: BenchSuite = {
         ['in a room nobody has open', ms(closed.p50 - d.p50)],
         ['without a room', ms(noRoom.p50 - d.p50)],
       ]),
+      '',
+      "What the gateway does on this path: parses the `run` message and its input (zod), checks the caller's role and quotas, builds the request and opens a new loopback connection to the sandbox, answers `accepted` and subscribes the socket; then per event it parses an NDJSON line (zod), appends it to the run's replay log and sends it as a WebSocket frame of its own. A run of a room is recorded in the room's document once its request has left; in a room nobody has open that includes loading the document, which here lands while the fake sandbox's answer waits (a real sandbox's own time hides it).",
     ].join('\n');
   },
 };
