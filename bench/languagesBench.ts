@@ -6,10 +6,15 @@
  * cache never answers), beside the same toolchain on the host: the guest
  * image's root mounted and chrooted into, running the same argv. Also
  * `import numpy, pandas` in a warm VM, and the image's size and build time.
+ *
+ * Under TCG this takes about an hour (TypeScript and Java most of it), so each
+ * language's samples are kept as soon as it is done (a JSON file beside the
+ * guest image, per image): `BENCH_LANGUAGES=java,rb npm run bench -- languages`
+ * measures only those and reports them with the kept ones of the same image.
  * @module
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUILD_DIR, DEFAULT_COMPILE_LIMITS, RUNTIMES, RUNTIME_IDS, helloTemplate, isCompiled } from '@codecell/protocol';
@@ -32,6 +37,8 @@ const HOST_RUNS = 20;
 const NUMPY_RUNS = 5;
 /** How long a warm runtime may take to prime under TCG before the bench gives up waiting. */
 const PRIME_WAIT_MS = 240_000;
+/** One hello world (compile included) that has not exited after this long is stuck: it is killed and reported. */
+const EXEC_TIMEOUT_MS = 300_000;
 const COMMENT: Readonly<Record<RuntimeId, string>> = { py: '#', js: '//', ts: '//', go: '//', c: '//', cpp: '//', rs: '//', java: '//', rb: '#', sh: '#' };
 
 interface Timing {
@@ -61,10 +68,24 @@ async function execOnce(agent: AgentConnection, o: { id: RuntimeId; stages: Plan
     limits: { pids: 256, outputBytes: 1 << 20, fileSizeBytes: 64 << 20, openFiles: 1024 },
   });
   let stderr = '';
-  for await (const ev of run.events) {
-    if (ev.type === 'stdout' && Number.isNaN(ttfbMs)) ttfbMs = performance.now() - t0;
-    if (ev.type === 'stderr') stderr += ev.data.toString();
-    if (ev.type === 'exit' && ev.exit.code !== 0) throw new Error(`${o.id} hello failed (${ev.exit.stage}, code ${ev.exit.code}): ${stderr.slice(-400)}`);
+  let stdout = '';
+  let stuck = false;
+  const timer = setTimeout(() => {
+    stuck = true;
+    run.signal('SIGKILL');
+  }, EXEC_TIMEOUT_MS);
+  try {
+    for await (const ev of run.events) {
+      if (ev.type === 'stdout' && Number.isNaN(ttfbMs)) ttfbMs = performance.now() - t0;
+      if (ev.type === 'stdout') stdout += ev.data.toString();
+      if (ev.type === 'stderr') stderr += ev.data.toString();
+      if (ev.type === 'exit' && (ev.exit.code !== 0 || stuck)) {
+        const why = stuck ? `had not exited after ${EXEC_TIMEOUT_MS} ms (killed; stdout so far ${JSON.stringify(stdout.slice(-200))})` : `failed (${ev.exit.stage}, code ${ev.exit.code})`;
+        throw new Error(`${o.id} hello ${why}: ${stderr.slice(-400)}`);
+      }
+    }
+  } finally {
+    clearTimeout(timer);
   }
   return { ttfbMs, exitMs: performance.now() - t0 };
 }
@@ -80,14 +101,14 @@ async function primed(agent: AgentConnection): Promise<void> {
 }
 
 /** The host runs: the image mounted read-only and chrooted into (needs root for the loop mount). */
-async function hostBaseline(log: (m: string) => void): Promise<Record<string, { ttfb: number[]; exit: number[] }> | undefined> {
+async function hostBaseline(log: (m: string) => void, ids: readonly RuntimeId[]): Promise<Record<string, { ttfb: number[]; exit: number[] }> | undefined> {
   if (process.getuid?.() !== 0) {
     log('not root: no host baseline (it mounts the root image)');
     return undefined;
   }
   const image = guestImage(defaultCacheDir());
   const mnt = mkdtempSync(join(tmpdir(), 'cc-bench-root-'));
-  const cases = RUNTIME_IDS.map((id) => ({
+  const cases = ids.map((id) => ({
     id,
     comment: COMMENT[id],
     files: [{ path: RUNTIMES[id].entry, content: helloTemplate(id)[0]?.content ?? '' }],
@@ -118,21 +139,52 @@ interface LanguageResult {
   readonly cold: { ttfb: Summary; exit: Summary };
   readonly warm: { ttfb: Summary; exit: Summary };
   readonly host: { ttfb: Summary; exit: Summary } | undefined;
+  /** When it was measured (ISO time). */
+  readonly at: string;
+}
+
+/** Results kept per language for one root image, so a run of some languages reports all of them. */
+interface Kept {
+  readonly rootfs: string;
+  results: Partial<Record<RuntimeId, LanguageResult>>;
+  numpy?: Summary;
+}
+
+function keptFile(): string {
+  return join(guestImage(defaultCacheDir()).dir, 'bench-languages.json');
+}
+
+function loadKept(rootfs: string): Kept {
+  try {
+    const k = JSON.parse(readFileSync(keptFile(), 'utf8')) as Kept;
+    if (k.rootfs === rootfs) return k;
+  } catch {
+    // none kept yet
+  }
+  return { rootfs, results: {} };
+}
+
+/** BENCH_LANGUAGES=java,rb: only those; default every runtime. */
+function wantedLanguages(): readonly RuntimeId[] {
+  const asked = (process.env['BENCH_LANGUAGES'] ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const unknown = asked.filter((x) => !(RUNTIME_IDS as readonly string[]).includes(x));
+  if (unknown.length > 0) throw new Error(`BENCH_LANGUAGES: unknown runtime ${unknown.join(', ')} (known: ${RUNTIME_IDS.join(', ')})`);
+  return asked.length > 0 ? (asked as RuntimeId[]) : RUNTIME_IDS;
 }
 
 export const languagesBench: BenchSuite = {
   name: 'languages',
   async run(log) {
-    log('host baseline: the image chrooted');
-    const host = await hostBaseline(log);
+    const ids = wantedLanguages();
+    const kept = loadKept(guestImage(defaultCacheDir()).rootfs);
+    log(`host baseline: the image chrooted (${ids.join(', ')})`);
+    const host = await hostBaseline(log, ids);
     const runDir = mkdtempSync(join(tmpdir(), 'cc-bench-lang-'));
     const sandbox = await createSandbox(loadConfig({ POOL_SIZE: '2', SANDBOX_RUN_DIR: runDir, LOG_LEVEL: 'silent' }), silentLogger);
     const accel = sandbox.driver.acceleration;
     const shape = shapeFor(128, 1); // the pool's
-    const results: LanguageResult[] = [];
-    let numpy: Summary | undefined;
     try {
-      for (const id of RUNTIME_IDS) {
+      for (const id of ids) {
         const stages = stagesFor(id, accel);
         const cold: Timing[] = [];
         for (let i = 0; i < COLD_RUNS; i++) {
@@ -157,25 +209,29 @@ export const languagesBench: BenchSuite = {
               const t = await execOnce(vm.agent, { id, stages, src: `import numpy, pandas\nprint(pandas.DataFrame({"a": numpy.arange(3)}).a.sum())\n# ${i}\n` });
               np.push(t.ttfbMs);
             }
-            numpy = summarize(np);
+            kept.numpy = summarize(np);
           }
         } finally {
           await sandbox.pool.release(vm);
         }
         const h = host?.[id];
-        results.push({
+        const result: LanguageResult = {
           id,
           cold: { ttfb: summarize(cold.map((t) => t.ttfbMs)), exit: summarize(cold.map((t) => t.exitMs)) },
           warm: { ttfb: summarize(warm.map((t) => t.ttfbMs)), exit: summarize(warm.map((t) => t.exitMs)) },
           host: h ? { ttfb: summarize(h.ttfb), exit: summarize(h.exit) } : undefined,
-        });
-        log(`${id}: cold p50 ${ms(results.at(-1)?.cold.ttfb.p50 ?? NaN)} ms, warm p50 ${ms(results.at(-1)?.warm.ttfb.p50 ?? NaN)} ms, host p50 ${ms(h ? summarize(h.ttfb).p50 : NaN)} ms`);
+          at: new Date().toISOString(),
+        };
+        kept.results[id] = result;
+        writeFileSync(keptFile(), JSON.stringify(kept));
+        log(`${id}: cold p50 ${ms(result.cold.ttfb.p50)} ms, warm p50 ${ms(result.warm.ttfb.p50)} ms, host p50 ${ms(result.host?.ttfb.p50 ?? NaN)} ms`);
       }
     } finally {
       await sandbox.dispose();
       rmSync(runDir, { recursive: true, force: true });
     }
-    return report({ results, numpy, accel, manifest: readManifest(guestImage(defaultCacheDir())) });
+    const results = RUNTIME_IDS.flatMap((id) => (kept.results[id] ? [kept.results[id]] : []));
+    return report({ results, numpy: kept.numpy, accel, manifest: readManifest(guestImage(defaultCacheDir())) });
   },
 };
 
@@ -197,7 +253,11 @@ function report(r: { results: LanguageResult[]; numpy: Summary | undefined; acce
   });
   if (r.numpy) targets.push(['`import numpy, pandas` + first print ≤ 1.5 s (warm VM)', `p50 ${ms(r.numpy.p50)} ms, max ${ms(r.numpy.max)} ms`, r.numpy.p50 <= 1500 ? 'met' : '**not met**']);
   const m = r.manifest;
+  const missing = RUNTIME_IDS.filter((id) => !r.results.some((x) => x.id === id));
+  const when = r.results.map((x) => `${x.id} ${x.at.slice(0, 16).replace('T', ' ')}`).join(', ');
   return [
+    `Each language's samples were taken at (UTC): ${when}${missing.length > 0 ? `; not measured yet: ${missing.join(', ')}` : ''}.`,
+    '',
     `Acceleration: ${r.accel}. Times in ms, p50 / p95, to the first stdout byte ("first") or to the exit; compiled languages include their compile. Host: the guest image's own toolchain (root image mounted and chrooted into), same argv, ${HOST_RUNS} runs, each with a fresh source. VM: agent exec in a pooled VM; cold = the first run in a fresh VM (${COLD_RUNS} VMs), warm = ${WARM_RUNS} later runs in one VM, each after its warm runtimes were primed, each with a fresh source (the build cache never answers).`,
     '',
     table(['runtime', 'stages', 'host first', 'host exit', 'VM cold first', 'VM warm first', 'VM warm exit'], rows),
