@@ -70,12 +70,22 @@ async function execOnce(agent: AgentConnection, o: { id: RuntimeId; stages: Plan
   let stderr = '';
   let stdout = '';
   let stuck = false;
+  let giveUp: (err: Error) => void = () => undefined;
+  const abandoned = new Promise<never>((_, reject) => (giveUp = reject));
+  abandoned.catch(() => undefined);
+  // Killed at the deadline; if even that brings no exit (the agent itself stuck), given up 15 s later.
+  let last: NodeJS.Timeout | undefined;
   const timer = setTimeout(() => {
     stuck = true;
     run.signal('SIGKILL');
+    last = setTimeout(() => giveUp(new Error(`${o.id} hello had not exited ${EXEC_TIMEOUT_MS} ms after it started, nor 15 s after SIGKILL: the guest agent is not answering (stdout so far ${JSON.stringify(stdout.slice(-200))}, stderr ${JSON.stringify(stderr.slice(-400))})`)), 15_000);
   }, EXEC_TIMEOUT_MS);
+  const events = run.events[Symbol.asyncIterator]();
   try {
-    for await (const ev of run.events) {
+    for (;;) {
+      const next = await Promise.race([events.next(), abandoned]);
+      if (next.done) break;
+      const ev = next.value;
       if (ev.type === 'stdout' && Number.isNaN(ttfbMs)) ttfbMs = performance.now() - t0;
       if (ev.type === 'stdout') stdout += ev.data.toString();
       if (ev.type === 'stderr') stderr += ev.data.toString();
@@ -86,6 +96,7 @@ async function execOnce(agent: AgentConnection, o: { id: RuntimeId; stages: Plan
     }
   } finally {
     clearTimeout(timer);
+    clearTimeout(last);
   }
   return { ttfbMs, exitMs: performance.now() - t0 };
 }
