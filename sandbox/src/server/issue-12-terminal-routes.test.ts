@@ -6,12 +6,12 @@
  */
 import { request } from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errorBodySchema, runEventSchema, runtimeInfos } from '@codecell/protocol';
 import type { Health, RunEvent } from '@codecell/protocol';
 import { silentLogger } from '@codecell/server-kit';
 import { fakeCore } from '../../test/fakeVmm/fakeCore.js';
+import { listenOnLoopback } from '../../test/listenOnLoopback.js';
 import { until } from '../../test/runHelpers.js';
 import { createSandboxServer } from './httpServer.js';
 
@@ -34,13 +34,7 @@ async function setup() {
     token: TOKEN,
     allowedHosts: new Set(['127.0.0.1']),
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-    await core.dispose();
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server, cleanups, () => core.dispose());
   /** A POST whose answer is read whole. */
   const post = (path: string, body: unknown) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {

@@ -7,13 +7,13 @@
  * ours. Each refusal is proven to run nothing: no run counted, no VM booted.
  */
 import { request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errorBodySchema, runtimeInfos, runtimesResponseSchema } from '@codecell/protocol';
 import type { Health } from '@codecell/protocol';
 import { silentLogger } from '@codecell/server-kit';
 import { loadConfig } from '../config.js';
 import { fakeCore } from '../../test/fakeVmm/fakeCore.js';
+import { listenOnLoopback } from '../../test/listenOnLoopback.js';
 import { createSandboxServer } from './httpServer.js';
 import { allowedHostsFor } from './requestGuard.js';
 
@@ -38,13 +38,7 @@ async function setup() {
     token: TOKEN,
     allowedHosts: new Set(['localhost', '127.0.0.1', '::1', 'sandbox.internal']),
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-    await core.dispose();
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server, cleanups, () => core.dispose());
   const send = (o: { method?: string; path?: string; headers?: Record<string, string>; body?: string }) =>
     new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port, method: o.method ?? 'POST', path: o.path ?? '/run', headers: o.headers ?? {} }, (res) => {
