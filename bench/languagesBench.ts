@@ -101,12 +101,14 @@ async function execOnce(agent: AgentConnection, o: { id: RuntimeId; stages: Plan
   return { ttfbMs, exitMs: performance.now() - t0 };
 }
 
-/** Waits until every runtime the agent started ahead reports primed. */
+/** Waits until every runtime the agent started ahead reports primed; an error if one never does. */
 async function primed(agent: AgentConnection): Promise<void> {
   const end = Date.now() + PRIME_WAIT_MS;
   for (;;) {
     const r = await agent.waitReady({ timeoutMs: 5_000 });
-    if ((r.warm ?? []).every((w) => w.ready) || Date.now() > end) return;
+    const waiting = (r.warm ?? []).filter((w) => !w.ready);
+    if (waiting.length === 0) return;
+    if (Date.now() > end) throw new Error(`runtimes started ahead not primed after ${PRIME_WAIT_MS} ms: ${waiting.map((w) => w.kind).join(', ')}`);
     await new Promise((res) => setTimeout(res, 250));
   }
 }

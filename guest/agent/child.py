@@ -199,6 +199,9 @@ def _supervise(warm):
     our stdio and exit as the runtime does, so the agent sees one main process.
     """
     kind, prefix, env_items, rlimits, prime = warm
+    # The ready pipe is the agent's (root's, mode 0600): a launcher that reopens it as
+    # /proc/self/fd/4 (the JVM's has no other way to write an inherited fd) would be refused.
+    os.fchown(4, USER_UID, USER_GID)
     become_user(dict(rlimits))
     env = dict(ENV)
     env.update(dict(env_items))
