@@ -22,6 +22,7 @@ import fcntl  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import select  # noqa: E402
 import selectors  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
@@ -58,6 +59,8 @@ RNDRESEEDCRNG = 0x5207
 DEFAULT_MEMORY_BYTES = 128 << 20
 DEFAULT_PIDS = 256
 PREFORK_DEPTH = 2
+# How long `prime` waits for the forked interpreters to finish preparing before it answers.
+PREPARED_WAIT_S = 10
 # Terminal sessions (a shell, a REPL: SPEC 3.11) a VM runs beside its one program at most.
 MAX_TERMINALS = 4
 # Writable caches over read-only seeds in the image (SPEC 5.3): name -> (seed, mount point).
@@ -196,6 +199,9 @@ class Agent:
         # runId -> Run: at most one program (SPEC 3.1) and MAX_TERMINALS terminal sessions.
         self.runs = {}
         self.prepared = []
+        # Counts reseeds (T_RESEED, after a restore): a process forked before the last one
+        # carries the template's random state and must reseed at launch.
+        self.entropy_generation = 0
         self.seq = 0
         self.channel = None
         self.serial_fd = None
@@ -294,6 +300,8 @@ class Agent:
                     discard(pre)
                 self.prepared = []
                 self.prepare_next()
+            # A snapshot taken now holds them ready: reseeded and waiting (3.7).
+            self.wait_prepared(PREPARED_WAIT_S)
             self.send_ready(T_READY, {"seq": req.get("seq")})
         else:
             self.send_json(T_ERROR, {"runId": None, "message": "unknown frame type %d" % ftype})
@@ -318,7 +326,9 @@ class Agent:
         """
         while len(self.prepared) < PREFORK_DEPTH:
             self.seq += 1
-            self.prepared.append(prepare(self.seq, DEFAULT_MEMORY_BYTES, DEFAULT_PIDS))
+            pre = prepare(self.seq, DEFAULT_MEMORY_BYTES, DEFAULT_PIDS)
+            pre.generation = self.entropy_generation
+            self.prepared.append(pre)
 
     def take_process(self, stage, limits, tty=False):
         """The process a stage starts in: a warm runtime that fits it, else a forked interpreter.
@@ -331,7 +341,26 @@ class Agent:
             return pre, True
         if not self.prepared:
             self.prepare_next()
-        return self.prepared.pop(0), python_fast_path(stage) > 0
+        pre = self.prepared.pop(0)
+        if pre.ready_r is not None:  # never registered: only wait_prepared reads it
+            os.close(pre.ready_r)
+            pre.ready_r = None
+        return pre, python_fast_path(stage) > 0
+
+    def wait_prepared(self, timeout_s):
+        """Waits (at most `timeout_s`) until every forked interpreter finished preparing."""
+        end = time.monotonic() + timeout_s
+        for pre in self.prepared:
+            while not pre.ready and pre.ready_r is not None:
+                left = end - time.monotonic()
+                if left <= 0:
+                    log("prepared process %d not ready after %.0f s" % (pre.pid, timeout_s))
+                    return
+                r, _, _ = select.select([pre.ready_r], [], [], left)
+                if r:
+                    pre.ready = True  # a byte, or EOF: it died, and the reaper replaces it
+                    os.close(pre.ready_r)
+                    pre.ready_r = None
 
     def _create_warm(self, key, memory_bytes):
         self.seq += 1
@@ -370,6 +399,7 @@ class Agent:
         self.prepare_next()
 
     def reseed(self, req):
+        self.entropy_generation += 1
         entropy = base64.b64decode(req.get("entropyB64", ""))
         try:
             fd = os.open("/dev/urandom", os.O_WRONLY)

@@ -54,6 +54,8 @@ class Prefork:
         self.cgroup = cgroup
         # The warm.warm_key of the runtime it started ahead, or None.
         self.warm = warm
+        # The agent's entropy generation when this was forked (Agent.entropy_generation).
+        self.generation = 0
 
     @classmethod
     def create(cls, cgroup, warm=None):
@@ -62,8 +64,9 @@ class Prefork:
         in_r, in_w = os.pipe2(os.O_CLOEXEC)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
-        # A warm runtime writes a byte on fd 4 once it is ready to take the request.
-        ready_r, ready_w = os.pipe2(os.O_CLOEXEC) if warm is not None else (None, None)
+        # A byte on fd 4 once it is ready to take the request: a warm runtime primed, a
+        # forked interpreter prepared (the agent waits for those before a snapshot, 2.4).
+        ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
         pid = os.fork()
         if pid == 0:
             try:
@@ -71,6 +74,14 @@ class Prefork:
                 if warm is not None:
                     _supervise(warm)
                 else:
+                    # While it waits, not when the run asks (13 ms under TCG); again at launch if
+                    # the VM was restored and reseeded since (the request says so).
+                    _reseed_preloaded()
+                    try:
+                        os.write(4, b"r")
+                    except OSError:
+                        pass  # taken already: the agent closed its end
+                    os.close(4)
                     _launch(_read_request(3))
             except BaseException as e:  # noqa: BLE001  set-up failed: say why on the stage's stderr
                 try:
@@ -78,11 +89,10 @@ class Prefork:
                 finally:
                     os._exit(126)
         for fd in (ctl_r, in_r, out_w, err_w, ready_w):
-            if fd is not None:
-                os.close(fd)
+            os.close(fd)
         pre = cls(pid, ctl_w, (in_w, out_r, err_r), cgroup, warm)
         pre.ready_r = ready_r
-        pre.ready = warm is None
+        pre.ready = False
         return pre
 
     def launch(self, req):
@@ -109,9 +119,8 @@ def _prepare(cgroup, fds):
     os.dup2(out_w, 1)
     os.dup2(err_w, 2)
     os.dup2(ctl_r, 3)
-    if ready_w is not None:
-        os.dup2(ready_w, 4)
-    os.closerange(5 if ready_w is not None else 4, 65536)
+    os.dup2(ready_w, 4)
+    os.closerange(5, 65536)
     # The agent is a plain CPython, so every disposition is already what
     # CPython sets at start-up, except the two the agent changed.
     signal.set_wakeup_fd(-1)
@@ -179,7 +188,8 @@ def _launch(req):
     argv = req["argv"]
     if req.get("python"):
         os.environ.update(req["env"])  # what execve would have added (e.g. TERM on a terminal)
-        _reseed_preloaded()
+        if req.get("reseed"):
+            _reseed_preloaded()
         at = req["python"]  # index of the entry in argv; what follows it is sys.argv[1:]
         _run_main(argv[at], argv[at + 1 :])
     env = dict(ENV)
@@ -272,8 +282,9 @@ def write_workspace_file(path, data):
 
 def _reseed_preloaded():
     """numpy's global RandomState was seeded when the agent imported it (in the snapshot
-    template, SPEC 3.7): reseed it from the VM's entropy (reseeded after restore), as a fresh
-    `import numpy` would be, so no two runs or clones draw the same numbers."""
+    template, SPEC 3.7): reseed it from the VM's entropy, as a fresh `import numpy` would be,
+    so no two runs or clones draw the same numbers. Done by every forked process as it starts
+    waiting, and once more at launch by one forked before the VM's last reseed (a clone's first)."""
     nprandom = sys.modules.get("numpy.random")
     if nprandom is not None:
         nprandom.seed()

@@ -77,6 +77,9 @@ def discard(pre):
     os.close(pre.ctl_w)
     for fd in (pre.stdin_w, pre.stdout_r, pre.stderr_r):
         os.close(fd)
+    if pre.ready_r is not None:  # a forked interpreter's (a warm runtime's is the agent's to close)
+        os.close(pre.ready_r)
+        pre.ready_r = None
     cgroups.remove_cgroup(pre.cgroup)
 
 
@@ -189,6 +192,7 @@ class Run:
                 "env": stage["env"],
                 "limits": self.limits,
                 "python": python_fast_path(stage),
+                "reseed": pre.generation != self.agent.entropy_generation,
                 "tty": tty_path,
             }
         )
