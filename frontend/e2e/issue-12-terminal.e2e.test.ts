@@ -2,7 +2,8 @@
  * Issue 12 in Chromium, two people in one room (each their own browser
  * context), against the real stack: the output is a terminal. A program that
  * asks for a name shows its prompt on both screens, the name Bob types into
- * his terminal appears on both, and so does the answer; a coloured line is
+ * his terminal appears on both, and so does the answer (Ada's Ctrl+C on a
+ * selection copies it and never reaches the program); a coloured line is
  * drawn in colour (a rendered cell's style); a `\r` progress bar ends as one
  * line; the room's shared shell shows `ls` typed by one to the other; the
  * Python console evaluates; a reload mid-run restores the screen.
@@ -77,6 +78,14 @@ describe('the output is a terminal, shared by the room', () => {
     const sizes = await Promise.all([ada, bob].map((u) => cc(u.page, 'screenSize', 'output-terminal')));
     expect(sizes[0]?.rows).toBeGreaterThan(24);
     expect(sizes[1]).toEqual(sizes[0]);
+    // Ada copies the prompt line out of her screen: Ctrl+C with a selection copies, and the program
+    // (still waiting for its input) gets no Ctrl+C: the screens below end with no ^C or traceback.
+    await ada.session.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(stack.url).origin });
+    const screen = await ada.page.locator('[data-testid="output-terminal"] .xterm-screen').boundingBox();
+    if (!screen) throw new Error('no terminal screen on the page');
+    await ada.page.mouse.click(screen.x + 20, screen.y + 6, { clickCount: 3 }); // a triple click selects the first line
+    await ada.page.keyboard.press('Control+c');
+    await expect.poll(() => ada.page.evaluate(() => navigator.clipboard.readText()), { timeout: 5000 }).toMatch(/^Name\?\s*$/);
     await typeInto(bob, 'Bob');
     // The program's terminal echoes it: Ada sees it before Enter.
     await waitForScreen(ada, 'Name? Bob');
