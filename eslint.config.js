@@ -53,6 +53,29 @@ export default tseslint.config(
     },
   },
   {
+    // The gateway's run core owns its ports; transports and engines (HTTP, ws, tRPC, Redis, PostgreSQL) are adapters elsewhere.
+    files: ['gateway/src/runs/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'node:http', message: 'the run core reaches sandboxes through its ports (runs/ports.ts); HTTP is an adapter' },
+            { name: 'ws', message: 'only adapters use ws' },
+            { name: 'ioredis', message: 'Redis is an adapter (gateway/src/fleet)' },
+            { name: 'bullmq', message: 'Redis is an adapter (gateway/src/fleet)' },
+            { name: 'pg', message: 'PostgreSQL is an adapter (gateway/src/store)' },
+          ],
+          patterns: [
+            { group: ['@trpc/*'], message: 'tRPC is an adapter' },
+            { group: ['../sandboxClient*', '../trpc/*', '../http/*', '../stream/*', '../fleet/*'], message: 'the run core imports no adapter' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { ...globals.node } },

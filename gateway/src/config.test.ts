@@ -14,7 +14,6 @@ describe('loadConfig', () => {
       RUN_TIMEOUT_MS: 5000,
       MAX_MEM_MB: 128,
       MAX_VCPUS: 1,
-      MAX_CONCURRENT_RUNS: 4,
       MAX_QUEUED_RUNS: 50,
       STREAM_REPLAY_BYTES: 1024 * 1024,
       STREAM_MAX_BUFFERED_BYTES: 4 * 1024 * 1024,
@@ -46,9 +45,9 @@ describe('loadConfig', () => {
   });
 
   it('parses numbers, origins and treats empty strings as unset', () => {
-    const c = loadConfig({ PORT: '0', MAX_CONCURRENT_RUNS: '2', CORS_ORIGINS: 'http://a.test:1, https://b.test', HOST: '' });
+    const c = loadConfig({ PORT: '0', MAX_QUEUED_RUNS: '2', CORS_ORIGINS: 'http://a.test:1, https://b.test', HOST: '' });
     expect(c.PORT).toBe(0);
-    expect(c.MAX_CONCURRENT_RUNS).toBe(2);
+    expect(c.MAX_QUEUED_RUNS).toBe(2);
     expect(c.CORS_ORIGINS).toEqual(['http://a.test:1', 'https://b.test']);
     expect(c.HOST).toBe('127.0.0.1');
   });
@@ -57,7 +56,7 @@ describe('loadConfig', () => {
     ['PORT', 'abc'],
     ['PORT', '70000'],
     ['RUN_TIMEOUT_MS', '-5'],
-    ['MAX_CONCURRENT_RUNS', '0'],
+    ['MAX_QUEUED_RUNS', '-1'],
     ['SANDBOX_ADDR', 'ftp://x:1'],
     ['CORS_ORIGINS', 'not a url'],
     ['LOG_LEVEL', 'loud'],

@@ -76,8 +76,6 @@ const envSchema = z.object({
   MAX_MEM_MB: int(128, 16),
   /** Largest vCPU count a run may ask for; runs that ask for none get this. */
   MAX_VCPUS: int(1, 1),
-  /** Runs sent to the sandbox at once; more wait in the gateway's queue. */
-  MAX_CONCURRENT_RUNS: int(4, 1),
   /** Runs waiting in the queue before `runCode` fails with capacity_exceeded. */
   MAX_QUEUED_RUNS: int(50, 0),
   /** Bytes of requests (files, stdin) the queue may hold before `runCode` fails with capacity_exceeded. */

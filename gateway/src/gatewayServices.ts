@@ -26,6 +26,7 @@ import { checkHealth } from './gatewayContext.js';
 import { clientAddress } from './http/hosts.js';
 import { maxTrpcBodyBytes } from './config.js';
 import { QuotaExtension } from './quotas/QuotaExtension.js';
+import { LocalRuns } from './runs/local/LocalRuns.js';
 import { RunManager } from './runs/RunManager.js';
 import { RuntimeCatalog } from './RuntimeCatalog.js';
 import { RunService } from './runs/RunService.js';
@@ -46,6 +47,8 @@ export interface ServiceOverrides {
   readonly extensions?: readonly GatewayExtension[];
   /** Clock, epoch ms (tests). @default Date.now */
   readonly now?: () => number;
+  /** Runs sent to the sandbox at once, instead of what its health reports (tests with fake sandboxes). */
+  readonly sandboxSlots?: number;
 }
 
 /** The parts of a gateway. */
@@ -110,24 +113,29 @@ export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUr
     extensions: [new CollabAccess({ access }), ...hooks.collabExtensions()],
   });
   const sandbox = new SandboxClient({ baseUrl: config.SANDBOX_ADDR, token: config.SANDBOX_TOKEN, tokenFile: config.SANDBOX_TOKEN_FILE });
+  const backend = new LocalRuns({
+    sandbox,
+    logger,
+    now,
+    ...(o.overrides?.sandboxSlots === undefined ? {} : { slots: o.overrides.sandboxSlots }),
+    maxQueued: config.MAX_QUEUED_RUNS,
+    maxQueuedBytes: config.MAX_QUEUED_BYTES,
+    maxRetainedReplayBytes: config.MAX_RETAINED_REPLAY_BYTES,
+    replayBytes: config.STREAM_REPLAY_BYTES,
+    retentionMs: config.RUN_RETENTION_MS,
+  });
   const runs = new RunManager({
+    backend,
     onRunUpdate: collab.onRunUpdate,
     onRunFile: collab.onRunFile,
     onTerminal: collab.onTerminal,
     onRunEnd: (run) => {
       if (run.owner) hooks.afterRun({ owner: run.owner, jobId: run.jobId, accepted: true, cpuMs: run.cpuMs });
     },
-    sandbox,
     logger,
     now,
     defaults: { timeoutMs: config.RUN_TIMEOUT_MS, memoryMb: config.MAX_MEM_MB, vcpus: config.MAX_VCPUS },
     maxima: { timeoutMs: config.MAX_RUN_TIMEOUT_MS, memoryMb: config.MAX_MEM_MB, vcpus: config.MAX_VCPUS },
-    maxConcurrent: config.MAX_CONCURRENT_RUNS,
-    maxQueued: config.MAX_QUEUED_RUNS,
-    maxQueuedBytes: config.MAX_QUEUED_BYTES,
-    maxRetainedReplayBytes: config.MAX_RETAINED_REPLAY_BYTES,
-    replayBytes: config.STREAM_REPLAY_BYTES,
-    retentionMs: config.RUN_RETENTION_MS,
   });
   const terminals = new RoomTerminals({ runs, logger });
   const runService = new RunService({ mode, runs, access, hooks, terminals });

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { runCodeInputSchema } from '@codecell/protocol';
 import type { RunRequest } from '@codecell/protocol';
 import { silentLogger } from '@codecell/server-kit';
+import { LocalRuns } from './runs/local/LocalRuns.js';
 import { RunManager } from './runs/RunManager.js';
 import type { RunManagerOptions } from './runs/RunManager.js';
 import { SandboxClient } from './sandboxClient.js';
@@ -37,7 +38,8 @@ function slowWire(): { sandbox: FakeSandbox; send: () => void; open: () => void 
 }
 
 function manager(sandbox: FakeSandbox, o: Partial<RunManagerOptions>): RunManager {
-  return new RunManager({ sandbox, logger: silentLogger, defaults: { timeoutMs: 5000, memoryMb: 128, vcpus: 1 }, maxConcurrent: 1, ...o });
+  const backend = new LocalRuns({ sandbox, logger: silentLogger, slots: 1 });
+  return new RunManager({ backend, logger: silentLogger, defaults: { timeoutMs: 5000, memoryMb: 128, vcpus: 1 }, ...o });
 }
 
 describe('issue 12: the sandbox request leaves first', () => {
@@ -64,12 +66,13 @@ describe('issue 12: the sandbox request leaves first', () => {
     const { sandbox, send, open } = slowWire();
     const updates: string[] = [];
     const runs = manager(sandbox, { onRunUpdate: (u) => updates.push(`${u.record.jobId}:${u.record.status}`) });
-    const a = runs.submit(input('r1'));
+    const submittedA = runs.submit(input('r1'));
     await tick();
     expect(updates).toEqual([]);
-    const b = runs.submit(input('r2')); // no slot: it waits
+    const b = await runs.submit(input('r2')); // no slot: it waits
     expect(updates).toEqual([`${b.jobId}:queued`]);
     send();
+    const a = await submittedA;
     expect(updates).toEqual([`${b.jobId}:queued`, `${a.jobId}:queued`]);
     await tick();
     sandbox.runs[0]?.start();
@@ -86,7 +89,7 @@ describe('issue 12: the sandbox request leaves first', () => {
     sandbox.nextRunError = new Error('connect ECONNREFUSED');
     const updates: string[] = [];
     const runs = manager(sandbox, { onRunUpdate: (u) => updates.push(u.record.status) });
-    runs.submit(input('r1'));
+    await runs.submit(input('r1'));
     for (let i = 0; i < 3; i++) await tick();
     expect(updates).toEqual(['queued', 'internal_error']);
     await runs.dispose();

@@ -20,10 +20,10 @@ afterEach(async () => {
 });
 
 /** A gateway whose sandbox accepts runs and never answers (runs stay active). */
-async function setup(env: Record<string, string> = {}): Promise<Gateway> {
+async function setup(env: Record<string, string> = {}, sandboxSlots?: number): Promise<Gateway> {
   const fake = await startFakeSandboxServer(() => undefined);
   cleanups.push(() => fake.close());
-  const gw = await createGateway(loadConfig({ PORT: '0', SANDBOX_ADDR: fake.url, COLLAB_DB: ':memory:', ...env }), captureLogger().logger);
+  const gw = await createGateway(loadConfig({ PORT: '0', SANDBOX_ADDR: fake.url, COLLAB_DB: ':memory:', ...env }), captureLogger().logger, sandboxSlots === undefined ? {} : { sandboxSlots });
   cleanups.push(() => gw.close());
   return gw;
 }
@@ -54,7 +54,8 @@ describe('gateway bad input (issue 5)', () => {
   });
 
   it('answers a flood of runs with capacity_exceeded once the queue is full', async () => {
-    const gw = await setup({ MAX_CONCURRENT_RUNS: '1', MAX_QUEUED_RUNS: '3' });
+    // The sandbox executes one run at once (its MAX_CONCURRENT_RUNS): one at the sandbox, three in line.
+    const gw = await setup({ MAX_QUEUED_RUNS: '3' }, 1);
     const trpc = trpcClient(gw.url);
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => trpc.runCode.mutate({ files: [{ path: 'main.py', content: '' }] })));
     const ok = results.filter((r) => r.status === 'fulfilled').length;

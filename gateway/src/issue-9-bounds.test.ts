@@ -12,6 +12,7 @@ import { TRPCClientError } from '@trpc/client';
 import { runCodeInputSchema } from '@codecell/protocol';
 import { silentLogger } from '@codecell/server-kit';
 import { loadConfig } from './config.js';
+import { LocalRuns } from './runs/local/LocalRuns.js';
 import { RunManager } from './runs/RunManager.js';
 import { createGateway } from './server.js';
 import type { Gateway } from './server.js';
@@ -86,14 +87,15 @@ describe('issue 9: bounded bodies and batches', () => {
 describe('issue 9: what queued and finished runs keep in memory', () => {
   it('caps the bytes of queued requests, and finished runs keep no request', async () => {
     const sandbox = new FakeSandbox();
-    const runs = new RunManager({ sandbox, logger: silentLogger, defaults: { timeoutMs: 5000, memoryMb: 128, vcpus: 1 }, maxConcurrent: 1, maxQueued: 150, maxQueuedBytes: 8 * 1024 * 1024 });
+    const backend = new LocalRuns({ sandbox, logger: silentLogger, slots: 1, maxQueued: 150, maxQueuedBytes: 8 * 1024 * 1024 });
+    const runs = new RunManager({ backend, logger: silentLogger, defaults: { timeoutMs: 5000, memoryMb: 128, vcpus: 1 } });
     cleanups.push(() => runs.dispose());
     const oneMiB = runCodeInputSchema.parse({ files: [{ path: 'main.py', content: 'z'.repeat(1024 * 1024) }] });
     let accepted = 0;
     let refused: unknown = null;
     for (let i = 0; i < 150 && refused === null; i++) {
       try {
-        runs.submit(oneMiB);
+        await runs.submit(oneMiB);
         accepted++;
       } catch (err) {
         refused = err;
@@ -116,11 +118,12 @@ describe('issue 9: what queued and finished runs keep in memory', () => {
       run.push({ type: 'stdout', data: 'o'.repeat(256 * 1024) });
       run.exit();
     };
-    const runs = new RunManager({ sandbox, logger: silentLogger, defaults: { timeoutMs: 5000, memoryMb: 128, vcpus: 1 }, maxRetainedReplayBytes: 1024 * 1024 });
+    const backend = new LocalRuns({ sandbox, logger: silentLogger, maxRetainedReplayBytes: 1024 * 1024 });
+    const runs = new RunManager({ backend, logger: silentLogger, defaults: { timeoutMs: 5000, memoryMb: 128, vcpus: 1 } });
     cleanups.push(() => runs.dispose());
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) {
-      ids.push(runs.submit(runCodeInputSchema.parse({ files })).jobId);
+      ids.push((await runs.submit(runCodeInputSchema.parse({ files }))).jobId);
       await expect.poll(() => runs.get(ids.at(-1) ?? '')?.state).toBe('finished');
     }
     expect(runs.stats().retainedReplayBytes).toBeLessThanOrEqual(1024 * 1024);

@@ -43,7 +43,7 @@ let roomId: string;
 const callers = new Map<string, TestUser | null>();
 
 beforeAll(async () => {
-  h = await startHosted({ handler: runningSandbox(), env: { MAX_CONCURRENT_RUNS: '50', MAX_QUEUED_RUNS: '200', QUOTA_CONCURRENT_RUNS: '0', QUOTA_RUNS_PER_MINUTE: '0' }, overrides: { now: () => clock } });
+  h = await startHosted({ handler: runningSandbox(), env: { MAX_QUEUED_RUNS: '200', QUOTA_CONCURRENT_RUNS: '0', QUOTA_RUNS_PER_MINUTE: '0' }, overrides: { now: () => clock, sandboxSlots: 50 } });
   owner = await createAdmin(h.gw, { displayName: 'Olive Owner' });
   roomId = (await owner.trpc.createRoom.mutate({ title: 'Matrix' })).roomId;
   const link = (role: 'editor' | 'runner' | 'viewer', o: { expiresInHours?: number; allowGuests?: boolean } = {}) => owner.trpc.rooms.createLink.mutate({ roomId, role, ...o });

@@ -13,47 +13,9 @@ import type { IncomingMessage, RequestOptions } from 'node:http';
 import { CodeCellError, errorBodySchema, healthSchema, runEventSchema, runtimeInfoSchema } from '@codecell/protocol';
 import type { Health, RunEvent, RunRequest, StdinRequest, TerminalRequest, TerminalSize } from '@codecell/protocol';
 import { SecretFileError, readSecretFile } from '@codecell/server-kit';
+import type { SandboxApi, SandboxRunHandle, SandboxRuntime } from './runs/ports.js';
 
-/** A started `POST /run`: the sandbox's job id and its events in order. */
-export interface SandboxRunHandle {
-  /** The sandbox's `X-Job-Id`. */
-  readonly jobId: string;
-  /**
-   * Run events as the sandbox sends them. Iterate once. Throws CodeCellError
-   * `sandbox_unavailable` when the connection breaks; leaving the loop early
-   * closes the connection, which makes the sandbox kill the run.
-   */
-  readonly events: AsyncIterable<RunEvent>;
-}
-
-/**
- * What the run core needs from the sandbox (a fake implements it in unit tests).
- * `onSent` of a streamed call is told once its request was handed to the
- * operating system (work that can wait may then begin without delaying it).
- */
-export interface SandboxApi {
-  run(body: RunRequest, signal?: AbortSignal, onSent?: () => void): Promise<SandboxRunHandle>;
-  /** `POST /terminal`: a terminal session (shell, REPL) in the session's VM, streamed like a run. */
-  terminal(body: TerminalRequest, signal?: AbortSignal, onSent?: () => void): Promise<SandboxRunHandle>;
-  sendStdin(jobId: string, body: StdinRequest, signal?: AbortSignal): Promise<void>;
-  /** `POST /run/<jobId>/resize` of a TTY run or terminal session. */
-  resize(jobId: string, size: TerminalSize, signal?: AbortSignal): Promise<void>;
-  kill(jobId: string, signal?: AbortSignal): Promise<void>;
-  health(signal?: AbortSignal): Promise<Health>;
-  /**
-   * `GET /runtimes`: the runtimes the sandbox's guest image has, each with its
-   * version. A sandbox older than issue 10 answers `not_found`.
-   */
-  runtimes(signal?: AbortSignal): Promise<SandboxRuntime[]>;
-}
-
-/** One entry of the sandbox's `GET /runtimes`, as far as the gateway reads it. */
-export interface SandboxRuntime {
-  /** A runtime id; one this gateway does not know (a newer sandbox) is passed through and ignored later. */
-  readonly id: string;
-  /** The image manifest's version, or `unknown`. */
-  readonly version: string;
-}
+export type { SandboxApi, SandboxRunHandle, SandboxRuntime } from './runs/ports.js';
 
 /** Options of {@link SandboxClient}. */
 export interface SandboxClientOptions {

@@ -98,7 +98,7 @@ describe('room persistence (SQLite)', () => {
       writeEvent(res, { type: 'start', jobId: 'sbx-1', vmId: 'vm', at: 1 }); // and never exits
     });
     cleanups.push(() => fake.close());
-    const gw = await createGateway(loadConfig({ PORT: '0', SANDBOX_ADDR: fake.url, COLLAB_DB: db, MAX_CONCURRENT_RUNS: '1' }), silentLogger);
+    const gw = await createGateway(loadConfig({ PORT: '0', SANDBOX_ADDR: fake.url, COLLAB_DB: db }), silentLogger, { sandboxSlots: 1 });
     cleanups.push(() => gw.close());
     const api = trpcClient(gw.url);
     const { roomId } = await api.createRoom.mutate({});

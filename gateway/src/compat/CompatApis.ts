@@ -16,6 +16,7 @@ import { clientAddress } from '../http/hosts.js';
 import type { CrossSitePolicy, Refusal } from '../http/hosts.js';
 import { refuseUpgrade } from '../http/refuseUpgrade.js';
 import type { UpgradeHandler } from '../http/httpServer.js';
+import { DEFAULT_SANDBOX_SLOTS } from '../runs/local/SandboxSlots.js';
 import type { RunManager } from '../runs/RunManager.js';
 import type { RunService } from '../runs/RunService.js';
 import type { GatewayStore } from '../store/GatewayStore.js';
@@ -82,7 +83,8 @@ export class CompatApis {
       retentionMs: config.JUDGE0_RETENTION_HOURS * 3_600_000,
       maxQueueSize: config.JUDGE0_MAX_QUEUE_SIZE,
       maxQueuedBytes: config.MAX_QUEUED_BYTES,
-      maxInFlightPerOwner: config.MAX_CONCURRENT_RUNS,
+      // The sandbox's default MAX_CONCURRENT_RUNS: how many runs one host executes at once (the gateway has no such setting).
+      maxInFlightPerOwner: DEFAULT_SANDBOX_SLOTS,
       ...(o.now ? { now: o.now } : {}),
     });
     this.#ctx = { ...ctx, submissions: this.submissions, judge0: { maxQueueSize: config.JUDGE0_MAX_QUEUE_SIZE, retentionHours: config.JUDGE0_RETENTION_HOURS }, version: o.version };

@@ -10,7 +10,7 @@ import { CodeCellError } from '@codecell/protocol';
 import type { RunCodeOutput, SendStdinInput, StopRunInput, StreamMessage } from '@codecell/protocol';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Caller } from '../auth/Caller.js';
-import type { RunSubscriber, RunSubscription } from '../runs/Run.js';
+import type { RunSubscriber, RunSubscription } from '../runs/ports.js';
 import type { ParsedRunCodeInput } from '../runs/types.js';
 import { RunOutcomeBuilder } from './runOutcome.js';
 import type { RunOutcome } from './runOutcome.js';
@@ -18,7 +18,7 @@ import type { RunOutcome } from './runOutcome.js';
 /** The run operations the compatible APIs use (RunService plus RunManager.subscribe). */
 export interface CompatRunOps {
   submit(caller: Caller, input: ParsedRunCodeInput): Promise<RunCodeOutput>;
-  subscribe(jobId: string, subscriber: RunSubscriber): RunSubscription | undefined;
+  subscribe(jobId: string, subscriber: RunSubscriber): Promise<RunSubscription | undefined>;
   sendStdin(caller: Caller, input: SendStdinInput, signal?: AbortSignal): Promise<void>;
   stop(caller: Caller, input: StopRunInput, signal?: AbortSignal): Promise<void>;
 }
@@ -107,12 +107,16 @@ export class CompatRunner {
       o.onMessage?.(msg);
       if (builder.add(msg)) done(builder.finish());
     };
-    const sub = this.#ops.subscribe(jobId, { send: take });
+    // Live messages that come before the replay was taken wait for it.
+    let early: StreamMessage[] | null = [];
+    const sub = await this.#ops.subscribe(jobId, { send: (msg) => (early === null ? take(msg) : early.push(msg)) });
     if (sub === undefined) {
       // Forgotten between submit and subscribe: only when the gateway shuts down.
       return { jobId, outcome: Promise.resolve({ compile: null, run: null, endedIn: null, status: 'sandbox_unavailable', code: null, message: 'the gateway is shutting down' }), unsubscribe: () => undefined };
     }
-    for (const msg of sub.replay) take(msg);
+    const waiting = early;
+    early = null;
+    for (const msg of [...sub.replay, ...waiting]) take(msg);
     return { jobId, outcome, unsubscribe: () => sub.unsubscribe() };
   }
 

@@ -7,12 +7,12 @@
  */
 import type { OpenTerminal, TerminalProgram, TerminalRequest, TerminalSize, WorkspaceFile } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
-import type { Run } from './Run.js';
+import type { TerminalRun } from './ports.js';
 import type { RunOwner } from './types.js';
 
 /** What {@link RoomTerminals} needs from the run core (RunManager). */
 export interface TerminalStarter {
-  startTerminal(request: TerminalRequest, owner: RunOwner | null): Run;
+  startTerminal(request: TerminalRequest, owner: RunOwner | null): TerminalRun;
 }
 
 /** Told the room's open terminal sessions. Must not throw. */
@@ -20,7 +20,7 @@ export type TerminalsListener = (open: OpenTerminal[]) => void;
 
 export class RoomTerminals {
   readonly #o: { readonly runs: TerminalStarter; readonly logger: Logger };
-  readonly #open = new Map<string, Map<TerminalProgram, Run>>();
+  readonly #open = new Map<string, Map<TerminalProgram, TerminalRun>>();
   readonly #followers = new Map<string, Set<TerminalsListener>>();
 
   constructor(options: { readonly runs: TerminalStarter; readonly logger: Logger }) {
@@ -28,12 +28,12 @@ export class RoomTerminals {
   }
 
   /** The room's terminal session of `program`: the open one, else a new one of that size (with `files` written first). */
-  open(o: { roomId: string; program: TerminalProgram; size: TerminalSize; files?: readonly WorkspaceFile[]; owner: RunOwner | null }): Run {
+  open(o: { roomId: string; program: TerminalProgram; size: TerminalSize; files?: readonly WorkspaceFile[]; owner: RunOwner | null }): TerminalRun {
     const existing = this.#open.get(o.roomId)?.get(o.program);
     if (existing && existing.state !== 'finished') return existing;
     const run = this.#o.runs.startTerminal({ sessionId: o.roomId, program: o.program, size: o.size, ...(o.files ? { files: [...o.files] } : {}) }, o.owner);
     let room = this.#open.get(o.roomId);
-    if (!room) this.#open.set(o.roomId, (room = new Map<TerminalProgram, Run>()));
+    if (!room) this.#open.set(o.roomId, (room = new Map<TerminalProgram, TerminalRun>()));
     room.set(o.program, run);
     // Forget it when it ends (a subscriber that sees `end`; a finished run replays it at once).
     const sub = run.subscribe({ send: (msg) => (msg.type === 'end' ? this.#ended(o.roomId, o.program, run) : undefined) });
@@ -61,7 +61,7 @@ export class RoomTerminals {
     };
   }
 
-  #ended(roomId: string, program: TerminalProgram, run: Run): void {
+  #ended(roomId: string, program: TerminalProgram, run: TerminalRun): void {
     const room = this.#open.get(roomId);
     if (room?.get(program) !== run) return;
     room.delete(program);

@@ -5,8 +5,9 @@
  * @module
  */
 import { GATEWAY_PROTOCOL_VERSION } from '@codecell/protocol';
-import type { RunEvent, RunRequest, StreamMessage, TerminalProgram, TerminalRequest } from '@codecell/protocol';
+import type { FileEvent, RunEvent, RunRequest, StreamMessage, TerminalProgram, TerminalRequest } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
+import type { RunEnd, RunFacts, RunState, RunSubscriber, RunSubscription } from './ports.js';
 import { ReplayLog } from './ReplayLog.js';
 import { requestBytes } from './runRequest.js';
 import type { RunOwner } from './types.js';
@@ -14,50 +15,21 @@ import type { RunOwner } from './types.js';
 /** What the sandbox is asked for: a run (`POST /run`) or a terminal session (`POST /terminal`). */
 export type SandboxRequest = RunRequest | TerminalRequest;
 
-/** Lifecycle of a run: queued → starting (POST /run sent) → running (sandbox job id known) → finished. */
-export type RunState = 'queued' | 'starting' | 'running' | 'finished';
-
-/** The last message of a run. */
-export type EndMessage = Extract<StreamMessage, { type: 'end' }>;
-/** How a run ended, without the `type` tag. */
-export type RunEnd = Omit<EndMessage, 'type'>;
-
-/** Receives a run's live messages. Throwing unsubscribes it. */
-export interface RunSubscriber {
-  send(msg: StreamMessage): void;
-}
-
-/** What a new subscriber gets: the `hello` fields, the replay, and how to leave. */
-export interface RunSubscription {
-  readonly hello: Extract<StreamMessage, { type: 'hello' }>;
-  /** Messages already sent, oldest first; ends with `end` when the run is over. */
-  readonly replay: StreamMessage[];
-  /** Stops live delivery. Safe to call twice. */
-  unsubscribe(): void;
-}
-
 /** Options of {@link Run}. */
 export interface RunOptions {
-  readonly jobId: string;
-  readonly request: SandboxRequest;
-  readonly startedBy: string | null;
-  /** Who pressed Run (quotas, access to stdin/stop/stream of runs without a room). */
-  readonly owner: RunOwner | null;
-  /** Epoch ms when it was submitted. */
-  readonly submittedAt: number;
+  readonly facts: RunFacts;
   readonly replayBytes: number;
   readonly logger: Logger;
 }
 
-/** One run. Created and driven by RunManager. */
-export class Run {
+/** One run of the in-process backend (LocalRuns), which creates and drives it. */
+export class Run implements RunFacts {
   readonly jobId: string;
   /** The room (sandbox session) it runs in, if any. */
   readonly sessionId: string | undefined;
-  /** The program of a terminal session (the room's shell or a REPL), or null for a run. */
-  readonly program: TerminalProgram | null;
   /** Bytes its request holds until it is sent to the sandbox. */
-  readonly requestBytes: number;
+  #requestBytes = 0;
+  #program: TerminalProgram | null = null;
   readonly startedBy: string | null;
   readonly owner: RunOwner | null;
   /** Epoch ms when it was submitted. */
@@ -65,7 +37,7 @@ export class Run {
   /** Aborted to close the sandbox connection (which makes the sandbox kill the run). */
   readonly abort = new AbortController();
   /** Held only until it is sent (finished runs keep no files or stdin). */
-  #request: SandboxRequest | null;
+  #request: SandboxRequest | null = null;
   #cpuMs: number | null = null;
   #state: RunState = 'queued';
   #sandboxJobId: string | null = null;
@@ -74,6 +46,8 @@ export class Run {
   #seq = 0;
   #position: number | null = null;
   #wallMs: number | null = null;
+  /** Files the run wrote (their events with content) until the run core takes them, by event seq. */
+  readonly #files = new Map<number, FileEvent>();
   readonly #log: ReplayLog;
   readonly #subscribers = new Set<RunSubscriber>();
   readonly #logger: Logger;
@@ -86,14 +60,11 @@ export class Run {
   killRequested = false;
 
   constructor(o: RunOptions) {
-    this.jobId = o.jobId;
-    this.#request = o.request;
-    this.sessionId = o.request.sessionId;
-    this.program = 'program' in o.request ? o.request.program : null;
-    this.requestBytes = 'program' in o.request ? 0 : requestBytes(o.request);
-    this.startedBy = o.startedBy;
-    this.owner = o.owner;
-    this.submittedAt = o.submittedAt;
+    this.jobId = o.facts.jobId;
+    this.sessionId = o.facts.sessionId;
+    this.startedBy = o.facts.startedBy;
+    this.owner = o.facts.owner;
+    this.submittedAt = o.facts.submittedAt;
     this.#log = new ReplayLog(o.replayBytes);
     this.#logger = o.logger;
     this.#stdinTail = new Promise<void>((resolve) => (this.#openStdinGate = resolve));
@@ -101,6 +72,23 @@ export class Run {
 
   get state(): RunState {
     return this.#state;
+  }
+
+  /** Bytes its request holds until it is sent to the sandbox (0 before it is queued and after). */
+  get requestBytes(): number {
+    return this.#requestBytes;
+  }
+
+  /** Gives the run its request (held until it is sent). */
+  attachRequest(request: SandboxRequest): void {
+    this.#request = request;
+    this.#program = 'program' in request ? request.program : null;
+    this.#requestBytes = 'program' in request ? 0 : requestBytes(request);
+  }
+
+  /** The program of a terminal session (the room's shell or a REPL), or null for a run. */
+  get program(): TerminalProgram | null {
+    return this.#program;
   }
 
   /** The request while it has not been sent; sending takes it (see {@link takeRequest}). */
@@ -171,14 +159,27 @@ export class Run {
     this.#openStdinGate();
   }
 
-  /** Publishes one sandbox run event, numbered from 0. */
+  /**
+   * Publishes one sandbox run event, numbered from 0. A file event goes out
+   * without its content (watchers read the file in the room; replays hold
+   * names and sizes, not files); the content waits for {@link takeFile}.
+   */
   pushEvent(event: RunEvent): void {
     if (this.#state === 'finished') return;
     if (event.type === 'exit') {
       this.#wallMs = event.wallMs;
       this.#cpuMs = event.cpuMs;
     }
-    this.#publish({ type: 'event', seq: this.#seq++, event });
+    const seq = this.#seq++;
+    if (event.type === 'file') this.#files.set(seq, event);
+    this.#publish({ type: 'event', seq, event: event.type === 'file' ? { ...event, content: '' } : event });
+  }
+
+  /** The file event numbered `seq` with its content, once (the run core puts it into the room). */
+  takeFile(seq: number): FileEvent | undefined {
+    const file = this.#files.get(seq);
+    this.#files.delete(seq);
+    return file;
   }
 
   /** Publishes `end`, drops every subscriber and releases waiting stdin. Only the first call counts. */

@@ -16,7 +16,7 @@ import { requireUser } from '../auth/AuthService.js';
 import type { Caller } from '../auth/Caller.js';
 import { quotaKeyOf } from '../auth/Caller.js';
 import type { GatewayHooks } from '../extensions.js';
-import type { Run } from './Run.js';
+import type { RunInfo } from './ports.js';
 import type { RunManager } from './RunManager.js';
 import type { RoomTerminals, TerminalsListener } from './RoomTerminals.js';
 import type { ParsedRunCodeInput, RunOwner } from './types.js';
@@ -46,7 +46,7 @@ export class RunService {
     const owner = this.#ownerOf(caller, input);
     await this.#o.hooks.beforeRun({ caller, owner, roomId });
     try {
-      return this.#o.runs.submit(input, owner);
+      return await this.#o.runs.submit(input, owner);
     } catch (err) {
       this.#o.hooks.afterRun({ owner, jobId: null, accepted: false, cpuMs: null });
       throw err;
@@ -86,8 +86,8 @@ export class RunService {
    * Checks that the caller may do `action` to the run (`read`: watch its
    * stream). Unknown runs and runs of others without a room are `not_found`.
    */
-  async requireJob(caller: Caller, jobId: string, action: RoomAction): Promise<Run> {
-    const run = this.#o.runs.get(jobId);
+  async requireJob(caller: Caller, jobId: string, action: RoomAction): Promise<RunInfo> {
+    const run = await this.#o.runs.info(jobId);
     if (run === undefined) throw new CodeCellError('not_found', `no run ${jobId}: it never existed or finished a while ago`);
     if (run.sessionId !== undefined) await this.#o.access.require(caller, run.sessionId, action);
     else if (this.#o.mode !== 'none' && (caller.principal === null || run.owner?.userId !== caller.principal.userId)) {

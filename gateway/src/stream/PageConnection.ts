@@ -13,7 +13,7 @@ import type { RawData } from 'ws';
 import { ERROR_CODE_TABLE, GATEWAY_PROTOCOL_VERSION, MAX_WATCHED_PER_SOCKET, errorCodeSchema, streamClientMessageSchema, toCodeCellError } from '@codecell/protocol';
 import type { ErrorCode, OpenTerminal, RunCodeOutput, SendStdinInput, StreamClientMessage, StreamServerMessage, TerminalProgram, TerminalSize, WorkspaceFile } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
-import type { RunSubscriber, RunSubscription } from '../runs/Run.js';
+import type { RunSubscriber, RunSubscription } from '../runs/ports.js';
 import { SocketOutbox } from './SocketOutbox.js';
 
 /** A watched run's subscription, and the room it belongs to (for revocation). */

@@ -16,7 +16,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { ERROR_CODE_TABLE, STREAM_SOCKET_PATH, StreamCloseCode, jobIdSchema, toCodeCellError } from '@codecell/protocol';
 import type { StreamMessage } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
-import type { RunSubscriber, RunSubscription } from '../runs/Run.js';
+import type { RunSubscriber, RunSubscription } from '../runs/ports.js';
 import { SocketOutbox } from './SocketOutbox.js';
 import type { PageSession } from './PageConnection.js';
 import { PageSockets } from './PageSockets.js';
@@ -31,7 +31,7 @@ const UNKNOWN_JOB = 'unknown or expired jobId; runs are kept for a few minutes a
 
 /** Where streams come from (implemented by RunManager). */
 export interface RunSource {
-  subscribe(jobId: string, subscriber: RunSubscriber): RunSubscription | undefined;
+  subscribe(jobId: string, subscriber: RunSubscriber): Promise<RunSubscription | undefined>;
 }
 
 /** Who watches a stream: for closing their sockets when their access ends. */
@@ -72,6 +72,8 @@ interface Connection {
   readonly outbox: SocketOutbox;
   /** Close this way once the outbox is empty (the run ended). */
   closeWhenSent: { code: number; reason: string } | null;
+  /** Live messages that came while the subscription was being made; sent after the replay. */
+  early: StreamMessage[] | null;
 }
 
 /** Serves run streams on upgrades handed to it by the HTTP server. */
@@ -170,6 +172,7 @@ export class StreamServer {
       graceTimer: null,
       watcher: null,
       closeWhenSent: null,
+      early: [],
       outbox: new SocketOutbox({
         ws,
         maxBufferedBytes: this.#o.maxBufferedBytes,
@@ -195,35 +198,49 @@ export class StreamServer {
     if (!jobIdSchema.safeParse(jobId).success) return this.#close(conn, StreamCloseCode.unknownJob, UNKNOWN_JOB);
     const authorize = this.#o.authorize ?? (() => Promise.resolve({ userId: null, roomId: null }));
     authorize(req, jobId).then(
-      (watcher) => this.#start(conn, watcher),
-      (err: unknown) => {
-        const e = toCodeCellError(err);
-        this.#close(conn, ERROR_CODE_TABLE[e.code].ws, e.code === 'not_found' ? UNKNOWN_JOB : `${e.code}: ${e.message}`.slice(0, 120));
-      },
+      (watcher) => this.#start(conn, watcher).catch((err: unknown) => this.#refuse(conn, err)),
+      (err: unknown) => this.#refuse(conn, err),
     );
   }
 
-  #start(conn: Connection, watcher: StreamWatcher): void {
+  #refuse(conn: Connection, err: unknown): void {
+    const e = toCodeCellError(err);
+    this.#close(conn, ERROR_CODE_TABLE[e.code].ws, e.code === 'not_found' ? UNKNOWN_JOB : `${e.code}: ${e.message}`.slice(0, 120));
+  }
+
+  async #start(conn: Connection, watcher: StreamWatcher): Promise<void> {
     if (conn.ws.readyState !== WebSocket.OPEN) return;
     const perRun = this.#o.maxSubscribersPerRun ?? DEFAULT_MAX_SUBSCRIBERS_PER_RUN;
     const watching = this.#perJob.get(conn.jobId) ?? 0;
     if (watching >= perRun) {
       return this.#close(conn, StreamCloseCode.slowConsumer, `${watching} subscribers already watch this run (MAX_STREAM_SUBSCRIBERS_PER_RUN); try again later`);
     }
-    const subscription = this.#o.runs.subscribe(conn.jobId, { send: (msg) => this.#sendLive(conn, msg) });
-    if (!subscription) return this.#close(conn, StreamCloseCode.unknownJob, UNKNOWN_JOB);
-    conn.watcher = watcher;
-    conn.subscription = subscription;
+    // Counted before the (possibly remote) subscription resolves, so concurrent upgrades see it.
     this.#perJob.set(conn.jobId, watching + 1);
+    conn.watcher = watcher;
+    const subscription = await this.#o.runs.subscribe(conn.jobId, { send: (msg) => this.#sendLive(conn, msg) });
+    if (!subscription) {
+      this.#release(conn.jobId);
+      return this.#close(conn, StreamCloseCode.unknownJob, UNKNOWN_JOB);
+    }
+    if (conn.ws.readyState !== WebSocket.OPEN) {
+      subscription.unsubscribe();
+      return this.#release(conn.jobId);
+    }
+    conn.subscription = subscription;
     // The replay goes through the same queue as live messages: never more than the cap handed to the socket.
     conn.outbox.pushReplay(subscription.hello);
     for (const msg of subscription.replay) conn.outbox.pushReplay(msg);
     if (subscription.replay.at(-1)?.type === 'end') conn.closeWhenSent = { code: 1000, reason: 'run ended' };
+    const early = conn.early ?? [];
+    conn.early = null;
     conn.outbox.flush();
+    for (const msg of early) this.#sendLive(conn, msg);
   }
 
   #sendLive(conn: Connection, msg: StreamMessage): void {
-    if (conn.ws.readyState !== WebSocket.OPEN || conn.graceTimer) return;
+    if (conn.early !== null) return void conn.early.push(msg);
+    if (conn.ws.readyState !== WebSocket.OPEN || conn.graceTimer || conn.closeWhenSent) return;
     if (msg.type === 'end') conn.closeWhenSent = { code: 1000, reason: 'run ended' };
     conn.outbox.pushLive(msg);
     // The socket holds at most the cap; live output waiting behind a full socket may reach the cap too, then the peer is cut.
@@ -242,9 +259,13 @@ export class StreamServer {
     if (conn.subscription === null) return;
     conn.subscription.unsubscribe();
     conn.subscription = null;
-    const n = (this.#perJob.get(conn.jobId) ?? 1) - 1;
-    if (n > 0) this.#perJob.set(conn.jobId, n);
-    else this.#perJob.delete(conn.jobId);
+    this.#release(conn.jobId);
+  }
+
+  #release(jobId: string): void {
+    const n = (this.#perJob.get(jobId) ?? 1) - 1;
+    if (n > 0) this.#perJob.set(jobId, n);
+    else this.#perJob.delete(jobId);
   }
 
   /** Unsubscribes, starts the close handshake and drops the socket if it does not finish in time. */

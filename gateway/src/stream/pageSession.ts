@@ -32,7 +32,7 @@ export function pageSession(o: { caller: Caller; runService: RunService; runs: R
     },
     watch: async (jobId, subscriber) => {
       const run = await runService.requireJob(caller, jobId, 'read');
-      const subscription = runs.subscribe(jobId, subscriber);
+      const subscription = await runs.subscribe(jobId, subscriber);
       if (!subscription) throw new CodeCellError('not_found', `no run ${jobId}: it never existed or finished a while ago`);
       return { subscription, roomId: run.sessionId ?? null };
     },

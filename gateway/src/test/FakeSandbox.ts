@@ -84,10 +84,13 @@ export class FakeSandbox implements SandboxApi {
   runtimeCalls = 0;
   /** Called for each run right after `run()` resolves. */
   onRun: ((run: FakeRun) => void) | null = null;
+  /** When set, `run()` waits for it before answering (a run stays `starting`). */
+  gate: Promise<void> | null = null;
   #n = 0;
 
   run(body: RunRequest, signal?: AbortSignal): Promise<SandboxRunHandle> {
-    return this.#start(body, signal);
+    const gate = this.gate;
+    return gate ? gate.then(() => this.#start(body, signal)) : this.#start(body, signal);
   }
 
   terminal(body: TerminalRequest, signal?: AbortSignal): Promise<SandboxRunHandle> {

@@ -22,7 +22,9 @@ export type FakeHandler = (req: FakeRequest, res: ServerResponse) => void | Prom
 export interface FakeSandboxServer extends AsyncDisposable {
   readonly url: string;
   readonly server: Server;
+  /** Every request but `GET /healthz` (which gateways also send by themselves, to learn the sandbox's slots). */
   readonly requests: FakeRequest[];
+  readonly healthRequests: FakeRequest[];
   handler: FakeHandler;
   close(): Promise<void>;
 }
@@ -38,6 +40,7 @@ export interface FakeSandboxOptions {
 /** Starts the fake on 127.0.0.1 and a free port. */
 export async function startFakeSandboxServer(handler: FakeHandler, o: FakeSandboxOptions = {}): Promise<FakeSandboxServer> {
   const requests: FakeRequest[] = [];
+  const healthRequests: FakeRequest[] = [];
   const fake: { handler: FakeHandler } = { handler };
   const server = createServer((raw, res) => {
     const chunks: Buffer[] = [];
@@ -48,7 +51,7 @@ export async function startFakeSandboxServer(handler: FakeHandler, o: FakeSandbo
       if (o.token !== undefined && raw.headers.authorization !== `Bearer ${o.token}`) {
         return sendError(res, 401, { code: 'unauthorized', message: 'no Authorization header' });
       }
-      requests.push(req);
+      (req.path === '/healthz' ? healthRequests : requests).push(req);
       Promise.resolve(fake.handler(req, res)).catch(() => res.destroy());
     });
   });
@@ -59,7 +62,7 @@ export async function startFakeSandboxServer(handler: FakeHandler, o: FakeSandbo
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     };
-    return Object.assign(fake, { url: `unix:${path}`, server, requests, close, [Symbol.asyncDispose]: close });
+    return Object.assign(fake, { url: `unix:${path}`, server, requests, healthRequests, close, [Symbol.asyncDispose]: close });
   }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -67,7 +70,7 @@ export async function startFakeSandboxServer(handler: FakeHandler, o: FakeSandbo
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
-  return Object.assign(fake, { url: `http://127.0.0.1:${port}`, server, requests, close, [Symbol.asyncDispose]: close });
+  return Object.assign(fake, { url: `http://127.0.0.1:${port}`, server, requests, healthRequests, close, [Symbol.asyncDispose]: close });
 }
 
 /** Writes the headers of a streamed `POST /run` answer. */

@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'stdin_closed',
   'not_a_terminal',
   'capacity_exceeded',
+  'not_supported',
   'link_invalid',
   'already_exists',
   'quota_exceeded',
@@ -56,6 +57,7 @@ export interface ErrorCodeMapping {
     | 'UNSUPPORTED_MEDIA_TYPE'
     | 'TOO_MANY_REQUESTS'
     | 'SERVICE_UNAVAILABLE'
+    | 'NOT_IMPLEMENTED'
     | 'INTERNAL_SERVER_ERROR';
   /** WebSocket close code (4000-4999 are ours). */
   readonly ws: number;
@@ -82,6 +84,8 @@ export const ERROR_CODE_TABLE: Readonly<Record<ErrorCode, ErrorCodeMapping>> = O
   /** A resize for a run that has no terminal (it was started without `tty`). */
   not_a_terminal: { http: 409, trpc: 'CONFLICT', ws: 4409 },
   capacity_exceeded: { http: 429, trpc: 'TOO_MANY_REQUESTS', ws: 4429 },
+  /** What this deployment does not do (terminal sessions in fleet mode); the message says which mode does. */
+  not_supported: { http: 501, trpc: 'NOT_IMPLEMENTED', ws: 4501 },
   /** A share link (or invite) that was revoked, expired or never existed. */
   link_invalid: { http: 410, trpc: 'FORBIDDEN', ws: 4410 },
   /** A username or room id that is taken. */

@@ -321,3 +321,21 @@ export {
   judge0SubmissionSchema,
 } from './judge0Api.js';
 export type { Judge0StatusId, Judge0SubmissionRequest, Judge0ValidationError, Judge0Submission, Judge0Field } from './judge0Api.js';
+export {
+  FLEET_PROTOCOL_VERSION,
+  DEFAULT_REDIS_PREFIX,
+  HOST_HEARTBEAT_MS,
+  HOST_TTL_MS,
+  RUN_META,
+  FLEET_SCRIPTS,
+  fleetKeys,
+  fleetRunStateSchema,
+  fleetJobSchema,
+  hostRecordSchema,
+  gatewayRecordSchema,
+  logEntryKinds,
+  controlEntrySchema,
+} from './fleet.js';
+export type { FleetKeys, FleetJob, HostRecord, GatewayRecord, ControlEntry } from './fleet.js';
+export { RunEndTracker } from './runEnd.js';
+export type { RunEndInfo } from './runEnd.js';

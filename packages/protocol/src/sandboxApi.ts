@@ -282,6 +282,8 @@ export const healthSchema = z.strictObject({
     maxSessions: z.int(),
     /** MAX_GUEST_MEMORY_MB: guest memory of all VMs together, MiB. */
     maxGuestMemoryMb: z.int(),
+    /** MAX_CONCURRENT_RUNS: runs it executes at once; whoever feeds it (a gateway, a fleet worker) sends no more. */
+    maxConcurrentRuns: z.int().optional(),
   }),
   /**
    * Host cgroups that bound each VMM process (memory, CPU, pids). `none`

@@ -111,6 +111,7 @@ export async function createSandbox(config: SandboxConfig, logger: Logger, overr
         outputBytes: config.OUTPUT_BYTES,
         maxSessions: config.MAX_SESSIONS,
         maxGuestMemoryMb: config.MAX_GUEST_MEMORY_MB,
+        maxConcurrentRuns: config.MAX_CONCURRENT_RUNS,
       },
       hostCgroups: {
         mode: cgroups.mode,

@@ -33,7 +33,7 @@ function setup(refusals: Error[]) {
       const refusal = refusals.shift();
       return refusal ? Promise.reject(refusal) : Promise.resolve({ jobId: 'j', position: 0 });
     },
-    subscribe: () => ({ hello: { type: 'hello', protocolVersion: 1, jobId: 'j', startedBy: null, truncated: false }, replay: end('ok'), unsubscribe: () => undefined }),
+    subscribe: () => Promise.resolve({ hello: { type: 'hello', protocolVersion: 1, jobId: 'j', startedBy: null, truncated: false }, replay: end('ok'), unsubscribe: () => undefined }),
     sendStdin: () => Promise.resolve(),
     stop: () => Promise.resolve(),
   });

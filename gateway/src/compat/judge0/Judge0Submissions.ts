@@ -46,7 +46,7 @@ export interface Judge0SubmissionsOptions {
   readonly maxQueueSize: number;
   /** Bytes of source and stdin all waiting submissions may hold (MAX_QUEUED_BYTES). */
   readonly maxQueuedBytes: number;
-  /** Submissions of one owner handed to the run queue at once (MAX_CONCURRENT_RUNS). */
+  /** Submissions of one owner handed to the run queue at once (a sandbox's default MAX_CONCURRENT_RUNS). */
   readonly maxInFlightPerOwner: number;
   /** @default Date.now */
   readonly now?: () => number;

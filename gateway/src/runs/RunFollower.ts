@@ -1,0 +1,202 @@
+/**
+ * Follows the runs (and terminal sessions) this gateway started, through the
+ * backend's log like any watcher: tells the room how each run goes
+ * (`onRunUpdate`: queued, running, how it ended), puts the files a run wrote
+ * into the room (`onRunFile`, with the content the log keeps apart for it),
+ * tells quotas and metrics when a run ended (`onRunEnd`) and the room when a
+ * terminal session started and ended (`onTerminal`). Per run, in order: a
+ * file's content is fetched before anything later is told.
+ * @module
+ */
+import { roomRunStatusSchema } from '@codecell/protocol';
+import type { RoomRunRecord, RoomRunStatus, StreamMessage } from '@codecell/protocol';
+import type { Logger } from '@codecell/server-kit';
+import type { RunBackend, RunFacts, RunSubscriber, RunSubscription, TerminalRun } from './ports.js';
+import type { OnRunFile, OnRunUpdate, RunOwner } from './types.js';
+
+/** A run that ended, as `onRunEnd` hears of it. */
+export interface FinishedRun {
+  readonly jobId: string;
+  readonly owner: RunOwner | null;
+  /** CPU time from its `exit` event; null without one. */
+  readonly cpuMs: number | null;
+  readonly status: string;
+  /** Milliseconds from submission to end. */
+  readonly latencyMs: number;
+  /** Milliseconds from submission to its first stdout or stderr; null without output. */
+  readonly firstOutputMs: number | null;
+}
+
+/** What the run core tells others about the runs it started. Each must not throw (a throw is logged). */
+export interface FollowHooks {
+  /** Told when a run of a room is queued, starts running and ends (e.g. to record it in the room). */
+  readonly onRunUpdate?: OnRunUpdate;
+  /** Told about each file a run (or terminal session) of a room wrote, in order, before the run's final update. */
+  readonly onRunFile?: OnRunFile;
+  /** Told when a terminal session of a room starts (`live`) and ends, so the files it writes can go into the room. */
+  readonly onTerminal?: (o: { readonly roomId: string; readonly jobId: string; readonly live: boolean }) => void;
+  /** Told once when a run this gateway submitted ends (quotas, metrics); not for terminal sessions. */
+  readonly onRunEnd?: (run: FinishedRun) => void;
+}
+
+/** Options of {@link RunFollower}. */
+export interface RunFollowerOptions extends FollowHooks {
+  readonly backend: RunBackend;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+/** One followed run. */
+export interface Followed {
+  readonly facts: RunFacts;
+  readonly terminal: boolean;
+  subscription: RunSubscription | null;
+  running: boolean;
+  cpuMs: number | null;
+  wallMs: number | null;
+  firstOutputAt: number | null;
+  ended: boolean;
+  /** Messages that came before the queue accepted the run; handled after `queued` was told. */
+  early: StreamMessage[] | null;
+  /** Handling of the messages so far, in order. */
+  chain: Promise<void>;
+}
+
+/** The runs this gateway follows to their end. */
+export class RunFollower {
+  readonly #o: RunFollowerOptions;
+  readonly #followed = new Map<string, Followed>();
+
+  constructor(options: RunFollowerOptions) {
+    this.#o = options;
+  }
+
+  /** Starts following a submitted run; its messages wait until {@link accepted}. */
+  async follow(facts: RunFacts, subscribe: (s: RunSubscriber) => Promise<RunSubscription | undefined>): Promise<Followed> {
+    const f = this.#new(facts, false);
+    f.subscription = (await subscribe({ send: (m) => this.#onMessage(f, m) })) ?? null;
+    return f;
+  }
+
+  /** The queue took the run: it is recorded `queued`, then what it did meanwhile is handled. */
+  accepted(f: Followed): void {
+    const early = f.early ?? [];
+    f.early = null;
+    this.#notify(f, 'queued');
+    for (const m of [...(f.subscription?.replay ?? []), ...early]) this.#onMessage(f, m);
+  }
+
+  /** The queue refused the run: forget it. */
+  drop(f: Followed): void {
+    f.subscription?.unsubscribe();
+    this.#followed.delete(f.facts.jobId);
+  }
+
+  /** Follows a terminal session that just started: for the files it writes and its end. */
+  followTerminal(facts: RunFacts, run: TerminalRun): void {
+    const f = this.#new(facts, true);
+    f.early = null;
+    this.#tellTerminal(f, true);
+    const sub = run.subscribe({ send: (m) => this.#onMessage(f, m) });
+    f.subscription = sub;
+    for (const m of sub.replay) this.#onMessage(f, m);
+  }
+
+  isFollowing(jobId: string): boolean {
+    return this.#followed.has(jobId);
+  }
+
+  /** Stops following everything. */
+  dispose(): void {
+    for (const f of this.#followed.values()) f.subscription?.unsubscribe();
+    this.#followed.clear();
+  }
+
+  #new(facts: RunFacts, terminal: boolean): Followed {
+    const f: Followed = { facts, terminal, subscription: null, running: false, cpuMs: null, wallMs: null, firstOutputAt: null, ended: false, early: [], chain: Promise.resolve() };
+    this.#followed.set(facts.jobId, f);
+    return f;
+  }
+
+  #onMessage(f: Followed, m: StreamMessage): void {
+    if (f.early !== null) return void f.early.push(m);
+    if (f.ended) return;
+    if (m.type === 'event' && (m.event.type === 'stdout' || m.event.type === 'stderr')) f.firstOutputAt ??= this.#o.now();
+    if (m.type === 'end') {
+      f.ended = true;
+      f.subscription?.unsubscribe();
+      this.#followed.delete(f.facts.jobId);
+    }
+    f.chain = f.chain.then(() => this.#handle(f, m)).catch((err: unknown) => this.#o.logger.error('following a run failed', { jobId: f.facts.jobId, error: String(err) }));
+  }
+
+  async #handle(f: Followed, m: StreamMessage): Promise<void> {
+    if (m.type === 'event') {
+      const e = m.event;
+      if (e.type === 'start' && !f.running) {
+        f.running = true;
+        this.#notify(f, 'running');
+      } else if (e.type === 'file') await this.#file(f, m.seq);
+      else if (e.type === 'exit') {
+        f.cpuMs = e.cpuMs;
+        f.wallMs = e.wallMs;
+      }
+      return;
+    }
+    if (m.type !== 'end') return;
+    if (f.terminal) return this.#tellTerminal(f, false);
+    // S4 statuses are exit statuses or error codes; anything else would be a bug upstream.
+    this.#notify(f, roomRunStatusSchema.catch('internal_error').parse(m.status), m);
+    try {
+      const firstOutputMs = f.firstOutputAt === null ? null : f.firstOutputAt - f.facts.submittedAt;
+      this.#o.onRunEnd?.({ jobId: f.facts.jobId, owner: f.facts.owner, cpuMs: f.cpuMs, status: m.status, latencyMs: this.#o.now() - f.facts.submittedAt, firstOutputMs });
+    } catch (err) {
+      this.#o.logger.error('onRunEnd failed', { jobId: f.facts.jobId, error: String(err) });
+    }
+  }
+
+  /** A file the run wrote: its content (taken from the log, so it is freed either way) goes into the room. */
+  async #file(f: Followed, seq: number): Promise<void> {
+    const { jobId, sessionId: roomId } = f.facts;
+    const file = await this.#o.backend.log.takeFile(jobId, seq);
+    if (roomId === undefined || !this.#o.onRunFile) return;
+    if (!file) return this.#o.logger.warn('the content of a file the run wrote is gone; it is not put into the room', { jobId, seq });
+    try {
+      this.#o.onRunFile({ roomId, jobId, file });
+    } catch (err) {
+      this.#o.logger.error('onRunFile failed', { jobId, roomId, error: String(err) });
+    }
+  }
+
+  /** Tells onTerminal that a terminal session of a room started or ended. Never throws. */
+  #tellTerminal(f: Followed, live: boolean): void {
+    if (f.facts.sessionId === undefined) return;
+    try {
+      this.#o.onTerminal?.({ roomId: f.facts.sessionId, jobId: f.facts.jobId, live });
+    } catch (err) {
+      this.#o.logger.error('onTerminal failed', { jobId: f.facts.jobId, error: String(err) });
+    }
+  }
+
+  /** Tells onRunUpdate about a run of a room. Never throws. */
+  #notify(f: Followed, status: RoomRunStatus, end?: Extract<StreamMessage, { type: 'end' }>): void {
+    const roomId = f.facts.sessionId;
+    // A room records its runs; its terminal sessions are not runs.
+    if (!this.#o.onRunUpdate || roomId === undefined || f.terminal) return;
+    const ended = end !== undefined;
+    const record: RoomRunRecord = {
+      jobId: f.facts.jobId,
+      startedBy: f.facts.startedBy,
+      startedAt: f.facts.submittedAt,
+      status,
+      endedAt: ended ? this.#o.now() : null,
+      wallMs: ended ? f.wallMs : null,
+      exitCode: end?.code ?? null,
+    };
+    try {
+      this.#o.onRunUpdate({ roomId, record });
+    } catch (err) {
+      this.#o.logger.error('onRunUpdate failed', { jobId: f.facts.jobId, roomId, error: String(err) });
+    }
+  }
+}
