@@ -1,0 +1,184 @@
+/**
+ * The run queue on Redis (fleet mode): one BullMQ queue per sandbox host,
+ * which that host's worker takes runs from up to its own MAX_CONCURRENT_RUNS.
+ * A gateway puts a run of a room on the host holding the room's session VM
+ * while that host lives and is not draining (session affinity); any other run
+ * on the live host with the most free slots. MAX_QUEUED_RUNS counts the runs
+ * waiting on every host, whichever gateway queued them. While runs this
+ * gateway queued wait, their position is re-read every second.
+ * @module
+ */
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { CodeCellError, FLEET_PROTOCOL_VERSION, RUN_META } from '@codecell/protocol';
+import type { FleetJob, FleetKeys, HostRecord } from '@codecell/protocol';
+import { appendQueued } from '@codecell/redis-kit';
+import type { Logger } from '@codecell/server-kit';
+import type { Enqueued, QueuedRun, RunQueuePort } from '../runs/ports.js';
+import { requestBytes } from '../runs/runRequest.js';
+import { freeSlots } from './HostDirectory.js';
+import type { HostDirectory } from './HostDirectory.js';
+
+/** How often positions of waiting runs are re-read, ms. */
+export const POSITION_POLL_MS = 1_000;
+/** How long a room's host is remembered by the gateway that chose it (the host refreshes it while it keeps the VM), ms. */
+export const SESSION_AFFINITY_TTL_MS = 10 * 60_000;
+
+/** Options of {@link RedisRunQueue}. */
+export interface RedisRunQueueOptions {
+  readonly redis: Redis;
+  readonly keys: FleetKeys;
+  readonly hosts: HostDirectory;
+  readonly logger: Logger;
+  /** MAX_QUEUED_RUNS, over every host. */
+  readonly maxQueued: number;
+  /** MAX_QUEUED_BYTES: the largest request one run may queue (the bytes live in Redis). */
+  readonly maxQueuedBytes: number;
+  /** STREAM_REPLAY_BYTES, told to the host that writes the log. */
+  readonly replayBytes: number;
+  /** RUN_RETENTION_MS */
+  readonly retentionMs: number;
+}
+
+/** Where runs wait, per host. */
+export class RedisRunQueue implements RunQueuePort {
+  readonly #o: RedisRunQueueOptions;
+  readonly #queues = new Map<string, Queue>();
+  /** Runs this gateway queued that no host took yet → their host and last told position. */
+  readonly #waiting = new Map<string, { hostId: string; position: number }>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(options: RedisRunQueueOptions) {
+    this.#o = options;
+    this.#timer = setInterval(() => void this.#pollPositions().catch((err: unknown) => this.#o.logger.debug('position poll failed', { error: String(err) })), POSITION_POLL_MS);
+    this.#timer.unref();
+  }
+
+  /** The BullMQ queue of a host (made once, shared). */
+  queueOf(hostId: string): Queue {
+    let q = this.#queues.get(hostId);
+    if (!q) {
+      q = new Queue(this.#o.keys.hostQueue(hostId), { connection: this.#o.redis, prefix: this.#o.keys.bullPrefix });
+      q.on('error', (err) => this.#o.logger.debug('queue error', { hostId, error: err.message }));
+      this.#queues.set(hostId, q);
+    }
+    return q;
+  }
+
+  async enqueue({ facts, request }: QueuedRun): Promise<Enqueued> {
+    const bytes = requestBytes(request);
+    if (bytes > this.#o.maxQueuedBytes) {
+      throw new CodeCellError('capacity_exceeded', `the run holds ${bytes} bytes of files and stdin (MAX_QUEUED_BYTES=${this.#o.maxQueuedBytes}); make it smaller`);
+    }
+    const { live } = await this.#o.hosts.hosts();
+    const open = live.filter((h) => !h.draining);
+    if (open.length === 0) {
+      throw new CodeCellError('sandbox_unavailable', `no sandbox host is registered in Redis (${live.length} draining); start one with the same REDIS_URL and REDIS_PREFIX`);
+    }
+    const waiting = await Promise.all(open.map((h) => this.queueOf(h.hostId).getWaitingCount()));
+    const total = waiting.reduce((a, b) => a + b, 0);
+    if (total >= this.#o.maxQueued && waiting.every((w, i) => freeSlots(open[i] as HostRecord, w) <= 0)) {
+      throw new CodeCellError('capacity_exceeded', `${total} runs are already waiting on ${open.length} sandbox hosts (MAX_QUEUED_RUNS=${this.#o.maxQueued}); try again when one finishes`);
+    }
+    const i = await this.#choose(open, waiting, facts.sessionId);
+    const host = open[i] as HostRecord;
+    const position = Math.max(0, (waiting[i] ?? 0) + 1 - Math.max(0, host.capacity - host.active));
+    await this.#add(host.hostId, { facts, request }, position);
+    if (facts.sessionId !== undefined) await this.#o.redis.set(this.#o.keys.session(facts.sessionId), host.hostId, 'PX', SESSION_AFFINITY_TTL_MS);
+    // The run core records the run in its room at once: its request is in Redis already.
+    return { position, sent: Promise.resolve() };
+  }
+
+  /** Puts a run on a host's queue and records which host has it. */
+  async #add(hostId: string, run: QueuedRun, position: number): Promise<void> {
+    const { redis, keys } = this.#o;
+    const { jobId } = run.facts;
+    await redis.hset(keys.runMeta(jobId), RUN_META.hostId, hostId);
+    const job: FleetJob = { v: FLEET_PROTOCOL_VERSION, request: run.request, replayBytes: this.#o.replayBytes, retentionMs: this.#o.retentionMs };
+    await appendQueued({ redis, keys, jobId }, position);
+    await this.queueOf(hostId).add('run', job, { jobId, removeOnComplete: true, removeOnFail: true });
+    this.#waiting.set(jobId, { hostId, position });
+  }
+
+  /** The room's host when it lives and takes runs, else the host with the most free slots. */
+  async #choose(open: readonly HostRecord[], waiting: readonly number[], sessionId: string | undefined): Promise<number> {
+    if (sessionId !== undefined) {
+      const held = await this.#o.redis.get(this.#o.keys.session(sessionId));
+      const i = open.findIndex((h) => h.hostId === held);
+      if (i >= 0) return i;
+    }
+    let best = 0;
+    for (let i = 1; i < open.length; i++) {
+      if (freeSlots(open[i] as HostRecord, waiting[i] ?? 0) > freeSlots(open[best] as HostRecord, waiting[best] ?? 0)) best = i;
+    }
+    return best;
+  }
+
+  async cancel(jobId: string): Promise<boolean> {
+    const hostId = await this.#o.redis.hget(this.#o.keys.runMeta(jobId), RUN_META.hostId);
+    if (!hostId) return false;
+    const removed = (await this.queueOf(hostId).remove(jobId)) === 1;
+    // Removed while waiting: no host took it. A job that is active is locked and stays.
+    const state = await this.#o.redis.hget(this.#o.keys.runMeta(jobId), RUN_META.state);
+    if (removed) this.#waiting.delete(jobId);
+    return removed && state === 'queued';
+  }
+
+  async depth(): Promise<number> {
+    const { live } = await this.#o.hosts.hosts();
+    const counts = await Promise.all(live.map((h) => this.queueOf(h.hostId).getWaitingCount()));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** Moves a waiting run to another host (its host died or drains): added there first, then taken off the old queue. */
+  async move(o: { jobId: string; from: string; to: HostRecord; job: FleetJob }): Promise<boolean> {
+    const { redis, keys } = this.#o;
+    await redis.hset(keys.runMeta(o.jobId), RUN_META.hostId, o.to.hostId);
+    await this.queueOf(o.to.hostId).add('run', o.job, { jobId: o.jobId, removeOnComplete: true, removeOnFail: true });
+    if ((await this.queueOf(o.from).remove(o.jobId)) === 1) return true;
+    // It was taken on the old host meanwhile: it runs there.
+    await this.queueOf(o.to.hostId).remove(o.jobId);
+    await redis.hset(keys.runMeta(o.jobId), RUN_META.hostId, o.from);
+    return false;
+  }
+
+  /** Forgets a dead host's queue (after its runs were moved or ended). */
+  async forget(hostId: string): Promise<void> {
+    const q = this.queueOf(hostId);
+    await q.obliterate({ force: true });
+    this.#queues.delete(hostId);
+    await q.close();
+  }
+
+  /** Stops polling and closes the queues (not the shared connection). */
+  async dispose(): Promise<void> {
+    clearInterval(this.#timer);
+    await Promise.allSettled([...this.#queues.values()].map((q) => q.close()));
+    this.#queues.clear();
+  }
+
+  async #pollPositions(): Promise<void> {
+    if (this.#waiting.size === 0) return;
+    const { redis, keys } = this.#o;
+    const byHost = new Map<string, string[]>();
+    for (const [jobId, w] of this.#waiting) byHost.set(w.hostId, [...(byHost.get(w.hostId) ?? []), jobId]);
+    for (const [hostId, jobIds] of byHost) {
+      const host = await this.#o.hosts.get(hostId);
+      const line = (await this.queueOf(hostId).getWaiting()).map((j) => j.id);
+      const free = host ? Math.max(0, host.capacity - host.active) : 0;
+      for (const jobId of jobIds) {
+        const w = this.#waiting.get(jobId);
+        const at = line.indexOf(jobId);
+        if (!w || w.hostId !== hostId) continue;
+        if (at < 0) {
+          this.#waiting.delete(jobId); // a host took it (it tells position 0 itself) or it ended
+          continue;
+        }
+        const position = Math.max(1, at + 1 - free);
+        if (position === w.position) continue;
+        w.position = position;
+        if (!(await appendQueued({ redis, keys, jobId }, position))) this.#waiting.delete(jobId);
+      }
+    }
+  }
+}
