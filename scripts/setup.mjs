@@ -6,9 +6,11 @@
 //
 //   node scripts/setup.mjs            everything the sandbox needs
 //   node scripts/setup.mjs --browser  also Chromium for the browser tests
+//   node scripts/setup.mjs --servers  also Redis and PostgreSQL (fleet tests, benchmarks;
+//                                     installed, never started: tests start their own)
 //   node scripts/setup.mjs --guest    only (re)build the guest image if stale
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,6 +33,14 @@ const APT_COMMANDS = {
   'apt-get': 'apt',
 };
 const BROWSER_COMMANDS = { chromium: 'chromium' };
+/** Servers the fleet tests start for themselves (never as system services). */
+const SERVER_PACKAGES = [
+  { pkg: 'redis-server', present: () => existsSync('/usr/bin/redis-server') },
+  {
+    pkg: 'postgresql',
+    present: () => existsSync('/usr/lib/postgresql') && readdirSync('/usr/lib/postgresql').some((v) => existsSync(join('/usr/lib/postgresql', v, 'bin', 'initdb'))),
+  },
+];
 
 function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -67,6 +77,34 @@ function ensureApt(commands) {
   });
 }
 
+/**
+ * Installs Redis and PostgreSQL without starting them: a policy-rc.d that
+ * refuses every service start is in place while apt runs (what Debian's
+ * container images do), so no system service is left running; the tests
+ * start their own servers in temporary directories.
+ */
+function ensureServers() {
+  const missing = SERVER_PACKAGES.filter((s) => !s.present()).map((s) => s.pkg);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    log(`missing Debian packages for the fleet tests: ${missing.join(' ')}`);
+    log(`install them with: sudo apt-get install -y ${missing.join(' ')} (the tests start their own servers; the system services can stay disabled)`);
+    process.exit(1);
+  }
+  const policy = '/usr/sbin/policy-rc.d';
+  const ours = !existsSync(policy);
+  if (ours) writeFileSync(policy, '#!/bin/sh\n# codecell setup: no service starts while packages install\nexit 101\n', { mode: 0o755 });
+  try {
+    log(`installing Debian packages: ${missing.join(' ')} (apt-get; their services are not started)`);
+    run('apt-get', ['update', '-q']);
+    run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  } finally {
+    if (ours) rmSync(policy, { force: true });
+  }
+}
+
 function ensureNpm() {
   const marker = join(root, 'node_modules', '.package-lock.json');
   const lock = join(root, 'package-lock.json');
@@ -91,6 +129,7 @@ if (args.has('--guest')) {
   ensureGuest();
 } else {
   ensureApt(args.has('--browser') ? { ...APT_COMMANDS, ...BROWSER_COMMANDS } : APT_COMMANDS);
+  if (args.has('--servers')) ensureServers();
   ensureNpm();
   ensureGuest();
   checkKvm();
