@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './config.js';
+import { CONFIG_VARIABLES, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
   it('has sensible defaults', () => {
@@ -14,6 +16,23 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SANDBOX_PORT: '70000' })).toThrow(/SANDBOX_PORT/);
     expect(() => loadConfig({ RUN_TIMEOUT_MS: '90000' })).toThrow(/RUN_TIMEOUT_MS is larger than MAX_RUN_TIMEOUT_MS/);
     expect(() => loadConfig({ SANDBOX_DRIVER: 'firecracker' })).toThrow(/FIRECRACKER_BIN/);
+  });
+
+  it('documents every variable in .env.example', () => {
+    const example = readFileSync(fileURLToPath(new URL('../.env.example', import.meta.url)), 'utf8');
+    expect(CONFIG_VARIABLES.filter((v) => !new RegExp(`^#? ?${v}=`, 'm').test(example))).toEqual([]);
+  });
+});
+
+describe('loadConfig: issue 14 fleet mode', () => {
+  it('takes REDIS_URL as redis://, rediss:// or unix:/path and says what else it could be', () => {
+    expect(loadConfig({}).REDIS_URL).toBeUndefined();
+    expect(loadConfig({ REDIS_URL: 'redis://10.0.0.5:6379/2' }).REDIS_URL).toBe('redis://10.0.0.5:6379/2');
+    expect(loadConfig({ REDIS_URL: 'unix:/run/redis/redis.sock' }).REDIS_URL).toBe('unix:/run/redis/redis.sock');
+    expect(() => loadConfig({ REDIS_URL: 'http://x' })).toThrow(/REDIS_URL: expected redis:\/\/, rediss:\/\/ or unix:/);
+    expect(() => loadConfig({ REDIS_URL: 'unix:relative.sock' })).toThrow(/REDIS_URL: .*unix:\/absolute\/path/);
+    expect(() => loadConfig({ SANDBOX_HOST_ID: 'a b' })).toThrow(/SANDBOX_HOST_ID/);
+    expect(loadConfig({}).REDIS_PREFIX).toBe('codecell');
   });
 });
 

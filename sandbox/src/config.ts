@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_COMPILE_LIMITS } from '@codecell/protocol';
 import { defaultCacheDir } from '@codecell/guest';
+import { DEFAULT_REDIS_PREFIX } from '@codecell/protocol';
+import { redisAddress } from '@codecell/redis-kit';
 import { MIN_SECRET_LENGTH } from '@codecell/server-kit';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -19,6 +21,16 @@ const hostListSchema = z
   .string()
   .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h.length > 0))
   .pipe(z.array(z.string().regex(/^[a-z0-9.:-]+$/, 'expected host names such as sandbox.internal, separated by commas')));
+
+/** REDIS_URL, checked the way the Redis client will read it. */
+const redisUrlSchema = z.string().trim().superRefine((s, ctx) => {
+  try {
+    redisAddress(s);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+const redisPrefixSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, _ . or -').default(DEFAULT_REDIS_PREFIX);
 
 const envSchema = z.object({
   SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
@@ -85,7 +97,18 @@ const envSchema = z.object({
    */
   SANDBOX_TEMPLATE_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Fleet mode: take runs from this Redis (BullMQ) besides POST /run. `redis://host:port`, `rediss://…` or `unix:/path`. */
+  REDIS_URL: redisUrlSchema.optional(),
+  /** Key prefix of the fleet in Redis; every gateway and host of one fleet uses the same. */
+  REDIS_PREFIX: redisPrefixSchema,
+  /** This host's id in the fleet (default: random at each start). */
+  SANDBOX_HOST_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, _ . or -').optional(),
+  /** Fleet mode, on SIGTERM: how long runs in progress may take to finish before they are ended, ms. */
+  DRAIN_TIMEOUT_MS: int(120_000, 0),
 });
+
+/** Every variable the sandbox reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(envSchema.shape));
 
 /** Memory the guest itself needs (kernel, initramfs in RAM, agent), added to a program's memory. */
 export const GUEST_OVERHEAD_MB = 192;

@@ -19,7 +19,7 @@ export interface HostDirectoryOptions {
   readonly now?: () => number;
 }
 
-/** Hosts now: the live ones, and the ids of those whose registration expired. */
+/** Hosts now: the live ones, and the ids of those whose registration expired (a host of another fleet protocol version is neither). */
 export interface HostsNow {
   readonly live: readonly HostRecord[];
   readonly dead: readonly string[];
@@ -59,15 +59,11 @@ export class HostDirectory {
     const live: HostRecord[] = [];
     const dead: string[] = [];
     ids.forEach((id, i) => {
-      const parsed = hostRecordSchema.safeParse(rows[i]?.[1]);
+      const row = rows[i]?.[1];
+      const parsed = hostRecordSchema.safeParse(row);
       if (parsed.success) live.push(parsed.data);
-      else dead.push(id);
+      else if (row === null || row === undefined || Object.keys(row).length === 0) dead.push(id);
     });
     return { live, dead };
   }
-}
-
-/** Free slots of a host: capacity minus what it runs and what waits in its queue. */
-export function freeSlots(h: HostRecord, waiting: number): number {
-  return h.capacity - h.active - waiting;
 }

@@ -16,13 +16,20 @@ import { appendQueued } from '@codecell/redis-kit';
 import type { Logger } from '@codecell/server-kit';
 import type { Enqueued, QueuedRun, RunQueuePort } from '../runs/ports.js';
 import { requestBytes } from '../runs/runRequest.js';
-import { freeSlots } from './HostDirectory.js';
 import type { HostDirectory } from './HostDirectory.js';
 
 /** How often positions of waiting runs are re-read, ms. */
 export const POSITION_POLL_MS = 1_000;
 /** How long a room's host is remembered by the gateway that chose it (the host refreshes it while it keeps the VM), ms. */
 export const SESSION_AFFINITY_TTL_MS = 10 * 60_000;
+
+/** A host's runs as the queue sees them. */
+export interface HostLoad {
+  readonly waiting: number;
+  readonly active: number;
+  /** Slots free for one more run (negative: that many wait already beyond capacity). */
+  readonly free: number;
+}
 
 /** Options of {@link RedisRunQueue}. */
 export interface RedisRunQueueOptions {
@@ -54,6 +61,11 @@ export class RedisRunQueue implements RunQueuePort {
     this.#timer.unref();
   }
 
+  /** Runs this gateway queued that no host took yet (as last seen). */
+  get waitingHere(): number {
+    return this.#waiting.size;
+  }
+
   /** The BullMQ queue of a host (made once, shared). */
   queueOf(hostId: string): Queue {
     let q = this.#queues.get(hostId);
@@ -75,18 +87,26 @@ export class RedisRunQueue implements RunQueuePort {
     if (open.length === 0) {
       throw new CodeCellError('sandbox_unavailable', `no sandbox host is registered in Redis (${live.length} draining); start one with the same REDIS_URL and REDIS_PREFIX`);
     }
-    const waiting = await Promise.all(open.map((h) => this.queueOf(h.hostId).getWaitingCount()));
-    const total = waiting.reduce((a, b) => a + b, 0);
-    if (total >= this.#o.maxQueued && waiting.every((w, i) => freeSlots(open[i] as HostRecord, w) <= 0)) {
+    const loads = await Promise.all(open.map((h) => this.loadOf(h)));
+    const total = loads.reduce((n, l) => n + l.waiting, 0);
+    if (total >= this.#o.maxQueued && loads.every((l) => l.free <= 0)) {
       throw new CodeCellError('capacity_exceeded', `${total} runs are already waiting on ${open.length} sandbox hosts (MAX_QUEUED_RUNS=${this.#o.maxQueued}); try again when one finishes`);
     }
-    const i = await this.#choose(open, waiting, facts.sessionId);
+    const i = await this.#choose(open, loads, facts.sessionId);
     const host = open[i] as HostRecord;
-    const position = Math.max(0, (waiting[i] ?? 0) + 1 - Math.max(0, host.capacity - host.active));
+    const position = Math.max(0, 1 - (loads[i]?.free ?? 0));
     await this.#add(host.hostId, { facts, request }, position);
     if (facts.sessionId !== undefined) await this.#o.redis.set(this.#o.keys.session(facts.sessionId), host.hostId, 'PX', SESSION_AFFINITY_TTL_MS);
     // The run core records the run in its room at once: its request is in Redis already.
     return { position, sent: Promise.resolve() };
+  }
+
+  /** What a host has on hand: runs waiting in its queue, taken (BullMQ's own counts), and slots free for one more. */
+  async loadOf(h: HostRecord): Promise<HostLoad> {
+    const c = await this.queueOf(h.hostId).getJobCounts('waiting', 'prioritized', 'active');
+    const waiting = (c['waiting'] ?? 0) + (c['prioritized'] ?? 0);
+    const active = Math.max(c['active'] ?? 0, h.active);
+    return { waiting, active, free: h.capacity - active - waiting };
   }
 
   /** Puts a run on a host's queue and records which host has it. */
@@ -101,16 +121,14 @@ export class RedisRunQueue implements RunQueuePort {
   }
 
   /** The room's host when it lives and takes runs, else the host with the most free slots. */
-  async #choose(open: readonly HostRecord[], waiting: readonly number[], sessionId: string | undefined): Promise<number> {
+  async #choose(open: readonly HostRecord[], loads: readonly HostLoad[], sessionId: string | undefined): Promise<number> {
     if (sessionId !== undefined) {
       const held = await this.#o.redis.get(this.#o.keys.session(sessionId));
       const i = open.findIndex((h) => h.hostId === held);
       if (i >= 0) return i;
     }
     let best = 0;
-    for (let i = 1; i < open.length; i++) {
-      if (freeSlots(open[i] as HostRecord, waiting[i] ?? 0) > freeSlots(open[best] as HostRecord, waiting[best] ?? 0)) best = i;
-    }
+    for (let i = 1; i < open.length; i++) if ((loads[i]?.free ?? 0) > (loads[best]?.free ?? 0)) best = i;
     return best;
   }
 
@@ -164,14 +182,17 @@ export class RedisRunQueue implements RunQueuePort {
     for (const [jobId, w] of this.#waiting) byHost.set(w.hostId, [...(byHost.get(w.hostId) ?? []), jobId]);
     for (const [hostId, jobIds] of byHost) {
       const host = await this.#o.hosts.get(hostId);
-      const line = (await this.queueOf(hostId).getWaiting()).map((j) => j.id);
-      const free = host ? Math.max(0, host.capacity - host.active) : 0;
+      const q = this.queueOf(hostId);
+      // Ids only, oldest first (the whole jobs would carry every request's files).
+      const line = await q.getRanges(['waiting'], 0, -1, true);
+      const active = await q.getActiveCount();
+      const free = host ? Math.max(0, host.capacity - Math.max(active, host.active)) : 0;
       for (const jobId of jobIds) {
         const w = this.#waiting.get(jobId);
         const at = line.indexOf(jobId);
         if (!w || w.hostId !== hostId) continue;
         if (at < 0) {
-          this.#waiting.delete(jobId); // a host took it (it tells position 0 itself) or it ended
+          this.#waiting.delete(jobId); // a host took it (it tells position 0 itself), it moved, or it ended
           continue;
         }
         const position = Math.max(1, at + 1 - free);

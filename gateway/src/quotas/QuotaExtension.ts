@@ -2,8 +2,9 @@
  * Per-user quotas (issue 9) as a {@link GatewayExtension}: concurrent runs,
  * runs per minute, CPU-seconds per day, rooms owned and storage bytes, counted
  * per account (per address for guests). Counters that must outlive the
- * process (runs per minute, CPU time) are in the store; concurrent runs are in
- * memory (they end with the process anyway). Each refusal is
+ * process (runs per minute, CPU time) are in the store; concurrent runs are
+ * counted by an {@link ActiveRuns} (in memory by default, in Redis in fleet
+ * mode, so the limit holds across gateways). Each refusal is
  * `quota_exceeded` naming the quota, its limit and when it resets.
  * @module
  */
@@ -14,6 +15,8 @@ import type { Caller } from '../auth/Caller.js';
 import { quotaKeyOf } from '../auth/Caller.js';
 import type { AfterRunPayload, BeforeRunPayload, GatewayExtension, RoomWritePayload } from '../extensions.js';
 import type { GatewayStore } from '../store/GatewayStore.js';
+import { LocalActiveRuns } from './ActiveRuns.js';
+import type { ActiveRuns } from './ActiveRuns.js';
 import { StorageQuotaGuard } from './StorageQuotaGuard.js';
 
 const MINUTE_MS = 60_000;
@@ -62,6 +65,8 @@ export interface QuotaExtensionOptions {
   readonly store: GatewayStore;
   readonly limits: QuotaLimits;
   readonly logger: Logger;
+  /** Counts concurrent runs. @default in this process */
+  readonly activeRuns?: ActiveRuns;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -74,10 +79,11 @@ export class QuotaExtension implements GatewayExtension {
   /** The storage quota's counter, shared by client updates and the gateway's own room writes; null when unlimited. */
   readonly #storage: StorageQuotaGuard | null;
   /** Runs queued or running per quota key. */
-  readonly #active = new Map<string, number>();
+  readonly #active: ActiveRuns;
 
   constructor(options: QuotaExtensionOptions) {
     this.#o = options;
+    this.#active = options.activeRuns ?? new LocalActiveRuns();
     this.#storage = options.limits.storageBytes > 0 ? new StorageQuotaGuard({ store: options.store, limitBytes: options.limits.storageBytes, now: options.now }) : null;
     this.collabExtensions = this.#storage ? [this.#storage] : [];
   }
@@ -97,7 +103,9 @@ export class QuotaExtension implements GatewayExtension {
         throw new QuotaExceededError({ quota: 'cpu_seconds_per_day', limit: limits.cpuSecondsPerDay, used: Math.round(usedS), resetsAt: day + DAY_MS }, { what: `your runs used ${Math.round(usedS)} CPU-seconds today`, now });
       }
     }
-    this.#checkConcurrent(key);
+    // Before counting this minute's runs: a run refused for concurrency does not use one up.
+    const active = await this.#active.count(key);
+    if (limits.concurrentRuns > 0 && active >= limits.concurrentRuns) this.#refuseConcurrent(active);
     if (limits.runsPerMinute > 0) {
       const minute = Math.floor(now / MINUTE_MS) * MINUTE_MS;
       const r = await store.consumeQuota({ key, kind: 'runs', windowStart: minute, amount: 1, limit: limits.runsPerMinute });
@@ -105,15 +113,13 @@ export class QuotaExtension implements GatewayExtension {
         throw new QuotaExceededError({ quota: 'runs_per_minute', limit: limits.runsPerMinute, used: r.used, resetsAt: minute + MINUTE_MS }, { what: `you started ${r.used} runs this minute`, now });
       }
     }
-    // Checked again after the awaits, then counted in the same tick: concurrent requests cannot both slip through.
-    this.#checkConcurrent(key);
-    this.#active.set(key, (this.#active.get(key) ?? 0) + 1);
+    // Counted atomically: concurrent requests (on any gateway) cannot both slip through.
+    const taken = await this.#active.tryAcquire({ key, limit: limits.concurrentRuns });
+    if (!taken.ok) this.#refuseConcurrent(taken.used);
   }
 
   afterRun({ owner, accepted, cpuMs }: AfterRunPayload): void {
-    const n = (this.#active.get(owner.key) ?? 1) - 1;
-    if (n > 0) this.#active.set(owner.key, n);
-    else this.#active.delete(owner.key);
+    this.#active.release(owner.key);
     if (!accepted || cpuMs === null || cpuMs <= 0 || this.#o.limits.cpuSecondsPerDay === 0) return;
     const day = Math.floor(this.#now() / DAY_MS) * DAY_MS;
     this.#o.store.addQuota({ key: owner.key, kind: 'cpu_ms', windowStart: day, amount: cpuMs }).catch((err: unknown) => {
@@ -154,7 +160,7 @@ export class QuotaExtension implements GatewayExtension {
     const userId = caller.principal?.kind === 'user' ? caller.principal.userId : null;
     const limit = (n: number): number | null => (n > 0 ? n : null);
     return [
-      { quota: 'concurrent_runs', limit: limit(limits.concurrentRuns), used: this.#active.get(key) ?? 0, resetsAt: null },
+      { quota: 'concurrent_runs', limit: limit(limits.concurrentRuns), used: await this.#active.count(key), resetsAt: null },
       { quota: 'runs_per_minute', limit: limit(limits.runsPerMinute), used: await store.getQuota({ key, kind: 'runs', windowStart: minute }), resetsAt: minute + MINUTE_MS },
       { quota: 'cpu_seconds_per_day', limit: limit(limits.cpuSecondsPerDay), used: Math.round((await store.getQuota({ key, kind: 'cpu_ms', windowStart: day })) / 1000), resetsAt: day + DAY_MS },
       { quota: 'rooms', limit: limit(limits.rooms), used: userId === null ? 0 : await store.countRoomsOwnedBy(userId), resetsAt: null },
@@ -167,12 +173,13 @@ export class QuotaExtension implements GatewayExtension {
     await this.#o.store.pruneQuotas(this.#now() - 2 * DAY_MS);
   }
 
-  #checkConcurrent(key: string): void {
-    const now = this.#now();
+  /** Stops the concurrent-run counter's timers. */
+  dispose(): void {
+    this.#active.dispose();
+  }
+
+  #refuseConcurrent(active: number): never {
     const limit = this.#o.limits.concurrentRuns;
-    const active = this.#active.get(key) ?? 0;
-    if (limit > 0 && active >= limit) {
-      throw new QuotaExceededError({ quota: 'concurrent_runs', limit, used: active, resetsAt: null }, { what: `${active} of your runs are queued or running`, now });
-    }
+    throw new QuotaExceededError({ quota: 'concurrent_runs', limit, used: active, resetsAt: null }, { what: `${active} of your runs are queued or running`, now: this.#now() });
   }
 }

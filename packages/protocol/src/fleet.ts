@@ -19,6 +19,10 @@ export const DEFAULT_REDIS_PREFIX = 'codecell';
 export const HOST_HEARTBEAT_MS = 1_000;
 /** A host whose registration was not refreshed for this long is dead, ms. */
 export const HOST_TTL_MS = 5_000;
+/** How often a gateway refreshes its entry in the `gateways` hash, ms. */
+export const GATEWAY_HEARTBEAT_MS = 5_000;
+/** A gateway entry older than this is left out of health reports (and swept), ms. */
+export const GATEWAY_TTL_MS = 15_000;
 
 /** Every Redis key of a fleet, under one prefix. */
 export function fleetKeys(prefix: string) {
@@ -43,7 +47,7 @@ export function fleetKeys(prefix: string) {
     roomRuns: (roomId: string) => `${prefix}:room-runs:${roomId}`,
     /** STRING lock held while a gateway moves a dead host's runs. */
     sweepLock: (hostId: string) => `${prefix}:sweep:${hostId}`,
-    /** STRING counter: runs queued or running of one quota key (QUOTA_CONCURRENT_RUNS across gateways). */
+    /** ZSET token → expiry (epoch ms): runs queued or running of one quota key (QUOTA_CONCURRENT_RUNS across gateways). */
     activeRuns: (quotaKey: string) => `${prefix}:active-runs:${quotaKey}`,
     /** HASH gatewayId → JSON {@link GatewayRecord}, for health and metrics. */
     gateways: `${prefix}:gateways`,
@@ -112,12 +116,15 @@ export const hostRecordSchema = z.object({
 });
 export type HostRecord = z.infer<typeof hostRecordSchema>;
 
-/** A gateway's self-report in the `gateways` hash (health of the fleet). */
+/** A gateway's self-report in the `gateways` hash (health of the fleet); stale after {@link GATEWAY_TTL_MS}. */
 export const gatewayRecordSchema = z.strictObject({
   gatewayId: z.string(),
   url: z.string(),
   store: z.enum(['sqlite', 'postgres']),
   heartbeatAt: z.int(),
+  /** Open collab and stream sockets. */
+  collabConnections: z.int().nonnegative(),
+  streamSockets: z.int().nonnegative(),
 });
 export type GatewayRecord = z.infer<typeof gatewayRecordSchema>;
 
@@ -131,55 +138,3 @@ export const controlEntrySchema = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('resize'), cols: z.int().min(1).max(1000), rows: z.int().min(1).max(1000) }),
 ]);
 export type ControlEntry = z.infer<typeof controlEntrySchema>;
-
-/**
- * Lua run by both sides so that a run's log has one order and one end:
- * nothing is appended after `end`, `seq` is counted in Redis, and only the
- * latest `queued` is kept.
- */
-export const FLEET_SCRIPTS = {
-  /** KEYS: meta, log. ARGV: queued JSON. Returns the entry id, or false once the run ended. */
-  appendQueued: `
-if redis.call('HGET', KEYS[1], 'state') == 'finished' then return false end
-local old = redis.call('HGET', KEYS[1], 'queuedId')
-if old then redis.call('XDEL', KEYS[2], old) end
-local id = redis.call('XADD', KEYS[2], '*', 'k', 'queued', 'j', ARGV[1])
-redis.call('HSET', KEYS[1], 'queuedId', id)
-return id`,
-  /** KEYS: meta, log. ARGV: event JSONs. Returns their entry ids, or false once the run ended. */
-  appendEvents: `
-if redis.call('HGET', KEYS[1], 'state') == 'finished' then return false end
-local ids = {}
-for i = 1, #ARGV do
-  local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1) - 1
-  ids[i] = redis.call('XADD', KEYS[2], '*', 'k', 'event', 's', seq, 'j', ARGV[i])
-end
-return ids`,
-  /**
-   * KEYS: meta, log, control, roomRuns (or the meta key again without a room).
-   * ARGV: end JSON, finishedAt, retentionMs, cpuMs, wallMs, error event JSON or '', jobId.
-   * Appends the error event (if any) and `end`, marks the run finished and lets its keys expire.
-   * Returns 1, or 0 when it had ended already.
-   */
-  finish: `
-if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HGET', KEYS[1], 'state') == 'finished' then return 0 end
-if ARGV[6] ~= '' then
-  local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1) - 1
-  redis.call('XADD', KEYS[2], '*', 'k', 'event', 's', seq, 'j', ARGV[6])
-end
-redis.call('XADD', KEYS[2], '*', 'k', 'end', 'j', ARGV[1])
-redis.call('HSET', KEYS[1], 'state', 'finished', 'end', ARGV[1], 'finishedAt', ARGV[2], 'cpuMs', ARGV[4], 'wallMs', ARGV[5])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-redis.call('DEL', KEYS[3])
-if KEYS[4] ~= KEYS[1] then redis.call('SREM', KEYS[4], ARGV[7]) end
-return 1`,
-  /** KEYS: meta. ARGV: from-state list joined by ',', to-state. Sets `state` when it is one of the from-states; returns 1 if set. */
-  moveState: `
-local s = redis.call('HGET', KEYS[1], 'state')
-if not s then return 0 end
-for st in string.gmatch(ARGV[1], '[^,]+') do
-  if st == s then redis.call('HSET', KEYS[1], 'state', ARGV[2]) return 1 end
-end
-return 0`,
-} as const;

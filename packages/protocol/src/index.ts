@@ -326,8 +326,9 @@ export {
   DEFAULT_REDIS_PREFIX,
   HOST_HEARTBEAT_MS,
   HOST_TTL_MS,
+  GATEWAY_HEARTBEAT_MS,
+  GATEWAY_TTL_MS,
   RUN_META,
-  FLEET_SCRIPTS,
   fleetKeys,
   fleetRunStateSchema,
   fleetJobSchema,
@@ -337,5 +338,6 @@ export {
   controlEntrySchema,
 } from './fleet.js';
 export type { FleetKeys, FleetJob, HostRecord, GatewayRecord, ControlEntry } from './fleet.js';
+export { FLEET_SCRIPTS } from './fleetScripts.js';
 export { RunEndTracker } from './runEnd.js';
 export type { RunEndInfo } from './runEnd.js';

@@ -12,7 +12,7 @@ export const REDIS_MAX_RECONNECT_DELAY_MS = 1_000;
 
 /** Options of {@link connectRedis}. */
 export interface ConnectRedisOptions {
-  /** `redis://[:password@]host:port[/db]` (REDIS_URL). */
+  /** `redis://[[user]:password@]host:port[/db]`, `rediss://…` (TLS) or `unix:/path/to/redis.sock` (REDIS_URL). */
   readonly url: string;
   /** Shown by `CLIENT LIST`, e.g. `codecell-gateway`. */
   readonly name: string;
@@ -28,9 +28,51 @@ export function connectRedis(o: ConnectRedisOptions): Redis {
     enableOfflineQueue: true,
     retryStrategy: (times) => Math.min(50 * times, REDIS_MAX_RECONNECT_DELAY_MS),
   };
-  const redis = new Redis(o.url, options);
+  const redis = new Redis({ ...redisAddress(o.url), ...options });
   redis.on('error', (err: Error) => o.onError?.(err));
   return redis;
+}
+
+/** Where a REDIS_URL points, as ioredis options (any ioredis version takes these). */
+export interface RedisAddress {
+  readonly host?: string;
+  readonly port?: number;
+  /** Unix socket. */
+  readonly path?: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly db?: number;
+  readonly tls?: Record<string, never>;
+}
+
+/**
+ * Parses a REDIS_URL: `redis://[[user]:password@]host[:port][/db]`,
+ * `rediss://…` (TLS) or `unix:/path/to/redis.sock[?db=N]`.
+ * @throws Error saying what a valid URL looks like
+ */
+export function redisAddress(url: string): RedisAddress {
+  if (url.startsWith('unix:')) {
+    const [path = '', query = ''] = url.slice('unix:'.length).split('?');
+    if (!path.startsWith('/')) throw new Error(`a Redis Unix socket is given as unix:/absolute/path (got ${url})`);
+    const db = new URLSearchParams(query).get('db');
+    return { path, ...(db === null ? {} : { db: Number(db) }) };
+  }
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`expected redis://host:port, rediss://host:port or unix:/path (got ${url})`);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`expected redis://, rediss:// or unix: (got ${u.protocol})`);
+  const db = u.pathname.replace(/^\//, '');
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
+    port: u.port === '' ? 6379 : Number(u.port),
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(db === '' ? {} : { db: Number(db) }),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
 }
 
 /** Runs a Lua script (`EVAL`, so a restarted Redis needs nothing loaded). */

@@ -3,8 +3,8 @@
  * Redis in fleet mode (the wire shapes themselves are in @codecell/protocol).
  * @module
  */
-export { connectRedis, evalScript, readHash, closeRedis, REDIS_MAX_RECONNECT_DELAY_MS } from './connect.js';
-export type { ConnectRedisOptions } from './connect.js';
+export { connectRedis, evalScript, readHash, closeRedis, redisAddress, REDIS_MAX_RECONNECT_DELAY_MS } from './connect.js';
+export type { ConnectRedisOptions, RedisAddress } from './connect.js';
 export { StreamTail, TAIL_BLOCK_MS, toFields } from './StreamTail.js';
 export type { StreamEntry, OnEntries, StreamTailOptions } from './StreamTail.js';
 export { EventWriter, appendQueued, finishRun, parseLogEntry } from './runLog.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { CodeCellError, ERROR_CODES, runRequestSchema } from '@codecell/protocol';
 import { parseJsonBody } from './body.js';
-import { mergeOutput } from './httpServer.js';
+import { mergeOutput } from '../runs/mergeOutput.js';
 
 const parse = (body: string | Buffer) => parseJsonBody(typeof body === 'string' ? Buffer.from(body) : body, runRequestSchema);
 const codeOf = (fn: () => unknown): string | undefined => {

@@ -17,6 +17,7 @@ import { cgroupWarning } from '../vmm/hostCgroup.js';
 import type { CgroupMode } from '../vmm/hostCgroup.js';
 import { QemuDriver } from '../vmm/qemu/QemuDriver.js';
 import type { VmmDriver } from '../vmm/VmmDriver.js';
+import type { HostRunner } from '../fleet/ports.js';
 import type { Logger } from '@codecell/server-kit';
 import { createSandboxServer } from './httpServer.js';
 import { allowedHostsFor } from './requestGuard.js';
@@ -34,6 +35,8 @@ export interface Sandbox {
   readonly health: () => Health;
   /** `GET /runtimes`: the runtime table with the versions the guest image's manifest records. */
   readonly runtimes: RuntimesResponse;
+  /** This sandbox as a fleet host's runner (FleetHost takes runs from Redis into it). */
+  readonly runner: HostRunner;
   /** The secret callers must send as `Authorization: Bearer` (tests and benchmarks send it too). */
   readonly token: string;
   /** This process's run directory (VM sockets, template RAM), made fresh at start. */
@@ -123,6 +126,23 @@ export async function createSandbox(config: SandboxConfig, logger: Logger, overr
     };
   };
   const runtimes = imageRuntimes(config);
+  const runner: HostRunner = {
+    start: (request) => runs.start(request),
+    stats: () => {
+      const p = pool.stats();
+      const r = runs.stats();
+      return {
+        capacity: config.MAX_CONCURRENT_RUNS,
+        active: r.active + r.queued,
+        sessions: sessions.size,
+        idleVms: p.idle,
+        startingVms: p.starting,
+        guestMemoryMb: p.guestMemoryMb,
+        maxGuestMemoryMb: config.MAX_GUEST_MEMORY_MB,
+        ready: pool.ready,
+      };
+    },
+  };
   const maxRunBodyBytes = 2 * (config.MAX_SOURCE_BYTES + config.MAX_FILES_BYTES + config.MAX_STDIN_BYTES) + 1024 * 1024;
   const server = createSandboxServer({
     runs,
@@ -144,6 +164,7 @@ export async function createSandbox(config: SandboxConfig, logger: Logger, overr
     runs,
     health,
     runtimes,
+    runner,
     token,
     runDir,
     url: () => {

@@ -12,6 +12,7 @@ import { CodeCellError, resizeRequestSchema, runRequestSchema, stdinRequestSchem
 import type { Health, RunEvent, RuntimesResponse } from '@codecell/protocol';
 import type { RunService } from '../runs/RunService.js';
 import type { RunJob } from '../runs/RunJob.js';
+import { mergeOutput } from '../runs/mergeOutput.js';
 import type { Logger } from '@codecell/server-kit';
 import { parseJsonBody, readBody } from './body.js';
 import { checkCaller, checkJsonBody } from './requestGuard.js';
@@ -124,20 +125,6 @@ async function streamRun(job: RunJob, res: ServerResponse): Promise<void> {
     if (!ok) await new Promise<void>((r) => (res.once('drain', r), res.once('close', r)));
   }
   if (!clientGone) res.end();
-}
-
-/** Joins consecutive stdout (or stderr) events into one. */
-export function mergeOutput(events: readonly RunEvent[]): RunEvent[] {
-  const out: RunEvent[] = [];
-  for (const ev of events) {
-    const last = out[out.length - 1];
-    if (last && (ev.type === 'stdout' || ev.type === 'stderr') && last.type === ev.type) {
-      out[out.length - 1] = { type: ev.type, data: last.data + ev.data };
-    } else {
-      out.push(ev);
-    }
-  }
-  return out;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

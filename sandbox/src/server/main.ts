@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.js';
 import { createLogger, describeEnvFile, loadServiceEnvFile, stopOnSignals } from '@codecell/server-kit';
 import type { EnvFileResult } from '@codecell/server-kit';
+import { FleetHost } from '../fleet/FleetHost.js';
 import { createSandbox } from './createSandbox.js';
 
 /** `sandbox/.env`, read at start when present (SANDBOX_ENV_FILE names another file). */
@@ -26,7 +27,17 @@ async function main(): Promise<void> {
   const logger = createLogger('sandbox', config.LOG_LEVEL);
   if (envFile) logger.info(describeEnvFile(envFile));
   const sandbox = await createSandbox(config, logger);
-  stopOnSignals({ logger, what: 'destroying every VM', stop: () => sandbox.dispose() });
+  let fleet: FleetHost | null = null;
+  stopOnSignals({
+    logger,
+    what: config.REDIS_URL === undefined ? 'destroying every VM' : 'draining (no new runs; runs in progress finish), then destroying every VM',
+    stop: async () => {
+      // Fleet mode: leave the fleet gracefully first, so no run is cut off that could finish.
+      if (fleet) await fleet.drain(config.DRAIN_TIMEOUT_MS);
+      await sandbox.dispose();
+      await fleet?.dispose();
+    },
+  });
   const where = config.SANDBOX_SOCKET ?? `${config.SANDBOX_HOST}:${config.SANDBOX_PORT}`;
   try {
     if (config.SANDBOX_SOCKET !== undefined) await sandbox.listenSocket(config.SANDBOX_SOCKET);
@@ -37,6 +48,17 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   logger.info(`sandbox listening on ${sandbox.url()}`, { pool: sandbox.pool.stats() });
+  if (config.REDIS_URL !== undefined) {
+    fleet = await FleetHost.start({
+      redisUrl: config.REDIS_URL,
+      prefix: config.REDIS_PREFIX,
+      hostId: config.SANDBOX_HOST_ID,
+      runner: sandbox.runner,
+      logger,
+      sessionTtlMs: config.SESSION_IDLE_MS,
+    });
+    logger.info(`sandbox host ${fleet.hostId} takes runs from Redis`, { prefix: config.REDIS_PREFIX });
+  }
 }
 
 main().catch((err: unknown) => {

@@ -1,0 +1,129 @@
+/**
+ * Deals with sandbox hosts that died or drain (fleet mode). Every gateway
+ * looks once a heartbeat; one of them (a short lock per host) acts:
+ * - a dead host's runs in flight end with `sandbox_unavailable` (their VM is
+ *   gone with the host), its waiting runs move to a live host (or end, when
+ *   none is left), and its queue is removed;
+ * - a draining host's waiting runs move to other hosts.
+ * A room whose host died gets a new host on its next run: the request carries
+ * the room's files, so its `/workspace` is rebuilt there.
+ * @module
+ */
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { CodeCellError, HOST_HEARTBEAT_MS, HOST_TTL_MS, fleetJobSchema } from '@codecell/protocol';
+import type { FleetKeys, HostRecord } from '@codecell/protocol';
+import type { Logger } from '@codecell/server-kit';
+import type { RunLogPort } from '../runs/ports.js';
+import type { HostDirectory } from './HostDirectory.js';
+import type { RedisRunQueue } from './RedisRunQueue.js';
+
+/** How long one gateway holds a host while it sweeps it, ms. */
+export const SWEEP_LOCK_MS = 10_000;
+/** BullMQ states of runs no host took yet. */
+const WAITING_STATES = ['waiting', 'prioritized', 'delayed'] as const;
+
+/** Options of {@link HostSweeper}. */
+export interface HostSweeperOptions {
+  readonly redis: Redis;
+  readonly keys: FleetKeys;
+  readonly hosts: HostDirectory;
+  readonly queue: RedisRunQueue;
+  readonly log: RunLogPort;
+  readonly logger: Logger;
+  /** Who holds the lock (this gateway's id). */
+  readonly owner: string;
+  /** @default HOST_HEARTBEAT_MS */
+  readonly intervalMs?: number;
+}
+
+/** Sweeps dead and draining hosts. */
+export class HostSweeper {
+  readonly #o: HostSweeperOptions;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+
+  constructor(options: HostSweeperOptions) {
+    this.#o = options;
+  }
+
+  /** Sweeps every heartbeat until disposed. */
+  start(): void {
+    this.#timer = setInterval(() => void this.sweep(), this.#o.intervalMs ?? HOST_HEARTBEAT_MS);
+    this.#timer.unref();
+  }
+
+  /** One pass (at most one at a time); never throws. */
+  sweep(): Promise<void> {
+    return (this.#running ??= this.#pass()
+      .catch((err: unknown) => this.#o.logger.debug('host sweep failed (next heartbeat retries)', { error: String(err) }))
+      .finally(() => (this.#running = null)));
+  }
+
+  async dispose(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#running;
+  }
+
+  async #pass(): Promise<void> {
+    const { live, dead } = await this.#o.hosts.hosts(true);
+    for (const hostId of dead) await this.#withLock(hostId, () => this.#sweepDead(hostId, live));
+    for (const h of live.filter((x) => x.draining)) await this.#withLock(h.hostId, () => this.#moveWaiting(h.hostId, live));
+  }
+
+  async #withLock(hostId: string, fn: () => Promise<void>): Promise<void> {
+    const { redis, keys, owner } = this.#o;
+    const key = keys.sweepLock(hostId);
+    if ((await redis.set(key, owner, 'PX', SWEEP_LOCK_MS, 'NX')) !== 'OK') return;
+    try {
+      await fn();
+    } finally {
+      await redis.del(key);
+    }
+  }
+
+  async #sweepDead(hostId: string, live: readonly HostRecord[]): Promise<void> {
+    const q = this.#o.queue.queueOf(hostId);
+    const inFlight = await q.getJobs(['active']);
+    for (const job of inFlight) {
+      const e = new CodeCellError(
+        'sandbox_unavailable',
+        `the sandbox host ${hostId} stopped while this run was in flight (no heartbeat for ${HOST_TTL_MS / 1000} s); run it again: the room's next run starts on another host`,
+      );
+      if (job.id !== undefined) await this.#o.log.finish(job.id, { status: e.code, code: null, message: e.message }, { type: 'error', code: e.code, message: e.message });
+    }
+    await this.#moveWaiting(hostId, live);
+    await this.#o.queue.forget(hostId);
+    await this.#o.redis.srem(this.#o.keys.hosts, hostId);
+    this.#o.logger.warn('a sandbox host is gone: its runs in flight ended, its waiting runs moved', { hostId, inFlight: inFlight.length });
+  }
+
+  /** Moves the runs waiting on `hostId` to the open hosts with the most free slots; ends them when there is none. */
+  async #moveWaiting(hostId: string, live: readonly HostRecord[]): Promise<void> {
+    const jobs: Job[] = await this.#o.queue.queueOf(hostId).getJobs([...WAITING_STATES]);
+    if (jobs.length === 0) return;
+    const open = live.filter((h) => h.hostId !== hostId && !h.draining);
+    const loads = new Map<string, number>();
+    for (const h of open) loads.set(h.hostId, (await this.#o.queue.loadOf(h)).free);
+    for (const job of jobs) {
+      if (job.id === undefined) continue;
+      const parsed = fleetJobSchema.safeParse(job.data);
+      const to = bestHost(open, loads);
+      if (!to || !parsed.success) {
+        const e = new CodeCellError('sandbox_unavailable', `no sandbox host is left to run it (${hostId} ${open.length === 0 ? 'was the last one' : 'left'}); start a sandbox host with the same REDIS_URL`);
+        await this.#o.queue.queueOf(hostId).remove(job.id);
+        await this.#o.log.finish(job.id, { status: e.code, code: null, message: e.message }, { type: 'error', code: e.code, message: e.message });
+        continue;
+      }
+      if (await this.#o.queue.move({ jobId: job.id, from: hostId, to, job: parsed.data })) loads.set(to.hostId, (loads.get(to.hostId) ?? 0) - 1);
+    }
+    this.#o.logger.info('moved runs off a sandbox host', { hostId, runs: jobs.length });
+  }
+}
+
+/** The open host with the most free slots. */
+function bestHost(open: readonly HostRecord[], free: ReadonlyMap<string, number>): HostRecord | null {
+  let best: HostRecord | null = null;
+  for (const h of open) if (!best || (free.get(h.hostId) ?? 0) > (free.get(best.hostId) ?? 0)) best = h;
+  return best;
+}

@@ -1,0 +1,93 @@
+/**
+ * The Lua scripts gateways and sandbox hosts run on Redis (fleet mode), so
+ * that every change of a run is atomic wherever it comes from.
+ * @module
+ */
+
+/**
+ * Scripts run by both sides, so that a run's log has one order and one end
+ * (nothing is appended after `end`, `seq` is counted in Redis, only the
+ * latest `queued` is kept), stdin is checked and queued in one step, and
+ * concurrent-run quotas count every gateway's runs.
+ */
+export const FLEET_SCRIPTS = {
+  /** KEYS: meta, log. ARGV: queued JSON. Returns the entry id, or false once the run ended. */
+  appendQueued: `
+if redis.call('HGET', KEYS[1], 'state') == 'finished' then return false end
+local old = redis.call('HGET', KEYS[1], 'queuedId')
+if old then redis.call('XDEL', KEYS[2], old) end
+local id = redis.call('XADD', KEYS[2], '*', 'k', 'queued', 'j', ARGV[1])
+redis.call('HSET', KEYS[1], 'queuedId', id)
+return id`,
+  /** KEYS: meta, log. ARGV: event JSONs. Returns their entry ids, or false once the run ended. */
+  appendEvents: `
+if redis.call('HGET', KEYS[1], 'state') == 'finished' then return false end
+local ids = {}
+for i = 1, #ARGV do
+  local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1) - 1
+  ids[i] = redis.call('XADD', KEYS[2], '*', 'k', 'event', 's', seq, 'j', ARGV[i])
+end
+return ids`,
+  /**
+   * KEYS: meta, log, control, roomRuns (or the meta key again without a room).
+   * ARGV: end JSON, finishedAt, retentionMs, cpuMs, wallMs, error event JSON or '', jobId.
+   * Appends the error event (if any) and `end`, marks the run finished and lets its keys expire.
+   * Returns 1, or 0 when it had ended already.
+   */
+  finish: `
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HGET', KEYS[1], 'state') == 'finished' then return 0 end
+if ARGV[6] ~= '' then
+  local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1) - 1
+  redis.call('XADD', KEYS[2], '*', 'k', 'event', 's', seq, 'j', ARGV[6])
+end
+redis.call('XADD', KEYS[2], '*', 'k', 'end', 'j', ARGV[1])
+redis.call('HSET', KEYS[1], 'state', 'finished', 'end', ARGV[1], 'finishedAt', ARGV[2], 'cpuMs', ARGV[4], 'wallMs', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('DEL', KEYS[3])
+if KEYS[4] ~= KEYS[1] then redis.call('SREM', KEYS[4], ARGV[7]) end
+return 1`,
+  /** KEYS: meta. ARGV: from-state list joined by ',', to-state. Sets `state` when it is one of the from-states; returns 1 if set. */
+  moveState: `
+local s = redis.call('HGET', KEYS[1], 'state')
+if not s then return 0 end
+for st in string.gmatch(ARGV[1], '[^,]+') do
+  if st == s then redis.call('HSET', KEYS[1], 'state', ARGV[2]) return 1 end
+end
+return 0`,
+  /**
+   * KEYS: meta, control. ARGV: control entry JSON, bytes, eof ('1' | '0'), most pending bytes, control TTL ms.
+   * Queues stdin for the run's host. Returns 'ok', 'not_found', 'run_finished', 'stdin_closed' or 'payload_too_large:<pending>'.
+   */
+  sendStdin: `
+local st = redis.call('HGET', KEYS[1], 'state')
+if not st then return 'not_found' end
+if st == 'finished' then return 'run_finished' end
+if redis.call('HGET', KEYS[1], 'stdinClosed') == '1' then return 'stdin_closed' end
+local pending = tonumber(redis.call('HGET', KEYS[1], 'stdinPending') or '0')
+if pending + tonumber(ARGV[2]) > tonumber(ARGV[4]) then return 'payload_too_large:' .. pending end
+redis.call('HINCRBY', KEYS[1], 'stdinPending', ARGV[2])
+if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'stdinClosed', '1') end
+redis.call('XADD', KEYS[2], '*', 'j', ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+return 'ok'`,
+  /** KEYS: meta, control. ARGV: control entry JSON, control TTL ms. Queues a kill; returns 'ok', 'not_found' or 'run_finished'. */
+  sendKill: `
+local st = redis.call('HGET', KEYS[1], 'state')
+if not st then return 'not_found' end
+if st == 'finished' then return 'run_finished' end
+redis.call('XADD', KEYS[2], '*', 'j', ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 'ok'`,
+  /**
+   * KEYS: activeRuns. ARGV: now, limit (0: none), token, token expiry.
+   * Drops expired tokens, then adds this one unless `limit` are there. Returns {1 | 0, count}.
+   */
+  acquireActive: `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local n = redis.call('ZCARD', KEYS[1])
+if tonumber(ARGV[2]) > 0 and n >= tonumber(ARGV[2]) then return {0, n} end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+return {1, n + 1}`,
+} as const;

@@ -1,0 +1,166 @@
+/**
+ * A sandbox host in a fleet (REDIS_URL set): a BullMQ worker beside the HTTP
+ * server takes runs from this host's queue, up to MAX_CONCURRENT_RUNS at
+ * once, and executes them (see FleetRunExecutor); the host registers itself
+ * and refreshes its registration every heartbeat. Drain (SIGTERM): say so in
+ * the registration at once (gateways stop sending runs and move what waits
+ * here to other hosts), finish the runs in progress, then leave.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { fleetKeys } from '@codecell/protocol';
+import type { FleetKeys } from '@codecell/protocol';
+import { StreamTail, closeRedis, connectRedis } from '@codecell/redis-kit';
+import type { Logger } from '@codecell/server-kit';
+import { executeFleetRun } from './FleetRunExecutor.js';
+import { HostRegistration } from './HostRegistration.js';
+import type { HostRunner } from './ports.js';
+
+/** Longest wait for the worker to stop when leaving, ms. */
+export const LEAVE_TIMEOUT_MS = 10_000;
+
+/** Options of {@link FleetHost.start}. */
+export interface FleetHostOptions {
+  /** REDIS_URL */
+  readonly redisUrl: string;
+  /** REDIS_PREFIX */
+  readonly prefix: string;
+  /** SANDBOX_HOST_ID. @default random */
+  readonly hostId?: string | undefined;
+  readonly runner: HostRunner;
+  readonly logger: Logger;
+  /** SESSION_IDLE_MS: how long a room's VM stays here after its last run. */
+  readonly sessionTtlMs: number;
+  /** @default HOST_HEARTBEAT_MS */
+  readonly heartbeatMs?: number;
+}
+
+/** This host's part in the fleet. */
+export class FleetHost {
+  readonly hostId: string;
+  readonly #o: FleetHostOptions;
+  readonly #redis: Redis;
+  readonly #tail: StreamTail;
+  readonly #registration: HostRegistration;
+  readonly #worker: Worker;
+  readonly #keys: FleetKeys;
+  #active = 0;
+  #workerClosed: Promise<void> | null = null;
+  #closing: Promise<void> | null = null;
+
+  private constructor(o: FleetHostOptions) {
+    this.#o = o;
+    this.hostId = o.hostId ?? `h-${randomBytes(6).toString('hex')}`;
+    const onError = (err: Error): void => o.logger.debug('redis connection error (retrying)', { error: err.message });
+    this.#redis = connectRedis({ url: o.redisUrl, name: `codecell-sandbox-${this.hostId}`, onError });
+    this.#keys = fleetKeys(o.prefix);
+    this.#tail = new StreamTail({
+      blocking: connectRedis({ url: o.redisUrl, name: `codecell-sandbox-${this.hostId}-tail`, onError }),
+      client: this.#redis,
+      prefix: o.prefix,
+      onError: (err) => o.logger.debug('control stream read failed (retrying)', { error: String(err) }),
+    });
+    this.#registration = new HostRegistration({
+      redis: this.#redis,
+      keys: this.#keys,
+      hostId: this.hostId,
+      logger: o.logger,
+      ...(o.heartbeatMs === undefined ? {} : { heartbeatMs: o.heartbeatMs }),
+      stats: () => {
+        const s = o.runner.stats();
+        return { ...s, active: Math.max(s.active, this.#active) };
+      },
+    });
+    const capacity = o.runner.stats().capacity;
+    this.#worker = new Worker(
+      this.#keys.hostQueue(this.hostId),
+      async (job) => {
+        this.#active++;
+        try {
+          await executeFleetRun(
+            { redis: this.#redis, keys: this.#keys, tail: this.#tail, runner: o.runner, logger: o.logger, hostId: this.hostId, sessionTtlMs: o.sessionTtlMs },
+            { jobId: job.id ?? '', data: job.data },
+          );
+        } finally {
+          this.#active--;
+          void this.#registration.beat().catch(() => undefined);
+        }
+      },
+      {
+        connection: this.#redis,
+        prefix: this.#keys.bullPrefix,
+        concurrency: capacity,
+        autorun: false,
+        // A run must never execute twice: a job whose lock lapsed (Redis away for long) fails instead of running again.
+        maxStalledCount: 0,
+        removeOnComplete: { count: 0 },
+        removeOnFail: { count: 0 },
+      },
+    );
+    this.#worker.on('error', (err) => o.logger.debug('fleet worker error (retrying)', { error: err.message }));
+    this.#worker.on('failed', (job, err) => o.logger.warn('fleet job failed', { jobId: job?.id, error: err.message }));
+  }
+
+  /** Registers the host and starts taking runs. */
+  static async start(o: FleetHostOptions): Promise<FleetHost> {
+    const host = new FleetHost(o);
+    await host.#registration.start();
+    void host.#worker.run().catch((err: unknown) => o.logger.error('fleet worker stopped', { error: String(err) }));
+    await host.#worker.waitUntilReady();
+    o.logger.info('joined the fleet', { hostId: host.hostId, capacity: o.runner.stats().capacity, prefix: o.prefix });
+    return host;
+  }
+
+  /** Runs this host is executing for the fleet. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /**
+   * Takes no new runs and waits for those in progress, at most `timeoutMs`.
+   * Resolves true when they all finished; the caller then stops the sandbox
+   * (which ends any that are left) and {@link dispose}s the host.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    await this.#registration.setDraining().catch(() => undefined);
+    this.#o.logger.info('draining: no new runs; finishing those in progress', { hostId: this.hostId, active: this.#active });
+    const closed = (this.#workerClosed ??= this.#worker.close());
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([closed.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
+    clearTimeout(timer);
+    if (!finished) this.#o.logger.warn('drain timed out; the runs still in progress end with the sandbox', { active: this.#active });
+    return finished;
+  }
+
+  /**
+   * Stops at once and leaves everything in Redis as a host killed with
+   * SIGKILL would: the registration expires by itself, runs in flight stay
+   * taken. For failover tests of the gateways' sweep.
+   */
+  async halt(): Promise<void> {
+    this.#registration.halt();
+    this.#closing ??= Promise.resolve();
+    this.#redis.disconnect(false);
+    await this.#tail.dispose();
+    await this.#worker.close(true).catch(() => undefined);
+  }
+
+  /**
+   * Leaves the fleet: removes the registration (gateways move what still
+   * waits in this host's queue), stops the worker (without waiting for runs
+   * unless {@link drain} was called) and closes the connections. Safe to call twice.
+   */
+  dispose(): Promise<void> {
+    return (this.#closing ??= (async () => {
+      await this.#registration.dispose().catch(() => undefined);
+      const closed = (this.#workerClosed ??= this.#worker.close(true));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, LEAVE_TIMEOUT_MS)))]);
+      clearTimeout(timer);
+      await this.#tail.dispose();
+      await closeRedis(this.#redis);
+    })());
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Executes one run a sandbox host took from its BullMQ queue: marks it
+ * started, follows its control stream (stdin, kill, resize) from the first
+ * entry, so stdin typed before the run started arrives in order, starts it on
+ * this host and writes its events into the run's log stream (output merged,
+ * at most the run's replay bytes kept), and finally `end`, once. A run that
+ * someone else ended meanwhile (stopped while queued, declared lost) is
+ * killed here and its events dropped.
+ * @module
+ */
+import type { Redis } from 'ioredis';
+import { CodeCellError, FLEET_SCRIPTS, RUN_META, RunEndTracker, controlEntrySchema, fleetJobSchema, toCodeCellError } from '@codecell/protocol';
+import type { ControlEntry, FleetJob, FleetKeys, RunEvent } from '@codecell/protocol';
+import { EventWriter, appendQueued, evalScript, finishRun } from '@codecell/redis-kit';
+import type { RunEnd, RunLogTarget, StreamEntry, StreamTail } from '@codecell/redis-kit';
+import type { Logger } from '@codecell/server-kit';
+import { mergeOutput } from '../runs/mergeOutput.js';
+import type { HostRun, HostRunner } from './ports.js';
+
+/** What executing a run needs. */
+export interface FleetRunContext {
+  readonly redis: Redis;
+  readonly keys: FleetKeys;
+  readonly tail: StreamTail;
+  readonly runner: HostRunner;
+  readonly logger: Logger;
+  readonly hostId: string;
+  /** How long this host keeps a room's session VM (SESSION_IDLE_MS): the room's affinity lasts as long. */
+  readonly sessionTtlMs: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Runs the job `jobId` (its BullMQ data is `data`) to its end. Never throws. */
+export async function executeFleetRun(ctx: FleetRunContext, job: { readonly jobId: string; readonly data: unknown }): Promise<void> {
+  const parsed = fleetJobSchema.safeParse(job.data);
+  const target: RunLogTarget = { redis: ctx.redis, keys: ctx.keys, jobId: job.jobId };
+  if (!parsed.success) {
+    ctx.logger.error('a fleet job is not a run of this protocol version', { jobId: job.jobId, issue: parsed.error.issues[0]?.message });
+    await endWithError(ctx, target, { error: new CodeCellError('invalid_request', 'the run job was written by an incompatible gateway version'), retentionMs: 60_000 });
+    return;
+  }
+  const moved = await evalScript(ctx.redis, { script: FLEET_SCRIPTS.moveState, keys: [ctx.keys.runMeta(job.jobId)], args: ['queued', 'starting'] });
+  // Ended before any host took it (stopped while queued, or its log expired).
+  if (moved !== 1) return;
+  await new Execution(ctx, target, parsed.data).run();
+}
+
+async function endWithError(ctx: FleetRunContext, target: RunLogTarget, o: { error: unknown; retentionMs: number; sessionId?: string | undefined }): Promise<void> {
+  const e = toCodeCellError(o.error);
+  await finishRun(target, {
+    end: { status: e.code, code: null, message: e.message },
+    error: { type: 'error', code: e.code, message: e.message },
+    finishedAt: (ctx.now ?? Date.now)(),
+    retentionMs: o.retentionMs,
+    sessionId: o.sessionId,
+  });
+}
+
+/** One run on this host. */
+class Execution {
+  readonly #ctx: FleetRunContext;
+  readonly #t: RunLogTarget;
+  readonly #job: FleetJob;
+  readonly #writer: EventWriter;
+  readonly #tracker = new RunEndTracker();
+  #run: HostRun | null = null;
+  #pendingStdin: Array<{ data: string; eof: boolean }> = [];
+  #pendingKill = false;
+  /** Someone else ended the run: stop writing, kill it. */
+  #endedElsewhere = false;
+  #buffer: RunEvent[] = [];
+  #flushing: Promise<void> | null = null;
+  #stopControl: () => void = () => undefined;
+
+  constructor(ctx: FleetRunContext, target: RunLogTarget, job: FleetJob) {
+    this.#ctx = ctx;
+    this.#t = target;
+    this.#job = job;
+    this.#writer = new EventWriter(target, job.replayBytes);
+  }
+
+  async run(): Promise<void> {
+    const { jobId } = this.#t;
+    const sessionId = this.#job.request.sessionId;
+    try {
+      await appendQueued(this.#t, 0);
+      this.#stopControl = this.#ctx.tail.follow(this.#ctx.keys.runControl(jobId), '0-0', (entries) => this.#onControl(entries));
+      try {
+        this.#run = this.#ctx.runner.start(this.#job.request);
+      } catch (err) {
+        await endWithError(this.#ctx, this.#t, { error: err, retentionMs: this.#job.retentionMs, sessionId });
+        return;
+      }
+      for (const s of this.#pendingStdin.splice(0)) this.#deliverStdin(s);
+      if (this.#pendingKill) this.#kill();
+      for await (const event of this.#run.events) this.#push(event);
+      await this.#flush();
+      if (this.#endedElsewhere) return;
+      const end = this.#tracker.afterStream() ?? { status: 'internal_error', code: null, message: 'the run ended without an exit report', cpuMs: null, wallMs: null };
+      const runEnd: RunEnd = { status: end.status, code: end.code, message: end.message };
+      await finishRun(this.#t, { end: runEnd, finishedAt: (this.#ctx.now ?? Date.now)(), retentionMs: this.#job.retentionMs, sessionId, cpuMs: end.cpuMs, wallMs: end.wallMs });
+    } catch (err) {
+      this.#ctx.logger.error('fleet run failed on this host', { jobId, error: String(err) });
+      if (this.#run) this.#kill();
+      await endWithError(this.#ctx, this.#t, { error: err, retentionMs: this.#job.retentionMs, sessionId }).catch(() => undefined);
+    } finally {
+      this.#stopControl();
+    }
+  }
+
+  #push(event: RunEvent): void {
+    if (this.#endedElsewhere) return;
+    this.#tracker.observe(event);
+    this.#buffer.push(event);
+    this.#flushing ??= this.#flushLoop();
+  }
+
+  /** Writes what is buffered, in order, one batch at a time. */
+  async #flushLoop(): Promise<void> {
+    try {
+      while (this.#buffer.length > 0 && !this.#endedElsewhere) {
+        const batch = mergeOutput(this.#buffer.splice(0));
+        if (batch.some((e) => e.type === 'start')) await this.#markRunning();
+        if (!(await this.#writer.append(batch))) {
+          this.#endedElsewhere = true;
+          this.#ctx.logger.info('the run was ended elsewhere (stopped, or declared lost); killing it here', { jobId: this.#t.jobId });
+          this.#kill();
+        }
+      }
+    } finally {
+      this.#flushing = null;
+    }
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+  }
+
+  async #markRunning(): Promise<void> {
+    const { redis, keys, jobId } = this.#t;
+    await evalScript(redis, { script: FLEET_SCRIPTS.moveState, keys: [keys.runMeta(jobId)], args: ['starting', 'running'] });
+    const sessionId = this.#job.request.sessionId;
+    // The room's VM lives here now: its next runs should come here too.
+    if (sessionId !== undefined) await redis.set(keys.session(sessionId), this.#ctx.hostId, 'PX', this.#ctx.sessionTtlMs);
+  }
+
+  #onControl(entries: readonly StreamEntry[]): boolean {
+    for (const e of entries) {
+      const entry = parseControl(e);
+      if (entry === null) continue;
+      if (entry.op === 'stdin') {
+        const chunk = { data: entry.data, eof: entry.eof };
+        if (this.#run) this.#deliverStdin(chunk);
+        else this.#pendingStdin.push(chunk);
+      } else if (entry.op === 'kill') {
+        if (this.#run) this.#kill();
+        else this.#pendingKill = true;
+      } else {
+        this.#ctx.logger.debug('resize is not supported by this sandbox; ignored', { jobId: this.#t.jobId });
+      }
+    }
+    return true;
+  }
+
+  #deliverStdin(chunk: { data: string; eof: boolean }): void {
+    try {
+      this.#run?.sendStdin(chunk.data, chunk.eof);
+    } catch (err) {
+      this.#ctx.logger.debug('stdin not delivered', { jobId: this.#t.jobId, error: String(err) });
+    }
+    const { redis, keys, jobId } = this.#t;
+    redis.hincrby(keys.runMeta(jobId), RUN_META.stdinPending, -Buffer.byteLength(chunk.data)).catch(() => undefined);
+  }
+
+  #kill(): void {
+    try {
+      this.#run?.kill();
+    } catch {
+      // it finished meanwhile
+    }
+  }
+}
+
+function parseControl(e: StreamEntry): ControlEntry | null {
+  const j = e.fields['j'];
+  if (j === undefined) return null;
+  try {
+    const parsed = controlEntrySchema.safeParse(JSON.parse(j));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * What a fleet host needs from the sandbox: start a run and get its events,
+ * type stdin into it, kill it, and the host's counts. `RunService` (real VMs)
+ * implements it; unit tests of the fleet give a fake.
+ * @module
+ */
+import type { RunEvent, RunRequest } from '@codecell/protocol';
+import type { HostStats } from './HostRegistration.js';
+
+/** One started run. */
+export interface HostRun {
+  /** The sandbox's own job id. */
+  readonly jobId: string;
+  /** Its events, ending with `exit` (or `error` when it failed before it started). Iterate once. */
+  readonly events: AsyncIterable<RunEvent>;
+  /** @throws CodeCellError run_finished, stdin_closed */
+  sendStdin(data: string, eof: boolean): void;
+  /** @throws CodeCellError run_finished */
+  kill(): void;
+}
+
+/** Starts runs on this host. */
+export interface HostRunner {
+  /** @throws CodeCellError invalid_request, limit_exceeded, capacity_exceeded, sandbox_unavailable */
+  start(request: RunRequest): HostRun;
+  /** The host's counts (capacity is MAX_CONCURRENT_RUNS). */
+  stats(): HostStats;
+}
