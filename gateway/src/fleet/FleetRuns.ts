@@ -54,6 +54,12 @@ export class FleetRuns implements RunBackend {
     this.control = new RedisRunControl({ redis, keys });
     this.#sweeper = new HostSweeper({ redis, keys, hosts: o.hosts, queue: this.queue, log: this.log, logger, owner: o.gatewayId });
     this.#sweeper.start();
+    // After Redis restarts, registrations may have lapsed meanwhile: give hosts a heartbeat or two to come back.
+    let connected = redis.status === 'ready';
+    redis.on('ready', () => {
+      if (connected) this.#sweeper.holdOff();
+      connected = true;
+    });
   }
 
   /** Sweeps dead and draining hosts now (tests; otherwise every heartbeat). */

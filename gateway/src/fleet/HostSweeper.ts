@@ -42,6 +42,8 @@ export class HostSweeper {
   readonly #o: HostSweeperOptions;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
+  /** No host is declared dead before this (epoch ms): hosts get time to re-register after Redis came back. */
+  #quietUntil = 0;
 
   constructor(options: HostSweeperOptions) {
     this.#o = options;
@@ -51,6 +53,15 @@ export class HostSweeper {
   start(): void {
     this.#timer = setInterval(() => void this.sweep(), this.#o.intervalMs ?? HOST_HEARTBEAT_MS);
     this.#timer.unref();
+  }
+
+  /**
+   * Declares no host dead for HOST_TTL_MS: called when the connection to
+   * Redis is (re)established, because registrations may have expired while
+   * Redis was away although their hosts are alive.
+   */
+  holdOff(): void {
+    this.#quietUntil = Date.now() + HOST_TTL_MS;
   }
 
   /** One pass (at most one at a time); never throws. */
@@ -67,7 +78,7 @@ export class HostSweeper {
 
   async #pass(): Promise<void> {
     const { live, dead } = await this.#o.hosts.hosts(true);
-    for (const hostId of dead) await this.#withLock(hostId, () => this.#sweepDead(hostId, live));
+    if (Date.now() >= this.#quietUntil) for (const hostId of dead) await this.#withLock(hostId, () => this.#sweepDead(hostId, live));
     for (const h of live.filter((x) => x.draining)) await this.#withLock(h.hostId, () => this.#moveWaiting(h.hostId, live));
   }
 

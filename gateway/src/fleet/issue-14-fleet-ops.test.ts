@@ -1,0 +1,116 @@
+/**
+ * Issue 14, operations of a fleet on a real Redis (fake VMs): a host drains
+ * (finishes its runs, hands its waiting runs to others), restarting Redis
+ * mid-load loses no accepted run (BullMQ's persistence, append-only file),
+ * and QUOTA_CONCURRENT_RUNS holds across gateways.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '@codecell/server-kit';
+import { startTestRedis } from '@codecell/server-kit/test';
+import type { TestRedis } from '@codecell/server-kit/test';
+import { anonymous } from '../auth/Caller.js';
+import { SqliteGatewayStore } from '../store/SqliteGatewayStore.js';
+import { openGatewayDatabase } from '../store/migrations.js';
+import { QuotaExtension } from '../quotas/QuotaExtension.js';
+import { FleetHarness, eventually, runInput, stdoutOf, watch } from '../test/fleetHarness.js';
+import { ACTIVE_TOKEN_TTL_MS } from './RedisActiveRuns.js';
+
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await startTestRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+describe('issue 14: fleet operations', () => {
+  it('a draining host takes no new runs, finishes the one in flight, and its waiting run moves to another host', async () => {
+    await using f = new FleetHarness(redis.url);
+    const a = f.gateway();
+    const h1 = await f.host({ capacity: 1, hostId: 'h1' });
+    const inFlight = await a.runs.submit(runInput('in flight'));
+    const run = await h1.runner.nth(0);
+    run.start();
+    const waiting = await a.runs.submit(runInput('waiting'));
+    expect(waiting.position).toBe(1);
+    const h2 = await f.host({ capacity: 1, auto: { delayMs: 10 }, hostId: 'h2' });
+    const drained = h1.host.drain(10_000);
+    await eventually(async () => (await a.fleet.peers()).hosts.find((h) => h.hostId === 'h1')?.draining === true, 'h1 reports draining');
+    // The waiting run moves (any gateway's sweep does it) and runs on h2.
+    expect((await (await watch(a.runs, waiting.jobId)).ended).at(-1)).toMatchObject({ status: 'ok' });
+    expect(h2.runner.runs.map((r) => r.request.source)).toEqual(['waiting']);
+    // New runs go to h2 only.
+    const fresh = await a.runs.submit(runInput('fresh'));
+    expect((await (await watch(a.runs, fresh.jobId)).ended).at(-1)).toMatchObject({ status: 'ok' });
+    expect(h1.runner.runs).toHaveLength(1);
+    // The run in flight finishes normally, then the drain ends.
+    let done = false;
+    void drained.then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(done).toBe(false);
+    run.push({ type: 'stdout', data: 'finished' });
+    run.exit('ok');
+    expect(await drained).toBe(true);
+    const ended = await (await watch(a.runs, inFlight.jobId)).ended;
+    expect(ended.at(-1)).toMatchObject({ status: 'ok' });
+    expect(stdoutOf(ended)).toBe('finished');
+    await h1.host.dispose();
+    await a.fleet.runs.sweep();
+    await eventually(async () => (await a.fleet.peers()).hosts.map((h) => h.hostId).join() === 'h2', 'h1 left the fleet');
+  }, 30_000);
+
+  it('restarting Redis mid-load loses no accepted run: every one finishes with its output', async () => {
+    await using f = new FleetHarness(redis.url);
+    const a = f.gateway();
+    const b = f.gateway();
+    await f.host({ capacity: 1, auto: { delayMs: 30 } });
+    await f.host({ capacity: 1, auto: { delayMs: 30 } });
+    const accepted: Array<{ jobId: string; source: string }> = [];
+    const submitSome = async (from: number, n: number): Promise<void> => {
+      for (let i = from; i < from + n; i++) {
+        const gw = i % 2 === 0 ? a : b;
+        const source = `run ${i}`;
+        accepted.push({ jobId: (await gw.runs.submit(runInput(source, { roomId: `room${i % 3}` }))).jobId, source });
+      }
+    };
+    await submitSome(0, 12);
+    // Restart while runs wait and run; submissions during the outage wait for Redis instead of failing.
+    const restarting = redis.restart({ downMs: 500 });
+    await submitSome(12, 6);
+    await restarting;
+    await submitSome(18, 6);
+    for (const { jobId, source } of accepted) {
+      const all = await (await watch(b.runs, jobId)).ended;
+      expect(all.at(-1), source).toMatchObject({ type: 'end', status: 'ok' });
+      expect(stdoutOf(all)).toBe(source);
+    }
+    expect(accepted).toHaveLength(24);
+  }, 60_000);
+
+  it('QUOTA_CONCURRENT_RUNS counts runs on every gateway; a dead gateway\'s count lapses', async () => {
+    await using f = new FleetHarness(redis.url);
+    const a = f.gateway();
+    const b = f.gateway();
+    const db = openGatewayDatabase(':memory:');
+    let skew = 0;
+    const quotas = (activeRuns: typeof a.fleet.activeRuns) =>
+      new QuotaExtension({ store: new SqliteGatewayStore(db), logger: silentLogger, activeRuns, limits: { concurrentRuns: 1, runsPerMinute: 0, cpuSecondsPerDay: 0, rooms: 0, storageBytes: 0 } });
+    const qa = quotas(a.fleet.activeRuns);
+    const qb = quotas(b.fleet.activeRuns);
+    const owner = { key: 'user:ada', userId: 'ada', displayName: 'Ada' };
+    const payload = { caller: anonymous('127.0.0.1'), owner, roomId: null };
+    await qa.beforeRun(payload);
+    await expect(qb.beforeRun(payload)).rejects.toMatchObject({ code: 'quota_exceeded', details: { quota: 'concurrent_runs', limit: 1, used: 1 } });
+    qa.afterRun({ owner, jobId: 'j', accepted: true, cpuMs: null });
+    await eventually(async () => (await a.fleet.activeRuns.count(owner.key)) === 0, 'released');
+    await qb.beforeRun(payload);
+    // B dies holding the token (it never refreshes it again): after the lapse A may run.
+    const { RedisActiveRuns } = await import('./RedisActiveRuns.js');
+    const later = new RedisActiveRuns({ redis: a.fleet.redis, keys: a.fleet.keys, logger: silentLogger, now: () => Date.now() + skew });
+    await expect(quotas(later).beforeRun(payload)).rejects.toMatchObject({ code: 'quota_exceeded' });
+    skew = ACTIVE_TOKEN_TTL_MS + 1_000;
+    await quotas(later).beforeRun(payload);
+    later.dispose();
+    db.close();
+  });
+});
