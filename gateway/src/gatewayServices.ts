@@ -18,6 +18,7 @@ import type { Caller } from './auth/Caller.js';
 import { OidcSignIn } from './auth/OidcSignIn.js';
 import { CollabAccess } from './collab/CollabAccess.js';
 import { CollabService } from './collab/CollabService.js';
+import { SqliteRoomLog } from './collab/RoomLog.js';
 import { RoomStore } from './collab/RoomStore.js';
 import type { GatewayConfig } from './config.js';
 import { GatewayHooks } from './extensions.js';
@@ -102,7 +103,7 @@ export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUr
   const hooks = new GatewayHooks([auth, quotas, ...(o.overrides?.extensions ?? [])]);
   const access = new RoomAccess({ mode, store, hooks, now });
   const collab = new CollabService({
-    store: new RoomStore(db),
+    log: new SqliteRoomLog(new RoomStore(db)),
     findRoom: (roomId) => store.getRoom(roomId),
     maxRoomBytes: config.MAX_ROOM_BYTES,
     maxRoomFiles: config.MAX_ROOM_FILES,

@@ -202,7 +202,7 @@ async function handleRequest({ req, res, s, compat, policy, config, trpc, fronte
   const filesRoute = matchRoomFilesRoute(path);
   if (filesRoute) {
     const authenticate = (r: IncomingMessage) => s.hooks.authenticate({ headers: r.headers, address: clientAddress(r, config.TRUST_PROXY) });
-    const roomExists = async (roomId: string) => (await s.store.getRoom(roomId)) !== null || s.collab.summary(roomId).hasContent;
+    const roomExists = async (roomId: string) => (await s.store.getRoom(roomId)) !== null || (await s.collab.summary(roomId)).hasContent;
     return handleRoomFilesRoute(req, res, { route: filesRoute, policy, corsOrigins: config.CORS_ORIGINS, authenticate, access: s.access, collab: s.collab, roomExists, logger });
   }
   if (path === '/healthz') {

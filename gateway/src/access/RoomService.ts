@@ -78,7 +78,7 @@ export class RoomService {
   async getRoom(caller: Caller, roomId: string): Promise<GetRoomOutput> {
     if (this.#o.access.mode === 'none') {
       const registered = await this.#o.store.getRoom(roomId);
-      const { hasContent, ...summary } = this.#o.collab.summary(roomId);
+      const { hasContent, ...summary } = await this.#o.collab.summary(roomId);
       const exists = registered !== null || hasContent;
       if (!hasContent) {
         return { exists, title: registered?.title ?? null, files: summary.files, entry: summary.entry, createdAt: registered?.createdAt ?? null, role: exists ? 'owner' : null, limits: this.#o.collab.limits };
@@ -87,7 +87,7 @@ export class RoomService {
     }
     const role = await this.#o.access.require(caller, roomId, 'read');
     const registered = await this.#o.store.getRoom(roomId);
-    const { hasContent: _, ...summary } = this.#o.collab.summary(roomId);
+    const { hasContent: _, ...summary } = await this.#o.collab.summary(roomId);
     return { exists: true, ...summary, title: summary.title ?? registered?.title ?? null, createdAt: summary.createdAt ?? registered?.createdAt ?? null, role, limits: this.#o.collab.limits };
   }
 

@@ -235,7 +235,7 @@ describe('collab endpoint (C1, C10)', () => {
     });
     expect(await closed).toBe(4503);
     await stopping;
-    expect(gw.collab.store.open).toBe(false);
+    expect(gw.collab.log.open).toBe(false);
     expect(gw.collab.loadedRooms).toBe(0);
   });
 });

@@ -1,6 +1,8 @@
 /**
  * The gateway's collaboration core: one Hocuspocus instance serving rooms (a
- * Yjs document per room, named by its roomId) from SQLite, seeding and
+ * Yjs document per room, named by its roomId) from a {@link RoomLog} (SQLite,
+ * or PostgreSQL shared by a fleet; with `redis`, Hocuspocus's Redis extension
+ * joins this gateway's rooms with the same rooms on other gateways), seeding and
  * summaries of rooms, deletion, and the run records written into rooms.
  * Who may open a room is decided by the injected extensions (CollabAccess).
  * Transport-neutral: the WebSocket adapter (CollabServer) hands it sockets.
@@ -14,9 +16,9 @@ import type { Logger } from '@codecell/server-kit';
 import type { OnRunFile, OnRunUpdate } from '../runs/types.js';
 import type { CollabContext } from './CollabAccess.js';
 import { RoomGuard } from './RoomGuard.js';
-import type { RoomStore } from './RoomStore.js';
+import type { RoomLog } from './RoomLog.js';
 import { RunRecorder } from './RunRecorder.js';
-import { SqlitePersistence } from './SqlitePersistence.js';
+import { RoomPersistence } from './RoomPersistence.js';
 import type { SeedInfo } from './roomDoc.js';
 import { isRoomEmpty, roomFileBytes, seedRoom, summarizeRoom } from './roomDoc.js';
 import type { FileBytes } from './roomDoc.js';
@@ -35,8 +37,12 @@ export type RoomSummary = Omit<GetRoomOutput, 'exists' | 'role'> & { readonly ha
 
 /** Options of {@link CollabService}. */
 export interface CollabServiceOptions {
-  /** The rooms' Yjs logs (COLLAB_DB). Not closed by the service. */
-  readonly store: RoomStore;
+  /** The rooms' Yjs logs (COLLAB_DB, or DATABASE_URL). Not closed by the service. */
+  readonly log: RoomLog;
+  /** True for runs that are still going (on any gateway). @default the runs this gateway records */
+  readonly isLiveRun?: (jobId: string) => Promise<boolean>;
+  /** Joins rooms across gateways (fleet mode): Hocuspocus's Redis extension, made by the caller. */
+  readonly redis?: Extension;
   /** The registered room (title, creation time) to seed a loading room with; null when it is not registered. */
   readonly findRoom: (roomId: string) => Promise<SeedInfo | null>;
   /** Hocuspocus extensions of whoever builds the server (access, quotas…), run after the room guard and persistence. */
@@ -62,16 +68,16 @@ export interface CollabConnection {
 
 /** Rooms: live documents, persistence, seeding, summaries, deletion and run records. */
 export class CollabService {
-  readonly store: RoomStore;
+  readonly log: RoomLog;
   readonly #o: CollabServiceOptions;
   readonly #hocuspocus: Hocuspocus;
-  readonly #persistence: SqlitePersistence;
+  readonly #persistence: RoomPersistence;
   readonly #recorder: RunRecorder;
   #closing: Promise<void> | undefined;
 
   constructor(options: CollabServiceOptions) {
     this.#o = options;
-    this.store = options.store;
+    this.log = options.log;
     const { logger } = options;
     this.#recorder = new RunRecorder({
       openRoom: (roomId) => this.#hocuspocus.openDirectConnection(roomId),
@@ -79,10 +85,10 @@ export class CollabService {
       beforeWrite: options.beforeRoomWrite,
       logger,
     });
-    this.#persistence = new SqlitePersistence({
-      store: this.store,
+    this.#persistence = new RoomPersistence({
+      log: this.log,
       logger,
-      isLiveRun: (jobId) => this.#recorder.isLive(jobId),
+      isLiveRun: async (jobId) => this.#recorder.isLive(jobId) || ((await options.isLiveRun?.(jobId)) ?? false),
       findRoom: options.findRoom,
       ...(options.now ? { now: options.now } : {}),
     });
@@ -93,16 +99,17 @@ export class CollabService {
       debounce: COLLAB_STORE_DEBOUNCE_MS,
       maxDebounce: COLLAB_STORE_MAX_DEBOUNCE_MS,
       unloadImmediately: true,
-      extensions: [new RoomGuard({ maxRoomBytes: options.maxRoomBytes, maxRoomFiles: options.maxRoomFiles, maxFileBytes: options.maxFileBytes, logger }), this.#persistence, ...(options.extensions ?? [])],
+      extensions: [
+        new RoomGuard({ maxRoomBytes: options.maxRoomBytes, maxRoomFiles: options.maxRoomFiles, maxFileBytes: options.maxFileBytes, logger }),
+        this.#persistence,
+        ...(options.redis ? [options.redis] : []),
+        ...(options.extensions ?? []),
+        this.#persistence.updateLogger,
+      ],
     });
   }
 
   /** The run core's hook: records runs of rooms in their documents. */
-  /** Told when a terminal session of a room starts and ends (its files go into the room meanwhile). */
-  get onTerminal(): RunRecorder['onTerminal'] {
-    return this.#recorder.onTerminal;
-  }
-
   get onRunUpdate(): OnRunUpdate {
     return this.#recorder.onRunUpdate;
   }
@@ -110,6 +117,11 @@ export class CollabService {
   /** The run core's hook: puts files runs wrote into their rooms. */
   get onRunFile(): OnRunFile {
     return this.#recorder.onRunFile;
+  }
+
+  /** Told when a terminal session of a room starts and ends (its files go into the room meanwhile). */
+  get onTerminal(): RunRecorder['onTerminal'] {
+    return this.#recorder.onTerminal;
   }
 
   /** The room caps pages are told (`getRoom`), so they can refuse an upload before sending it. */
@@ -146,21 +158,26 @@ export class CollabService {
     }
   }
 
+  /** Open collab connections (every room). */
+  get connectionCount(): number {
+    return this.#hocuspocus.getConnectionsCount();
+  }
+
   /** What the room's document holds, without loading it into Hocuspocus. */
-  summary(roomId: string): RoomSummary {
+  summary(roomId: string): Promise<RoomSummary> {
     return this.#read(roomId, (doc) => (doc ? { hasContent: !isRoomEmpty(doc), ...summarizeRoom(doc) } : { hasContent: false, title: null, files: [], entry: null, createdAt: null }));
   }
 
   /** The room's files as bytes (text as UTF-8), sorted by path, without loading it into Hocuspocus; empty for a room never stored. */
-  fileBytes(roomId: string): FileBytes[] {
+  fileBytes(roomId: string): Promise<FileBytes[]> {
     return this.#read(roomId, (doc) => (doc ? roomFileBytes(doc) : []));
   }
 
   /** Runs `fn` on the live document, or on a scratch copy of the stored one (null when nothing was ever stored). */
-  #read<T>(roomId: string, fn: (doc: Y.Doc | null) => T): T {
+  async #read<T>(roomId: string, fn: (doc: Y.Doc | null) => T): Promise<T> {
     const live = this.#hocuspocus.documents.get(roomId);
     if (live) return fn(live);
-    const updates = this.store.loadUpdates(roomId);
+    const updates = await this.log.loadUpdates(roomId);
     if (updates.length === 0) return fn(null);
     const doc = new Y.Doc();
     try {
@@ -199,7 +216,8 @@ export class CollabService {
     this.disconnect({ roomId, userIds: null, reason });
     const deadline = Date.now() + COLLAB_UNLOAD_TIMEOUT_MS;
     while (this.#hocuspocus.documents.has(roomId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    this.store.deleteLog(roomId);
+    await this.#persistence.flush();
+    await this.log.deleteLog(roomId);
   }
 
   /**
@@ -214,8 +232,10 @@ export class CollabService {
       this.#hocuspocus.flushPendingStores();
       const deadline = Date.now() + COLLAB_UNLOAD_TIMEOUT_MS;
       while (this.#hocuspocus.getDocumentsCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      // Everything is already in the log; this only leaves the file compact.
-      this.#persistence.compactAll(this.#hocuspocus.documents);
+      // Everything is already in the log (or on its way); this only leaves it compact.
+      await this.#persistence.compactAll(this.#hocuspocus.documents);
+      // Extensions let go of what they hold (the Redis extension its connections).
+      await this.#hocuspocus.hooks('onDestroy', { instance: this.#hocuspocus });
     })());
   }
 }

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { SqliteRoomLog } from './RoomLog.js';
+import { describeRoomLogContract } from './roomLogContract.js';
 import { RoomStore } from './RoomStore.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -57,4 +59,9 @@ describe('RoomStore', () => {
     db.close();
     expect(() => new RoomStore(path)).toThrow(/newer gateway .*COLLAB_DB/);
   });
+});
+
+describeRoomLogContract('SQLite', async () => {
+  const store = new RoomStore(':memory:');
+  return { log: new SqliteRoomLog(store), close: async () => store.close() };
 });

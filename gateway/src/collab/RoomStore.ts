@@ -9,6 +9,7 @@
  */
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { closeGatewayDatabase, openGatewayDatabase } from '../store/migrations.js';
+import { mergeIntoState } from './RoomLog.js';
 
 /** The Yjs update logs of the rooms. Close it when done. */
 export class RoomStore {
@@ -23,6 +24,7 @@ export class RoomStore {
   readonly #bytes: Statement<[string], { n: number }>;
   readonly #deleteRoom: Statement<[string]>;
   readonly #replace: (roomId: string, state: Uint8Array) => void;
+  readonly #replaceMerged: (roomId: string, state: Uint8Array) => void;
 
   /**
    * Uses an open gateway database, or opens (creating the file, its directory
@@ -40,6 +42,11 @@ export class RoomStore {
     this.#replace = this.#db.transaction((roomId: string, state: Uint8Array) => {
       this.#deleteRoom.run(roomId);
       this.#append.run(roomId, state);
+    });
+    this.#replaceMerged = this.#db.transaction((roomId: string, state: Uint8Array) => {
+      const stored = this.loadUpdates(roomId);
+      this.#deleteRoom.run(roomId);
+      this.#append.run(roomId, mergeIntoState(stored, state));
     });
   }
 
@@ -75,6 +82,14 @@ export class RoomStore {
    */
   compact(roomId: string, state: Uint8Array): void {
     this.#replace(roomId, state);
+  }
+
+  /**
+   * Replaces the room's log with the merge of what it holds and `state`, in
+   * one transaction: nothing logged can be lost, whatever `state` misses.
+   */
+  compactWith(roomId: string, state: Uint8Array): void {
+    this.#replaceMerged(roomId, state);
   }
 
   /** Forgets the room's content (the room was deleted). */

@@ -141,7 +141,7 @@ describe('issue 9: updates with missing dependencies', () => {
     await first.close();
 
     const second = await gateway(env);
-    expect(second.collab.store.loadUpdates(roomId).reduce((n, u) => n + u.byteLength, 0)).toBeLessThan(MIB);
+    expect((await second.collab.log.loadUpdates(roomId)).reduce((n, u) => n + u.byteLength, 0)).toBeLessThan(MIB);
     const bob = join_(second, roomId);
     await bob.synced();
     expect(fileText(bob.doc)).toMatch(/^# before restart\n/);

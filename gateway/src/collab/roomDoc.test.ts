@@ -53,12 +53,12 @@ describe('room document', () => {
     expect(runs[5]).toEqual({ ...record('j10', 'ok'), endedAt: 2, wallMs: 3, exitCode: 0 });
   });
 
-  it('ends records of runs the gateway no longer tracks', () => {
+  it('ends records of runs the gateway no longer tracks', async () => {
     const doc = new Y.Doc();
     upsertRunRecord(doc, record('gone', 'running'));
     upsertRunRecord(doc, record('live', 'running'));
     upsertRunRecord(doc, record('done', 'ok'));
-    expect(settleStaleRuns(doc, { isLive: (id) => id === 'live', now: 99 })).toBe(1);
+    expect(await settleStaleRuns(doc, { isLive: async (id) => id === 'live', now: 99 })).toBe(1);
     expect(roomRuns(doc).toArray().map((r) => [r.jobId, r.status, r.endedAt])).toEqual([
       ['gone', 'killed', 99],
       ['live', 'running', null],

@@ -153,9 +153,11 @@ export function upsertRunRecord(doc: Y.Doc, record: RoomRunRecord): void {
  * Ends records left `queued` or `running` by a gateway that died (their runs
  * are gone): status `killed`, `endedAt` now. Returns how many it ended.
  */
-export function settleStaleRuns(doc: Y.Doc, o: { readonly isLive: (jobId: string) => boolean; readonly now: number }): number {
+export async function settleStaleRuns(doc: Y.Doc, o: { readonly isLive: (jobId: string) => Promise<boolean>; readonly now: number }): Promise<number> {
   const runs = roomRuns(doc);
-  const stale = runs.toArray().filter((r) => !isFinalRunStatus(r.status) && !o.isLive(r.jobId));
+  const unfinished = runs.toArray().filter((r) => !isFinalRunStatus(r.status));
+  const live = await Promise.all(unfinished.map((r) => o.isLive(r.jobId)));
+  const stale = unfinished.filter((_, i) => !live[i]);
   if (stale.length === 0) return 0;
   doc.transact(() => {
     for (const r of stale) upsertRunRecord(doc, { ...r, status: 'killed', endedAt: o.now });

@@ -55,7 +55,7 @@ export async function handleRoomFilesRoute(req: IncomingMessage, res: ServerResp
     const refusal = o.policy.checkCrossSite(req);
     if (refusal) throw new CodeCellError(refusal.code, refusal.message);
     await allowed(req, { ...o, roomId: route.roomId, action: route.action === 'export' ? 'read' : 'edit' });
-    if (route.action === 'export') await sendExport(req, res, { roomId: route.roomId, files: o.collab.fileBytes(route.roomId) });
+    if (route.action === 'export') await sendExport(req, res, { roomId: route.roomId, files: await o.collab.fileBytes(route.roomId) });
     else await sendImport(req, res, o.collab);
   } catch (err) {
     const e = toCodeCellError(err);

@@ -20,8 +20,8 @@ import type {
   SubmissionRow,
   UserRow,
 } from './GatewayStore.js';
-import { USER_COLUMNS, toApiToken, toInvite, toLink, toMembership, toRoom, toSession, toSubmission, toUser, userColumnsAs } from './sqliteRows.js';
-import type { Raw } from './sqliteRows.js';
+import { USER_COLUMNS, toApiToken, toInvite, toLink, toMembership, toRoom, toSession, toSubmission, toUser, userColumnsAs } from './storeRows.js';
+import type { Raw } from './storeRows.js';
 
 /** The SQLite store. It does not own the database: whoever opened it closes it. */
 export class SqliteGatewayStore implements GatewayStore {

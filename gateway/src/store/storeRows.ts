@@ -1,12 +1,13 @@
 /**
- * Column ↔ field mapping of the SQLite gateway store.
+ * Column ↔ field mapping of the gateway stores (SQLite and PostgreSQL share
+ * column names; PostgreSQL BIGINTs are read as numbers, flags are 0/1 in both).
  * @module
  */
 import { isRuntimeId } from '@codecell/protocol';
 import type { ShareableRole } from '@codecell/protocol';
 import type { ApiTokenRow, InviteRow, LinkRow, MembershipRow, RoomRow, SessionRow, SubmissionRow, UserRow } from './GatewayStore.js';
 
-/** A row as better-sqlite3 returns it. */
+/** A row as better-sqlite3 or pg returns it. */
 export type Raw = Record<string, unknown>;
 
 const str = (r: Raw, k: string): string => r[k] as string;
