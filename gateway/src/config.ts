@@ -3,11 +3,13 @@
  * fails fast with a message naming the variable. Nothing else reads `process.env`.
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MIN_SECRET_LENGTH } from '@codecell/server-kit';
-import { AUTH_MODES, DEFAULT_MAX_FILE_BYTES } from '@codecell/protocol';
+import { AUTH_MODES, DEFAULT_MAX_FILE_BYTES, DEFAULT_REDIS_PREFIX } from '@codecell/protocol';
+import { redisAddress } from '@codecell/redis-kit';
 import { isLoopbackHost } from './http/hosts.js';
 
 const int = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
@@ -51,6 +53,21 @@ const originsSchema = list.pipe(z.array(z.url({ protocol: /^https?$/ }).transfor
 const publicUrlSchema = z
   .url({ protocol: /^https?$/, message: 'expected the http(s):// URL people open, e.g. https://ide.example.org' })
   .transform((u) => u.replace(/\/+$/, ''));
+
+/** REDIS_URL, checked the way the Redis client will read it. */
+const redisUrlSchema = z.string().trim().superRefine((s, ctx) => {
+  try {
+    redisAddress(s);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+/** DATABASE_URL: a PostgreSQL connection URL. */
+const databaseUrlSchema = z
+  .string()
+  .trim()
+  .regex(/^postgres(ql)?:\/\//, 'expected postgresql://user:password@host:port/database (or ?host=/socket/dir)');
+const idSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, _ . or -');
 
 const envSchema = z.object({
   /** Port of the gateway's HTTP server (tRPC, streams, frontend). 0 picks a free port. */
@@ -143,6 +160,18 @@ const envSchema = z.object({
   QUOTA_CPU_SECONDS_PER_DAY: optInt(0),
   QUOTA_ROOMS: optInt(0),
   QUOTA_STORAGE_MB: optInt(0),
+  /** Fleet mode: runs go through this Redis (BullMQ, Streams) to any number of sandbox hosts, rooms join across gateways. */
+  REDIS_URL: redisUrlSchema.optional(),
+  /** Key prefix of the fleet in Redis; every gateway and sandbox host of one fleet uses the same. */
+  REDIS_PREFIX: idSchema.default(DEFAULT_REDIS_PREFIX),
+  /** This gateway's name in the fleet (health, metrics, Redis client names). Default: random at each start. */
+  GATEWAY_ID: idSchema.optional(),
+  /** PostgreSQL instead of SQLite (COLLAB_DB) for rooms, accounts and quotas; needed for two gateways or more. */
+  DATABASE_URL: databaseUrlSchema.optional(),
+  /** Connections to PostgreSQL per gateway. */
+  DATABASE_POOL_SIZE: int(10, 1),
+  /** `GET /metrics` (Prometheus) wants `Authorization: Bearer <this>`; unset: served to loopback clients only (and not behind TRUST_PROXY). */
+  METRICS_TOKEN: z.string().min(MIN_SECRET_LENGTH).regex(/^\S+$/, 'may not contain spaces').optional(),
 });
 
 /** Every variable the gateway reads. */
@@ -170,8 +199,9 @@ type QuotaKey = keyof typeof HOSTED_QUOTA_DEFAULTS;
 
 /** The gateway's parsed, frozen configuration (defaults that depend on other variables resolved). */
 export type GatewayConfig = Readonly<
-  Omit<Parsed, 'COLLAB_DB' | 'SANDBOX_TOKEN_FILE' | 'CORS_ORIGINS' | 'ALLOW_SIGNUP' | 'ALLOWED_HOSTS' | QuotaKey> & {
+  Omit<Parsed, 'COLLAB_DB' | 'SANDBOX_TOKEN_FILE' | 'CORS_ORIGINS' | 'ALLOW_SIGNUP' | 'ALLOWED_HOSTS' | 'GATEWAY_ID' | QuotaKey> & {
     COLLAB_DB: string;
+    GATEWAY_ID: string;
     SANDBOX_TOKEN_FILE: string;
     CORS_ORIGINS: readonly string[];
     ALLOWED_HOSTS: readonly string[];
@@ -221,6 +251,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     ALLOWED_HOSTS: Object.freeze([...c.ALLOWED_HOSTS]),
     ALLOW_SIGNUP: c.ALLOW_SIGNUP ?? c.AUTH_MODE === 'oidc',
     COLLAB_DB: c.COLLAB_DB ?? defaultCollabDb(env),
+    GATEWAY_ID: c.GATEWAY_ID ?? `gw-${randomBytes(4).toString('hex')}`,
     SANDBOX_TOKEN_FILE: c.SANDBOX_TOKEN_FILE ?? defaultSandboxTokenFile(env),
     QUOTA_CONCURRENT_RUNS: quota('QUOTA_CONCURRENT_RUNS'),
     QUOTA_RUNS_PER_MINUTE: quota('QUOTA_RUNS_PER_MINUTE'),

@@ -1,12 +1,12 @@
 /**
  * Builds the gateway's parts from its configuration, in dependency order:
- * the database and store, authentication, quotas and the extension list,
- * room access, collaboration, runs, streams, and the services the tRPC
- * procedures call. No I/O beyond opening the database.
+ * the database and store (SQLite, or PostgreSQL with DATABASE_URL), the fleet
+ * (with REDIS_URL), authentication, quotas and the extension list, room
+ * access, collaboration, runs, streams, metrics, and the services the tRPC
+ * procedures call. No I/O beyond opening the database and Redis.
  * @module
  */
 import type { Logger } from '@codecell/server-kit';
-import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { RoomAccess } from './access/RoomAccess.js';
 import { RoomService } from './access/RoomService.js';
 import type { LiveConnections } from './access/RoomService.js';
@@ -18,24 +18,26 @@ import type { Caller } from './auth/Caller.js';
 import { OidcSignIn } from './auth/OidcSignIn.js';
 import { CollabAccess } from './collab/CollabAccess.js';
 import { CollabService } from './collab/CollabService.js';
-import { SqliteRoomLog } from './collab/RoomLog.js';
-import { RoomStore } from './collab/RoomStore.js';
 import type { GatewayConfig } from './config.js';
 import { GatewayHooks } from './extensions.js';
 import type { GatewayExtension } from './extensions.js';
+import { createCollabRedis } from './fleet/collabRedis.js';
+import { GatewayFleet } from './fleet/GatewayFleet.js';
 import { checkHealth } from './gatewayContext.js';
 import { clientAddress } from './http/hosts.js';
 import { maxTrpcBodyBytes } from './config.js';
 import { QuotaExtension } from './quotas/QuotaExtension.js';
+import { GatewayMetrics } from './metrics/GatewayMetrics.js';
 import { LocalRuns } from './runs/local/LocalRuns.js';
+import type { RunBackend, RunInfo } from './runs/ports.js';
 import { RunManager } from './runs/RunManager.js';
 import { RuntimeCatalog } from './RuntimeCatalog.js';
 import { RunService } from './runs/RunService.js';
 import { RoomTerminals } from './runs/RoomTerminals.js';
 import { pageSession } from './stream/pageSession.js';
 import { SandboxClient } from './sandboxClient.js';
-import { openGatewayDatabase } from './store/migrations.js';
-import { SqliteGatewayStore } from './store/SqliteGatewayStore.js';
+import { openStorage } from './storage.js';
+import type { GatewayStorage } from './storage.js';
 import type { GatewayStore } from './store/GatewayStore.js';
 import { StreamServer } from './stream/StreamServer.js';
 import type { GatewayContext, GatewayHealth } from './trpc/context.js';
@@ -54,8 +56,11 @@ export interface ServiceOverrides {
 
 /** The parts of a gateway. */
 export interface GatewayServices {
-  readonly db: SqliteDatabase;
+  readonly storage: GatewayStorage;
   readonly store: GatewayStore;
+  /** Fleet mode (REDIS_URL); null in the embedded default. */
+  readonly fleet: GatewayFleet | null;
+  readonly metrics: GatewayMetrics;
   readonly sandbox: SandboxClient;
   readonly hooks: GatewayHooks;
   readonly auth: AuthService;
@@ -69,22 +74,41 @@ export interface GatewayServices {
   readonly streams: StreamServer;
   /** The runtime table with the sandbox's versions (the `runtimes` procedure, and the compatible APIs' language lists). */
   readonly catalog: RuntimeCatalog;
-  /** Asks the sandbox how it is; never throws. */
+  /** Asks the sandbox (or, in fleet mode, Redis and the hosts) and the database how they are; never throws. */
   health(signal?: AbortSignal): Promise<GatewayHealth>;
   /** The tRPC context of a request by `caller`, whose response takes cookies through `setCookie`. */
   contextFor(caller: Caller, setCookie: (value: string) => void): GatewayContext;
+  /** Leaves the fleet and closes the database (after runs and rooms were disposed). Safe to call twice. */
+  closeBackends(): Promise<void>;
 }
 
 /**
  * Wires everything. `baseUrl` is where people reach the gateway (PUBLIC_URL,
  * else the listening URL once known), for links and the OIDC callback.
  */
-export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUrl: () => string; overrides?: ServiceOverrides }): GatewayServices {
+export async function buildServices(o: { config: GatewayConfig; logger: Logger; baseUrl: () => string; overrides?: ServiceOverrides }): Promise<GatewayServices> {
   const { config, logger, baseUrl } = o;
   const now = o.overrides?.now ?? Date.now;
   const mode = config.AUTH_MODE;
-  const db = openGatewayDatabase(config.COLLAB_DB);
-  const store = new SqliteGatewayStore(db);
+  const storage = await openStorage(config);
+  const { store } = storage;
+  let streamsRef: StreamServer | null = null;
+  let collabRef: CollabService | null = null;
+  const fleet =
+    config.REDIS_URL === undefined
+      ? null
+      : new GatewayFleet({
+          redisUrl: config.REDIS_URL,
+          prefix: config.REDIS_PREFIX,
+          gatewayId: config.GATEWAY_ID,
+          logger,
+          now,
+          maxQueued: config.MAX_QUEUED_RUNS,
+          maxQueuedBytes: config.MAX_QUEUED_BYTES,
+          replayBytes: config.STREAM_REPLAY_BYTES,
+          retentionMs: config.RUN_RETENTION_MS,
+          record: () => ({ url: baseUrl(), store: storage.kind, collabConnections: collabRef?.connectionCount ?? 0, streamSockets: streamsRef?.connectionCount ?? 0 }),
+        });
   const secureCookies = config.PUBLIC_URL?.startsWith('https:') ?? false;
   const auth = new AuthService({ mode, store, sessionTtlMs: config.SESSION_TTL_HOURS * 3_600_000, secureCookies, now });
   const accounts = new Accounts({ mode, store, logger, allowSignup: config.ALLOW_SIGNUP, maxSignInFailures: config.SIGNIN_MAX_FAILURES, baseUrl, now });
@@ -92,6 +116,7 @@ export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUr
     store,
     logger,
     now,
+    ...(fleet ? { activeRuns: fleet.activeRuns } : {}),
     limits: {
       concurrentRuns: config.QUOTA_CONCURRENT_RUNS,
       runsPerMinute: config.QUOTA_RUNS_PER_MINUTE,
@@ -103,8 +128,13 @@ export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUr
   const hooks = new GatewayHooks([auth, quotas, ...(o.overrides?.extensions ?? [])]);
   const access = new RoomAccess({ mode, store, hooks, now });
   const collab = new CollabService({
-    log: new SqliteRoomLog(new RoomStore(db)),
+    log: storage.log,
     findRoom: (roomId) => store.getRoom(roomId),
+    isLiveRun: async (jobId: string): Promise<boolean> => {
+      const run: RunInfo | undefined = await runs.info(jobId);
+      return run !== undefined && run.state !== 'finished';
+    },
+    ...(fleet && config.REDIS_URL !== undefined ? { redis: createCollabRedis({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX, gatewayId: config.GATEWAY_ID }) } : {}),
     maxRoomBytes: config.MAX_ROOM_BYTES,
     maxRoomFiles: config.MAX_ROOM_FILES,
     maxFileBytes: config.MAX_FILE_BYTES,
@@ -113,24 +143,29 @@ export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUr
     now,
     extensions: [new CollabAccess({ access }), ...hooks.collabExtensions()],
   });
+  collabRef = collab;
   const sandbox = new SandboxClient({ baseUrl: config.SANDBOX_ADDR, token: config.SANDBOX_TOKEN, tokenFile: config.SANDBOX_TOKEN_FILE });
-  const backend = new LocalRuns({
-    sandbox,
-    logger,
-    now,
-    ...(o.overrides?.sandboxSlots === undefined ? {} : { slots: o.overrides.sandboxSlots }),
-    maxQueued: config.MAX_QUEUED_RUNS,
-    maxQueuedBytes: config.MAX_QUEUED_BYTES,
-    maxRetainedReplayBytes: config.MAX_RETAINED_REPLAY_BYTES,
-    replayBytes: config.STREAM_REPLAY_BYTES,
-    retentionMs: config.RUN_RETENTION_MS,
-  });
-  const runs = new RunManager({
+  const backend: RunBackend =
+    fleet?.runs ??
+    new LocalRuns({
+      sandbox,
+      logger,
+      now,
+      ...(o.overrides?.sandboxSlots === undefined ? {} : { slots: o.overrides.sandboxSlots }),
+      maxQueued: config.MAX_QUEUED_RUNS,
+      maxQueuedBytes: config.MAX_QUEUED_BYTES,
+      maxRetainedReplayBytes: config.MAX_RETAINED_REPLAY_BYTES,
+      replayBytes: config.STREAM_REPLAY_BYTES,
+      retentionMs: config.RUN_RETENTION_MS,
+    });
+  let metricsRef: GatewayMetrics | null = null;
+  const runs: RunManager = new RunManager({
     backend,
     onRunUpdate: collab.onRunUpdate,
     onRunFile: collab.onRunFile,
     onTerminal: collab.onTerminal,
     onRunEnd: (run) => {
+      metricsRef?.runEnded(run);
       if (run.owner) hooks.afterRun({ owner: run.owner, jobId: run.jobId, accepted: true, cpuMs: run.cpuMs });
     },
     logger,
@@ -156,6 +191,15 @@ export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUr
     maxPageMessageBytes: maxTrpcBodyBytes(config),
     ...(o.overrides?.pingIntervalMs === undefined ? {} : { pingIntervalMs: o.overrides.pingIntervalMs }),
   });
+  streamsRef = streams;
+  const metrics = new GatewayMetrics({
+    gatewayId: config.GATEWAY_ID,
+    queueDepth: () => backend.queue.depth(),
+    collabConnections: () => collab.connectionCount,
+    streamSockets: () => streams.connectionCount,
+    ...(fleet ? { peers: () => fleet.peers() } : {}),
+  });
+  metricsRef = metrics;
   const live: LiveConnections = {
     revoke: ({ roomId, userIds, reason }) => {
       const users = userIds === null ? null : new Set(userIds);
@@ -172,10 +216,21 @@ export function buildServices(o: { config: GatewayConfig; logger: Logger; baseUr
   const authOps = authOperations({ auth, accounts });
   const catalog = new RuntimeCatalog({ sandbox, logger, now });
   const runtimes = (signal?: AbortSignal) => catalog.list(signal);
-  const health = (signal?: AbortSignal) => checkHealth(sandbox, signal);
+  const health = (signal?: AbortSignal) => checkHealth({ sandbox, fleet, storage, gatewayId: config.GATEWAY_ID, signal });
+  let closing: Promise<void> | null = null;
+  const closeBackends = (): Promise<void> =>
+    (closing ??= (async () => {
+      quotas.dispose();
+      await fleet?.dispose();
+      await storage.close();
+      sandbox.dispose();
+    })());
   return {
-    db,
+    storage,
     store,
+    fleet,
+    metrics,
+    closeBackends,
     sandbox,
     hooks,
     auth,

@@ -1,6 +1,6 @@
 /**
  * The gateway's HTTP server: `/trpc/*` (tRPC), `ws /stream/<jobId>`,
- * `ws /collab` (Hocuspocus rooms), `/auth/oidc/*`, `GET /healthz`,
+ * `ws /collab` (Hocuspocus rooms), `/auth/oidc/*`, `GET /healthz`, `GET /metrics`,
  * `/rooms/<roomId>/export.zip` and `import.zip`, the compatible APIs (Piston
  * `/api/v2/*`, Judge0 `/submissions`…; also on PISTON_PORT / JUDGE0_PORT),
  * and the built frontend. Every request and upgrade passes the Host
@@ -36,9 +36,11 @@ import { handleOidcRoute, isOidcPath } from './http/oidcRoutes.js';
 import { handleRoomFilesRoute, matchRoomFilesRoute } from './http/roomFilesRoutes.js';
 import { serveStatic } from './http/staticFiles.js';
 import { handleTrpcHttp } from './http/trpcHttp.js';
+import { handleMetrics } from './http/metricsRoute.js';
+import type { GatewayFleet } from './fleet/GatewayFleet.js';
+import type { GatewayMetrics } from './metrics/GatewayMetrics.js';
 import type { RunManager } from './runs/RunManager.js';
 import type { SandboxClient } from './sandboxClient.js';
-import { closeGatewayDatabase } from './store/migrations.js';
 import type { GatewayStore } from './store/GatewayStore.js';
 import type { StreamServer } from './stream/StreamServer.js';
 import { appRouter } from './trpc/router.js';
@@ -56,6 +58,9 @@ export interface Gateway extends AsyncDisposable {
   readonly sandbox: SandboxClient;
   readonly collab: CollabService;
   readonly store: GatewayStore;
+  /** Fleet mode (REDIS_URL), else null. */
+  readonly fleet: GatewayFleet | null;
+  readonly metrics: GatewayMetrics;
   /** The one-time link that creates the first admin (printed in the log), or null. */
   readonly setupLink: string | null;
   /** The port actually bound (useful with PORT=0). */
@@ -82,7 +87,7 @@ export type GatewayOverrides = ServiceOverrides;
  */
 export async function createGateway(config: GatewayConfig, logger: Logger, overrides: GatewayOverrides = {}): Promise<Gateway> {
   let listening = `http://${config.HOST}:${config.PORT}`;
-  const s = buildServices({ config, logger, baseUrl: () => config.PUBLIC_URL ?? listening, overrides });
+  const s = await buildServices({ config, logger, baseUrl: () => config.PUBLIC_URL ?? listening, overrides });
   const policy = new CrossSitePolicy({ publicUrl: config.PUBLIC_URL, allowedHosts: config.ALLOWED_HOSTS, corsOrigins: config.CORS_ORIGINS });
   const authenticate = (req: IncomingMessage) => s.hooks.authenticate({ headers: req.headers, address: clientAddress(req, config.TRUST_PROXY) });
   const collabServer = new CollabServer({
@@ -131,8 +136,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger, overr
     for (const a of apiServers) a.server.close();
     await compat.dispose();
     await Promise.allSettled([s.streams.dispose(), s.runs.dispose(), s.collab.dispose()]);
-    s.sandbox.dispose();
-    closeGatewayDatabase(s.db);
+    await s.closeBackends();
     throw err;
   }
   const { url } = bound;
@@ -140,7 +144,14 @@ export async function createGateway(config: GatewayConfig, logger: Logger, overr
   const setupLink = await prepareIdentity(s, config);
   await compat.recover();
   await compat.prune();
-  logger.info(`gateway listening on ${url}`, { sandbox: config.SANDBOX_ADDR, frontend: frontendDist, collabDb: config.COLLAB_DB, auth: config.AUTH_MODE, publicUrl: config.PUBLIC_URL });
+  logger.info(`gateway listening on ${url}`, {
+    gatewayId: config.GATEWAY_ID,
+    ...(s.fleet ? { fleet: `Redis ${config.REDIS_PREFIX}` } : { sandbox: config.SANDBOX_ADDR }),
+    database: `${s.storage.kind} ${s.storage.where}`,
+    frontend: frontendDist,
+    auth: config.AUTH_MODE,
+    publicUrl: config.PUBLIC_URL,
+  });
   if (apiUrls.piston) logger.info(`Piston v2 API also on ${apiUrls.piston} (PISTON_PORT)`);
   if (apiUrls.judge0) logger.info(`Judge0 CE API also on ${apiUrls.judge0} (JUDGE0_PORT)`);
   if (config.AUTH_MODE === 'none' && !isLoopbackHost(config.HOST)) {
@@ -158,16 +169,30 @@ export async function createGateway(config: GatewayConfig, logger: Logger, overr
       server.close();
       for (const a of apiServers) a.server.close();
       await Promise.all([s.streams.dispose(), collabServer.dispose(), compat.dispose()]);
-      // Runs end first so their rooms (and Judge0 submissions) record how they ended; then the rooms are stored.
+      // Runs end first so their rooms (and Judge0 submissions) record how they ended (in fleet mode they go on on their hosts); then the rooms are stored.
       await s.runs.dispose();
       await compat.settled();
       await s.collab.dispose();
-      closeGatewayDatabase(s.db);
+      await s.closeBackends();
       server.closeAllConnections();
       for (const a of apiServers) a.server.closeAllConnections();
-      s.sandbox.dispose();
     })());
-  return { server, runs: s.runs, streams: s.streams, sandbox: s.sandbox, collab: s.collab, store: s.store, setupLink, port: bound.port, url, apiUrls, close, [Symbol.asyncDispose]: close };
+  return {
+    server,
+    runs: s.runs,
+    streams: s.streams,
+    sandbox: s.sandbox,
+    collab: s.collab,
+    store: s.store,
+    fleet: s.fleet,
+    metrics: s.metrics,
+    setupLink,
+    port: bound.port,
+    url,
+    apiUrls,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }
 
 /** AUTH_MODE=none: rooms without an owner are the local user's. Hosted: a setup link while there is no admin. */
@@ -205,6 +230,7 @@ async function handleRequest({ req, res, s, compat, policy, config, trpc, fronte
     const roomExists = async (roomId: string) => (await s.store.getRoom(roomId)) !== null || (await s.collab.summary(roomId)).hasContent;
     return handleRoomFilesRoute(req, res, { route: filesRoute, policy, corsOrigins: config.CORS_ORIGINS, authenticate, access: s.access, collab: s.collab, roomExists, logger });
   }
+  if (path === '/metrics') return handleMetrics(req, res, { metrics: s.metrics, token: config.METRICS_TOKEN, trustProxy: config.TRUST_PROXY });
   if (path === '/healthz') {
     const body = JSON.stringify(await s.health());
     // The gateway itself is up: 200 even when the sandbox is not (see `ok`).

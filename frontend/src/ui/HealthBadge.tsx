@@ -25,8 +25,13 @@ export function HealthBadge() {
     label = 'Gateway unreachable';
     title = toUserError(health.error, API_BASE).message;
   } else if (health.data) {
-    const { ok, sandbox, message } = health.data;
-    if (ok && sandbox) {
+    const { ok, sandbox, message, fleet } = health.data;
+    if (ok && fleet) {
+      const open = fleet.hosts.filter((h) => !h.draining);
+      tone = 'ok';
+      label = `${open.length} sandbox host${open.length === 1 ? '' : 's'} ready`;
+      title = `${open.reduce((n, h) => n + h.free, 0)} free run slot(s) · ${fleet.gateways.length} gateway(s) · ${health.data.gatewayId}`;
+    } else if (ok && sandbox) {
       tone = sandbox.ready ? 'ok' : 'warn';
       label = sandbox.ready ? 'Sandbox ready' : 'Sandbox warming up';
       title = `${sandbox.driver} · ${sandbox.acceleration} · ${sandbox.pool.idle} idle VM(s) · ${sandbox.runs.active} running`;

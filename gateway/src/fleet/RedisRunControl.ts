@@ -6,6 +6,7 @@
  * waiting) and the append are one Lua script.
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { CodeCellError, FLEET_SCRIPTS } from '@codecell/protocol';
 import type { ControlEntry, FleetKeys, StdinRequest, TerminalSize } from '@codecell/protocol';
@@ -34,7 +35,9 @@ export class RedisRunControl implements RunControlPort {
     const eof = chunk.eof ?? false;
     const entry: ControlEntry = { op: 'stdin', data: chunk.data, eof };
     const max = this.#o.maxPendingStdinBytes ?? MAX_PENDING_STDIN_BYTES;
-    const r = await this.#run(FLEET_SCRIPTS.sendStdin, jobId, [JSON.stringify(entry), Buffer.byteLength(chunk.data), eof ? '1' : '0', max, UNFINISHED_RUN_TTL_MS]);
+    // The id makes the script idempotent: resent after Redis came back, the chunk is not queued twice.
+    const chunkId = randomBytes(9).toString('base64url');
+    const r = await this.#run(FLEET_SCRIPTS.sendStdin, jobId, [JSON.stringify(entry), Buffer.byteLength(chunk.data), eof ? '1' : '0', max, UNFINISHED_RUN_TTL_MS, chunkId]);
     if (r === 'ok') return;
     if (r.startsWith('payload_too_large:')) {
       throw new CodeCellError('payload_too_large', `run ${jobId} already has ${r.slice('payload_too_large:'.length)} bytes of stdin waiting; the limit is ${max}`);
@@ -58,7 +61,7 @@ export class RedisRunControl implements RunControlPort {
 
   async #run(script: string, jobId: string, args: readonly (string | number)[]): Promise<string> {
     const { redis, keys } = this.#o;
-    return String(await evalScript(redis, { script, keys: [keys.runMeta(jobId), keys.runControl(jobId)], args }));
+    return String(await evalScript(redis, { script, keys: [keys.runMeta(jobId), keys.runControl(jobId), keys.runStdinIds(jobId)], args }));
   }
 
   #refusal(jobId: string, r: string): CodeCellError {

@@ -9,7 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { runCodeInputSchema, streamMessageSchema } from '@codecell/protocol';
 import type { RunCodeInput, StreamMessage } from '@codecell/protocol';
 import { FleetHost } from '@codecell/sandbox/fleet';
-import { silentLogger } from '@codecell/server-kit';
+import { createLogger, silentLogger } from '@codecell/server-kit';
+
+/** FLEET_DEBUG=1 prints the hosts' and gateways' logs. */
+const logger = process.env['FLEET_DEBUG'] ? createLogger('fleet-test', 'debug') : silentLogger;
 import { GatewayFleet } from '../fleet/GatewayFleet.js';
 import { RunManager } from '../runs/RunManager.js';
 import type { FinishedRun } from '../runs/RunManager.js';
@@ -50,7 +53,7 @@ export class FleetHarness implements AsyncDisposable {
       redisUrl: this.redisUrl,
       prefix: this.prefix,
       gatewayId: id,
-      logger: silentLogger,
+      logger,
       maxQueued: o.maxQueued ?? 50,
       maxQueuedBytes: o.maxQueuedBytes ?? 8 * 1024 * 1024,
       replayBytes: o.replayBytes ?? 1024 * 1024,
@@ -58,7 +61,7 @@ export class FleetHarness implements AsyncDisposable {
       record: () => ({ url: `http://${id}.test`, store: 'sqlite', collabConnections: 0, streamSockets: 0 }),
     });
     const ended: FinishedRun[] = [];
-    const runs = new RunManager({ backend: fleet.runs, logger: silentLogger, defaults: { timeoutMs: 5000, memoryMb: 128, vcpus: 1 }, onRunEnd: (r) => ended.push(r) });
+    const runs = new RunManager({ backend: fleet.runs, logger, defaults: { timeoutMs: 5000, memoryMb: 128, vcpus: 1 }, onRunEnd: (r) => ended.push(r) });
     const gw = { id, fleet, runs, ended };
     this.gateways.push(gw);
     return gw;
@@ -71,7 +74,7 @@ export class FleetHarness implements AsyncDisposable {
       prefix: this.prefix,
       hostId: o.hostId ?? `host${this.hosts.length + 1}`,
       runner,
-      logger: silentLogger,
+      logger,
       sessionTtlMs: 60_000,
     });
     const h = { host, runner };

@@ -5,6 +5,8 @@
  * they may do.
  * @module
  */
+import type { FleetPeers } from '../fleet/GatewayFleet.js';
+import type { DatabaseHealth } from '../storage.js';
 import type {
   ApiTokenInfo,
   CreateLinkInput,
@@ -32,12 +34,18 @@ import type { ParsedRunCodeInput } from '../runs/types.js';
 
 /** Output of the `health` query (and of `GET /healthz`). */
 export interface GatewayHealth {
-  /** True when the sandbox answered and reports itself ok. */
+  /** True when a run submitted now can start: the database answers and a sandbox (fleet: an open host) is ready. */
   readonly ok: boolean;
-  /** The sandbox's own `GET /healthz` body, or null when it did not answer. */
+  /** The sandbox's own `GET /healthz` body, or null when it did not answer (and in fleet mode). */
   readonly sandbox: Health | null;
   /** Why `ok` is false (or null when it is true). */
   readonly message: string | null;
+  /** GATEWAY_ID */
+  readonly gatewayId: string;
+  /** SQLite or PostgreSQL, and whether it answers. */
+  readonly database: DatabaseHealth;
+  /** Fleet mode: Redis, the live sandbox hosts with their free capacity, the gateways. Null in the embedded default. */
+  readonly fleet: FleetPeers | null;
 }
 
 /** The run operations procedures call (implemented by `RunService`). */

@@ -43,6 +43,8 @@ export function fleetKeys(prefix: string) {
     runLog: (jobId: string) => `${prefix}:run:${jobId}:log`,
     /** STREAM of {@link ControlEntry}: stdin, kill and resize for the run's host. */
     runControl: (jobId: string) => `${prefix}:run:${jobId}:ctl`,
+    /** SET of stdin chunk ids queued already (a resent command is not queued twice). */
+    runStdinIds: (jobId: string) => `${prefix}:run:${jobId}:stdin-ids`,
     /** SET: unfinished runs of a room. */
     roomRuns: (roomId: string) => `${prefix}:room-runs:${roomId}`,
     /** STRING lock held while a gateway moves a dead host's runs. */
@@ -65,7 +67,11 @@ export const RUN_META = {
   owner: 'owner',
   submittedAt: 'submittedAt',
   hostId: 'hostId',
+  /** The host that took the run (set when it moves to `starting`). */
+  takenBy: 'takenBy',
   seq: 'seq',
+  /** The last event batch appended (numbered by the writer). */
+  batch: 'batch',
   queuedId: 'queuedId',
   truncated: 'truncated',
   stdinClosed: 'stdinClosed',

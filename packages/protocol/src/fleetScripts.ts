@@ -9,6 +9,11 @@
  * (nothing is appended after `end`, `seq` is counted in Redis, only the
  * latest `queued` is kept), stdin is checked and queued in one step, and
  * concurrent-run quotas count every gateway's runs.
+ *
+ * Every script may run twice: a client resends a command whose reply was
+ * lost when Redis went away (restart, failover), and Redis may have run it.
+ * So each one is idempotent: taking a run names the host, event batches are
+ * numbered, stdin chunks carry an id.
  */
 export const FLEET_SCRIPTS = {
   /** KEYS: meta, log. ARGV: queued JSON. Returns the entry id, or false once the run ended. */
@@ -19,13 +24,18 @@ if old then redis.call('XDEL', KEYS[2], old) end
 local id = redis.call('XADD', KEYS[2], '*', 'k', 'queued', 'j', ARGV[1])
 redis.call('HSET', KEYS[1], 'queuedId', id)
 return id`,
-  /** KEYS: meta, log. ARGV: event JSONs. Returns their entry ids, or false once the run ended. */
+  /**
+   * KEYS: meta, log. ARGV: batch number (1, 2, … per run), event JSONs.
+   * Returns their entry ids; 'dup' for a batch appended already; false once the run ended.
+   */
   appendEvents: `
 if redis.call('HGET', KEYS[1], 'state') == 'finished' then return false end
+if tonumber(ARGV[1]) <= tonumber(redis.call('HGET', KEYS[1], 'batch') or '0') then return 'dup' end
+redis.call('HSET', KEYS[1], 'batch', ARGV[1])
 local ids = {}
-for i = 1, #ARGV do
+for i = 2, #ARGV do
   local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1) - 1
-  ids[i] = redis.call('XADD', KEYS[2], '*', 'k', 'event', 's', seq, 'j', ARGV[i])
+  ids[i - 1] = redis.call('XADD', KEYS[2], '*', 'k', 'event', 's', seq, 'j', ARGV[i])
 end
 return ids`,
   /**
@@ -47,29 +57,36 @@ redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('DEL', KEYS[3])
 if KEYS[4] ~= KEYS[1] then redis.call('SREM', KEYS[4], ARGV[7]) end
 return 1`,
-  /** KEYS: meta. ARGV: from-state list joined by ',', to-state. Sets `state` when it is one of the from-states; returns 1 if set. */
+  /**
+   * KEYS: meta. ARGV: from-state, to-state, host id. Moves the run on when it
+   * is in from-state (recording the host), or already in to-state for this
+   * host (the same call again). Returns 1 if the run is now in to-state for this host.
+   */
   moveState: `
 local s = redis.call('HGET', KEYS[1], 'state')
 if not s then return 0 end
-for st in string.gmatch(ARGV[1], '[^,]+') do
-  if st == s then redis.call('HSET', KEYS[1], 'state', ARGV[2]) return 1 end
-end
-return 0`,
+if s == ARGV[2] and redis.call('HGET', KEYS[1], 'takenBy') == ARGV[3] then return 1 end
+if s ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'takenBy', ARGV[3])
+return 1`,
   /**
-   * KEYS: meta, control. ARGV: control entry JSON, bytes, eof ('1' | '0'), most pending bytes, control TTL ms.
+   * KEYS: meta, control, seen chunk ids. ARGV: control entry JSON, bytes, eof ('1' | '0'), most pending bytes, control TTL ms, chunk id.
    * Queues stdin for the run's host. Returns 'ok', 'not_found', 'run_finished', 'stdin_closed' or 'payload_too_large:<pending>'.
    */
   sendStdin: `
+if redis.call('SISMEMBER', KEYS[3], ARGV[6]) == 1 then return 'ok' end
 local st = redis.call('HGET', KEYS[1], 'state')
 if not st then return 'not_found' end
 if st == 'finished' then return 'run_finished' end
 if redis.call('HGET', KEYS[1], 'stdinClosed') == '1' then return 'stdin_closed' end
-local pending = tonumber(redis.call('HGET', KEYS[1], 'stdinPending') or '0')
+local pending = math.max(0, tonumber(redis.call('HGET', KEYS[1], 'stdinPending') or '0'))
 if pending + tonumber(ARGV[2]) > tonumber(ARGV[4]) then return 'payload_too_large:' .. pending end
 redis.call('HINCRBY', KEYS[1], 'stdinPending', ARGV[2])
 if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'stdinClosed', '1') end
 redis.call('XADD', KEYS[2], '*', 'j', ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
+redis.call('SADD', KEYS[3], ARGV[6])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
 return 'ok'`,
   /** KEYS: meta, control. ARGV: control entry JSON, control TTL ms. Queues a kill; returns 'ok', 'not_found' or 'run_finished'. */
   sendKill: `

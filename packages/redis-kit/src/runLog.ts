@@ -74,6 +74,7 @@ export class EventWriter {
   readonly #output: Array<{ id: string; bytes: number }> = [];
   #outputBytes = 0;
   #truncated = false;
+  #batch = 0;
 
   constructor(target: RunLogTarget, replayBytes: number) {
     this.#t = target;
@@ -87,8 +88,10 @@ export class EventWriter {
     const ids = await evalScript(redis, {
       script: FLEET_SCRIPTS.appendEvents,
       keys: [keys.runMeta(jobId), keys.runLog(jobId)],
-      args: events.map((e) => JSON.stringify(e)),
+      args: [++this.#batch, ...events.map((e) => JSON.stringify(e))],
     });
+    // Appended already: this call was resent after Redis came back (its entry ids are not known here).
+    if (ids === 'dup') return true;
     if (!Array.isArray(ids)) return false;
     events.forEach((e, i) => {
       const bytes = e.type === 'stdout' || e.type === 'stderr' ? Buffer.byteLength(e.data) : 0;

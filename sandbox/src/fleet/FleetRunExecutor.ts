@@ -40,7 +40,7 @@ export async function executeFleetRun(ctx: FleetRunContext, job: { readonly jobI
     await endWithError(ctx, target, { error: new CodeCellError('invalid_request', 'the run job was written by an incompatible gateway version'), retentionMs: 60_000 });
     return;
   }
-  const moved = await evalScript(ctx.redis, { script: FLEET_SCRIPTS.moveState, keys: [ctx.keys.runMeta(job.jobId)], args: ['queued', 'starting'] });
+  const moved = await evalScript(ctx.redis, { script: FLEET_SCRIPTS.moveState, keys: [ctx.keys.runMeta(job.jobId)], args: ['queued', 'starting', ctx.hostId] });
   // Ended before any host took it (stopped while queued, or its log expired).
   if (moved !== 1) return;
   await new Execution(ctx, target, parsed.data).run();
@@ -139,7 +139,7 @@ class Execution {
 
   async #markRunning(): Promise<void> {
     const { redis, keys, jobId } = this.#t;
-    await evalScript(redis, { script: FLEET_SCRIPTS.moveState, keys: [keys.runMeta(jobId)], args: ['starting', 'running'] });
+    await evalScript(redis, { script: FLEET_SCRIPTS.moveState, keys: [keys.runMeta(jobId)], args: ['starting', 'running', this.#ctx.hostId] });
     const sessionId = this.#job.request.sessionId;
     // The room's VM lives here now: its next runs should come here too.
     if (sessionId !== undefined) await redis.set(keys.session(sessionId), this.#ctx.hostId, 'PX', this.#ctx.sessionTtlMs);
