@@ -113,6 +113,11 @@ export class FleetHost {
     return host;
   }
 
+  /** True once {@link drain} was called. */
+  get draining(): boolean {
+    return this.#workerClosed !== null;
+  }
+
   /** Runs this host is executing for the fleet. */
   get active(): number {
     return this.#active;

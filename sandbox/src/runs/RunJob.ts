@@ -29,6 +29,8 @@ export class RunJob {
   readonly events = new AsyncQueue<RunEvent>();
   readonly createdAt = Date.now();
   state: 'queued' | 'running' | 'finished' = 'queued';
+  /** How it ended: the exit status, or the error code of a run that never started; null until then. */
+  endStatus: string | null = null;
   /** Aborted when the run is killed before it got a VM, or the service stops. */
   readonly abort = new AbortController();
   private run: AgentRun | undefined;
@@ -102,8 +104,10 @@ export class RunJob {
     const e = toCodeCellError(err);
     if (this.hostReason === 'killed') {
       this.events.push({ type: 'error', code: 'run_finished', message: 'the run was stopped before it started' });
+      this.endStatus = 'killed';
     } else {
       this.events.push({ type: 'error', code: e.code, message: e.message });
+      this.endStatus = e.code;
     }
     this.finish();
   }
@@ -167,6 +171,7 @@ export class RunJob {
     if (!exit) {
       lease.discard();
       if (!this.hostReason) this.events.push({ type: 'error', code: 'vm_crashed', message: crash?.message ?? 'the VM ended the run without an exit report' });
+      this.endStatus = this.hostReason ?? 'internal_error';
       this.events.push({
         type: 'exit',
         code: null,
@@ -177,11 +182,13 @@ export class RunJob {
         maxRssKb: 0,
       });
     } else {
+      const status = this.statusOf(exit);
+      this.endStatus = status;
       this.events.push({
         type: 'exit',
         code: exit.code,
         signal: exit.signal,
-        status: this.statusOf(exit),
+        status,
         cpuMs: round(exit.cpuMs),
         wallMs: round(exit.wallMs),
         maxRssKb: exit.maxRssKb,

@@ -36,6 +36,8 @@ export class RunService {
       logger: Logger;
       /** The VMs' acceleration: under TCG compiles get a longer default timeout. */
       acceleration?: 'kvm' | 'tcg' | 'none';
+      /** Told the end status of every run (not terminal sessions): metrics. */
+      onRunEnd?: (status: string) => void;
     },
   ) {}
 
@@ -94,9 +96,10 @@ export class RunService {
 
   private register(plan: RunPlan): RunJob {
     const jobId = `j${randomBytes(9).toString('base64url')}`;
-    const job = new RunJob(jobId, plan, () => {
+    const job: RunJob = new RunJob(jobId, plan, () => {
       const t = setTimeout(() => this.jobs.delete(jobId), FINISHED_JOB_RETENTION_MS);
       t.unref();
+      if (!plan.terminal) this.o.onRunEnd?.(job.endStatus ?? 'internal_error');
     });
     this.jobs.set(jobId, job);
     this.total++;

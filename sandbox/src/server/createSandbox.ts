@@ -20,6 +20,7 @@ import type { VmmDriver } from '../vmm/VmmDriver.js';
 import type { HostRunner } from '../fleet/ports.js';
 import type { Logger } from '@codecell/server-kit';
 import { createSandboxServer } from './httpServer.js';
+import { SandboxMetrics } from './sandboxMetrics.js';
 import { allowedHostsFor } from './requestGuard.js';
 import { createDriver, hostCgroupLimitMb, hostCgroupsFor, imageRuntimes, poolModeFor, resolveToken, runDirFor } from './sandboxParts.js';
 import { listenOnUnixSocket } from './unixListen.js';
@@ -37,6 +38,9 @@ export interface Sandbox {
   readonly runtimes: RuntimesResponse;
   /** This sandbox as a fleet host's runner (FleetHost takes runs from Redis into it). */
   readonly runner: HostRunner;
+  readonly metrics: SandboxMetrics;
+  /** Fleet mode: what `/metrics` reports of the host's part in the fleet. */
+  reportFleet(info: () => { active: number; draining: boolean }): void;
   /** The secret callers must send as `Authorization: Bearer` (tests and benchmarks send it too). */
   readonly token: string;
   /** This process's run directory (VM sockets, template RAM), made fresh at start. */
@@ -92,7 +96,14 @@ export async function createSandbox(config: SandboxConfig, logger: Logger, overr
     logger,
   });
   const sessions = new SessionManager({ pool, idleTimeoutMs: config.SESSION_IDLE_MS, maxSessions: config.MAX_SESSIONS, logger });
-  const runs = new RunService({ config, sessions, logger, acceleration: driver.acceleration });
+  let fleetInfo: (() => { active: number; draining: boolean }) | null = null;
+  const metrics = new SandboxMetrics({
+    pool: () => pool.stats(),
+    attachedVms: () => sessions.attached,
+    runs: () => runs.stats(),
+    fleet: () => fleetInfo?.() ?? null,
+  });
+  const runs = new RunService({ config, sessions, logger, acceleration: driver.acceleration, onRunEnd: (status) => metrics.runEnded(status) });
   const health = (): Health => {
     const p = pool.stats();
     const r = runs.stats();
@@ -153,6 +164,7 @@ export async function createSandbox(config: SandboxConfig, logger: Logger, overr
     token,
     allowedHosts: allowedHostsFor(config),
     tokenHint: config.SANDBOX_TOKEN === undefined ? config.SANDBOX_TOKEN_FILE : undefined,
+    metrics: () => metrics.render(),
   });
   pool.start();
   let disposing: Promise<void> | undefined;
@@ -165,6 +177,8 @@ export async function createSandbox(config: SandboxConfig, logger: Logger, overr
     health,
     runtimes,
     runner,
+    metrics,
+    reportFleet: (info) => void (fleetInfo = info),
     token,
     runDir,
     url: () => {

@@ -2,7 +2,8 @@
  * The sandbox's HTTP adapter (node:http): `POST /run` streams NDJSON run
  * events; `POST /run/<jobId>/stdin`, `POST /run/<jobId>/kill`,
  * `POST /run/<jobId>/resize`, `POST /terminal` (a terminal session, streamed
- * like a run), `GET /healthz`, `GET /runtimes`.
+ * like a run), `GET /healthz`, `GET /runtimes`, `GET /metrics` (Prometheus;
+ * the token is needed, as everywhere but /healthz).
  * The only module here that knows about HTTP.
  * @module
  */
@@ -29,6 +30,8 @@ export interface SandboxHttpOptions extends RequestGuardOptions {
   readonly logger: Logger;
   /** Largest `POST /run` body, in bytes. */
   readonly maxRunBodyBytes: number;
+  /** The Prometheus text of `GET /metrics`. */
+  readonly metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 /** Creates (but does not listen) the sandbox HTTP server. */
@@ -59,6 +62,12 @@ async function handle(o: SandboxHttpOptions, req: IncomingMessage, res: ServerRe
     if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(req, 'GET');
     return sendJson(res, 200, o.runtimes());
   }
+  if (path === '/metrics' && o.metrics) {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(req, 'GET');
+    const { contentType, body } = await o.metrics();
+    res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body);
+    return;
+  }
   if (path === '/run') {
     if (req.method !== 'POST') throw methodNotAllowed(req, 'POST');
     const body = parseJsonBody(await readBody(req, o.maxRunBodyBytes), runRequestSchema);
@@ -88,7 +97,7 @@ async function handle(o: SandboxHttpOptions, req: IncomingMessage, res: ServerRe
     job.sendStdin(input.data, input.eof ?? false);
     return sendJson(res, 202, { jobId: job.jobId, bytes: Buffer.byteLength(input.data), eof: input.eof ?? false });
   }
-  throw new CodeCellError('not_found', `no route ${req.method ?? ''} ${path}; routes are POST /run, POST /run/<jobId>/stdin, POST /run/<jobId>/kill, POST /run/<jobId>/resize, POST /terminal, GET /healthz, GET /runtimes`);
+  throw new CodeCellError('not_found', `no route ${req.method ?? ''} ${path}; routes are POST /run, POST /run/<jobId>/stdin, POST /run/<jobId>/kill, POST /run/<jobId>/resize, POST /terminal, GET /healthz, GET /runtimes, GET /metrics`);
 }
 
 function methodNotAllowed(req: IncomingMessage, allowed: string): CodeCellError {

@@ -57,6 +57,8 @@ async function main(): Promise<void> {
       logger,
       sessionTtlMs: config.SESSION_IDLE_MS,
     });
+    const host = fleet;
+    sandbox.reportFleet(() => ({ active: host.active, draining: host.draining }));
     logger.info(`sandbox host ${fleet.hostId} takes runs from Redis`, { prefix: config.REDIS_PREFIX });
   }
 }

@@ -22,7 +22,9 @@ export interface FakeCore {
 }
 
 /** Builds and starts the core. `env` is what loadConfig parses (MAX_SESSIONS, MAX_GUEST_MEMORY_MB…). */
-export function fakeCore(o: { env?: Record<string, string>; poolTarget?: number; mode?: PoolMode; maxStarting?: number; failBoots?: number } = {}): FakeCore {
+export function fakeCore(
+  o: { env?: Record<string, string>; poolTarget?: number; mode?: PoolMode; maxStarting?: number; failBoots?: number; onRunEnd?: (status: string) => void } = {},
+): FakeCore {
   const driver = new FakeVmm();
   driver.failBoots = o.failBoots ?? 0;
   const config = loadConfig(o.env ?? {});
@@ -39,7 +41,7 @@ export function fakeCore(o: { env?: Record<string, string>; poolTarget?: number;
     logger: silentLogger,
   });
   const sessions = new SessionManager({ pool, idleTimeoutMs: config.SESSION_IDLE_MS, maxSessions: config.MAX_SESSIONS, logger: silentLogger });
-  const runs = new RunService({ config, sessions, logger: silentLogger });
+  const runs = new RunService({ config, sessions, logger: silentLogger, ...(o.onRunEnd ? { onRunEnd: o.onRunEnd } : {}) });
   pool.start();
   const dispose = async (): Promise<void> => {
     await runs.dispose();
