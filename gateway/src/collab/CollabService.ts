@@ -234,8 +234,11 @@ export class CollabService {
       while (this.#hocuspocus.getDocumentsCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       // Everything is already in the log (or on its way); this only leaves it compact.
       await this.#persistence.compactAll(this.#hocuspocus.documents);
-      // Extensions let go of what they hold (the Redis extension its connections).
-      await this.#hocuspocus.hooks('onDestroy', { instance: this.#hocuspocus });
+      // Extensions let go of what they hold (the Redis extension its connections), bounded: Redis may be away.
+      let timer: NodeJS.Timeout | undefined;
+      const destroyed = this.#hocuspocus.hooks('onDestroy', { instance: this.#hocuspocus }).catch((err: unknown) => this.#o.logger.warn('a collab extension failed to stop', { error: String(err) }));
+      await Promise.race([destroyed, new Promise((resolve) => (timer = setTimeout(resolve, COLLAB_UNLOAD_TIMEOUT_MS)))]);
+      clearTimeout(timer);
     })());
   }
 }

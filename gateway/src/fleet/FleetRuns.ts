@@ -8,6 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { FleetKeys } from '@codecell/protocol';
+import { settleWithin } from '@codecell/redis-kit';
 import type { StreamTail } from '@codecell/redis-kit';
 import type { Logger } from '@codecell/server-kit';
 import type { RunBackend, RunStats } from '../runs/ports.js';
@@ -73,8 +74,9 @@ export class FleetRuns implements RunBackend {
 
   /** Stops following and sweeping. Runs go on on their hosts; their logs stay in Redis for any gateway. */
   async dispose(): Promise<void> {
-    await this.#sweeper.dispose();
+    // Bounded: a sweep in progress waits for Redis, which may be away.
+    await settleWithin(this.#sweeper.dispose(), 2_000);
     this.log.dispose();
-    await this.queue.dispose();
+    await settleWithin(this.queue.dispose(), 2_000);
   }
 }

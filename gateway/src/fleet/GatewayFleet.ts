@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import { fleetKeys } from '@codecell/protocol';
 import type { FleetKeys, GatewayRecord, HostRecord } from '@codecell/protocol';
-import { StreamTail, closeRedis, connectRedis } from '@codecell/redis-kit';
+import { StreamTail, closeRedis, connectRedis, settleWithin } from '@codecell/redis-kit';
 import type { Logger } from '@codecell/server-kit';
 import { FleetRuns } from './FleetRuns.js';
 import type { FleetRunsOptions } from './FleetRuns.js';
@@ -101,8 +101,9 @@ export class GatewayFleet {
   /** Leaves the fleet: runs continue on their hosts; nothing of them is lost. Safe to call twice. */
   async dispose(): Promise<void> {
     this.activeRuns.dispose();
-    await this.presence.dispose();
-    await this.runs.dispose();
+    // Each step bounded: with Redis away, a gateway must still stop.
+    await settleWithin(this.presence.dispose(), 2_000);
+    await settleWithin(this.runs.dispose(), 5_000);
     await this.#tail.dispose();
     await closeRedis(this.redis);
   }

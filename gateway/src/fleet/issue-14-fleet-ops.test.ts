@@ -100,6 +100,22 @@ describe('issue 14: fleet operations', () => {
     expect(accepted).toHaveLength(24);
   }, 60_000);
 
+  it('a host and a gateway still stop (drain, leave) while Redis is away', async () => {
+    const own = await startTestRedis();
+    const f = new FleetHarness(own.url);
+    const gw = f.gateway();
+    const h = await f.host({ capacity: 1 });
+    await own.stop();
+    const started = Date.now();
+    // The worker cannot tell Redis it stops: the drain gives up after its timeout instead of hanging.
+    await h.host.drain(1_000);
+    await h.host.dispose();
+    await gw.runs.dispose();
+    await gw.fleet.dispose();
+    // Every Redis step is bounded (a few seconds each) instead of waiting for Redis forever.
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 45_000);
+
   it('QUOTA_CONCURRENT_RUNS counts runs on every gateway; a dead gateway\'s count lapses', async () => {
     await using f = new FleetHarness(redis.url);
     const a = f.gateway();

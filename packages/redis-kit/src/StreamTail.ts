@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { settleWithin } from './connect.js';
 
 /** Longest one `XREAD` blocks; the loop then re-issues it (and notices a closed tail), ms. */
 export const TAIL_BLOCK_MS = 5_000;
@@ -82,12 +83,15 @@ export class StreamTail {
     this.#idle?.();
     this.#o.blocking.disconnect(false);
     await this.#loop;
-    await this.#o.client.del(this.#wakeKey).catch(() => undefined);
+    // Redis may be away: the wake key expires on its own then.
+    await settleWithin(this.#o.client.del(this.#wakeKey), 1_000);
   }
 
   #wake(): void {
     if (this.#idle) return this.#idle();
     this.#o.client.xadd(this.#wakeKey, 'MAXLEN', '1', '*', 'w', '1').catch((err: unknown) => this.#o.onError?.(err));
+    // If the wake is lost, the blocked read ends by itself within TAIL_BLOCK_MS.
+    void this.#o.client.pexpire(this.#wakeKey, 24 * 3_600_000).catch(() => undefined);
   }
 
   async #run(): Promise<void> {

@@ -85,15 +85,21 @@ export async function readHash(redis: Redis, key: string): Promise<Record<string
   return redis.hgetall(key);
 }
 
-/** Quits politely, or drops the connection when Redis does not answer within `timeoutMs`. Safe to call twice. */
+/** Quits politely, or drops the connection when Redis does not answer within `timeoutMs` (its quit may never settle then). Safe to call twice. */
 export async function closeRedis(redis: Redis, timeoutMs = 1_000): Promise<void> {
   if (redis.status === 'end') return;
-  const timer = setTimeout(() => redis.disconnect(false), timeoutMs);
-  try {
-    await redis.quit();
-  } catch {
-    redis.disconnect(false);
-  } finally {
-    clearTimeout(timer);
-  }
+  const quit = redis.quit().catch(() => undefined);
+  if (!(await settleWithin(quit, timeoutMs))) redis.disconnect(false);
+}
+
+/**
+ * Waits for `work` at most `ms`, never throwing: shutdown steps that talk to
+ * Redis must not hang while Redis is away (commands wait for it otherwise).
+ * Resolves true when `work` settled in time.
+ */
+export async function settleWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([work.then(() => true, () => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
+  clearTimeout(timer);
+  return settled;
 }

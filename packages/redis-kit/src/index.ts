@@ -3,7 +3,7 @@
  * Redis in fleet mode (the wire shapes themselves are in @codecell/protocol).
  * @module
  */
-export { connectRedis, evalScript, readHash, closeRedis, redisAddress, REDIS_MAX_RECONNECT_DELAY_MS } from './connect.js';
+export { connectRedis, evalScript, readHash, closeRedis, redisAddress, settleWithin, REDIS_MAX_RECONNECT_DELAY_MS } from './connect.js';
 export type { ConnectRedisOptions, RedisAddress } from './connect.js';
 export { StreamTail, TAIL_BLOCK_MS, toFields } from './StreamTail.js';
 export type { StreamEntry, OnEntries, StreamTailOptions } from './StreamTail.js';

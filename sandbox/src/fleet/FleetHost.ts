@@ -12,14 +12,16 @@ import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { fleetKeys } from '@codecell/protocol';
 import type { FleetKeys } from '@codecell/protocol';
-import { StreamTail, closeRedis, connectRedis } from '@codecell/redis-kit';
+import { StreamTail, closeRedis, connectRedis, settleWithin } from '@codecell/redis-kit';
 import type { Logger } from '@codecell/server-kit';
 import { executeFleetRun } from './FleetRunExecutor.js';
 import { HostRegistration } from './HostRegistration.js';
 import type { HostRunner } from './ports.js';
 
 /** Longest wait for the worker to stop when leaving, ms. */
-export const LEAVE_TIMEOUT_MS = 10_000;
+export const LEAVE_TIMEOUT_MS = 3_000;
+/** Longest wait for one Redis step of drain or leave (Redis may be away), ms. */
+export const REDIS_STEP_TIMEOUT_MS = 2_000;
 
 /** Options of {@link FleetHost.start}. */
 export interface FleetHostOptions {
@@ -129,7 +131,8 @@ export class FleetHost {
    * (which ends any that are left) and {@link dispose}s the host.
    */
   async drain(timeoutMs: number): Promise<boolean> {
-    await this.#registration.setDraining().catch(() => undefined);
+    // Bounded: with Redis away the registration just expires, and gateways see the host gone instead.
+    await settleWithin(this.#registration.setDraining(), REDIS_STEP_TIMEOUT_MS);
     this.#o.logger.info('draining: no new runs; finishing those in progress', { hostId: this.hostId, active: this.#active });
     const closed = (this.#workerClosed ??= this.#worker.close());
     let timer: NodeJS.Timeout | undefined;
@@ -159,11 +162,8 @@ export class FleetHost {
    */
   dispose(): Promise<void> {
     return (this.#closing ??= (async () => {
-      await this.#registration.dispose().catch(() => undefined);
-      const closed = (this.#workerClosed ??= this.#worker.close(true));
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([closed.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, LEAVE_TIMEOUT_MS)))]);
-      clearTimeout(timer);
+      await settleWithin(this.#registration.dispose(), REDIS_STEP_TIMEOUT_MS);
+      await settleWithin((this.#workerClosed ??= this.#worker.close(true)), LEAVE_TIMEOUT_MS);
       await this.#tail.dispose();
       await closeRedis(this.#redis);
     })());

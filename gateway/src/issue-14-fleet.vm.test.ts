@@ -1,0 +1,181 @@
+/**
+ * Issue 14 on one machine, every part real: Redis and PostgreSQL started by
+ * the test, two sandbox host processes with real microVMs (small pools) and
+ * two gateway processes, clients over HTTP and WebSocket. Proves: edits and
+ * cursors cross gateways; a run submitted through A streams through B with
+ * replay and takes stdin typed through B; a room's second run lands on the
+ * host of its first; restarting Redis mid-load loses no accepted run;
+ * SIGKILL of gateway A loses no acknowledged edit and its clients reconnect
+ * through B; SIGKILL of the room's sandbox host mid-run ends that run with
+ * sandbox_unavailable and the room's next run succeeds on the other host.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as Y from 'yjs';
+import { ROOM_DOC } from '@codecell/protocol';
+import type { StreamMessage } from '@codecell/protocol';
+import { startTestPostgres, startTestRedis } from '@codecell/server-kit/test';
+import type { TestPostgres, TestRedis } from '@codecell/server-kit/test';
+import { openStream, stdoutOf, trpcClient } from './test/clients.js';
+import { joinRoom, waitUntil } from './test/collabClients.js';
+import type { RoomClient } from './test/collabClients.js';
+import { startFailoverProxy } from './test/failoverProxy.js';
+import type { FailoverProxy } from './test/failoverProxy.js';
+import { startGatewayProcess } from './test/gatewayProcess.js';
+import type { GatewayProcess } from './test/gatewayProcess.js';
+import { startSandbox } from './test/sandboxProcess.js';
+import type { SandboxProcess } from './test/sandboxProcess.js';
+
+const TOKEN = `fleet-test-${randomBytes(16).toString('hex')}`;
+let redis: TestRedis;
+let pg: TestPostgres;
+const hosts: Record<string, SandboxProcess> = {};
+let gwA: GatewayProcess;
+let gwB: GatewayProcess;
+let proxy: FailoverProxy;
+const clients: RoomClient[] = [];
+
+/** Runs each sandbox host executed so far, from its own health. */
+async function runsOn(hostId: string): Promise<number> {
+  const h = hosts[hostId];
+  if (!h) return 0;
+  const body = (await (await fetch(`${h.url}/healthz`)).json()) as { runs: { total: number } };
+  return body.runs.total;
+}
+
+async function endOf(baseUrl: string, jobId: string): Promise<StreamMessage[]> {
+  const s = openStream(baseUrl, jobId);
+  await s.closed;
+  return s.messages;
+}
+
+beforeAll(async () => {
+  [redis, pg] = await Promise.all([startTestRedis(), startTestPostgres()]);
+  const prefix = `vm${randomBytes(3).toString('hex')}`;
+  const fleet = { REDIS_URL: redis.url, REDIS_PREFIX: prefix };
+  const sandboxEnv = (id: string) => ({ ...fleet, SANDBOX_HOST_ID: id, SANDBOX_TOKEN: TOKEN, POOL_SIZE: '1', MAX_CONCURRENT_RUNS: '2', DRAIN_TIMEOUT_MS: '5000', SESSION_IDLE_MS: '600000' });
+  // One after the other: two template VMs booting at once under TCG on 2 cores would each take twice as long.
+  for (const id of ['host-1', 'host-2']) hosts[id] = await startSandbox({ env: sandboxEnv(id) });
+  const database = await pg.createDatabase('fleet');
+  const gatewayEnv = (id: string) => ({ ...fleet, GATEWAY_ID: id, DATABASE_URL: database, RUN_TIMEOUT_MS: '30000' });
+  [gwA, gwB] = await Promise.all([startGatewayProcess(gatewayEnv('gw-a')), startGatewayProcess(gatewayEnv('gw-b'))]);
+  proxy = await startFailoverProxy([gwA.url, gwB.url]);
+  // Both hosts registered.
+  for (let i = 0; i < 100; i++) {
+    const h = (await (await fetch(`${gwB.url}/healthz`)).json()) as { fleet?: { hosts: unknown[] } };
+    if ((h.fleet?.hosts.length ?? 0) === 2) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}, 240_000);
+
+afterAll(async () => {
+  for (const c of clients) c.destroy();
+  await proxy?.close();
+  await Promise.allSettled([gwA?.kill('SIGTERM'), gwB?.kill('SIGTERM')]);
+  await Promise.allSettled(Object.values(hosts).map((h) => h.stop()));
+  await Promise.allSettled([redis?.stop(), pg?.stop()]);
+}, 120_000);
+
+function join(url: string, roomId: string): RoomClient {
+  const c = joinRoom(url, roomId);
+  clients.push(c);
+  return c;
+}
+
+const files = (c: RoomClient) => c.doc.getMap<Y.Text>(ROOM_DOC.files);
+
+describe('issue 14: a fleet of 2 gateways and 2 sandbox hosts with real microVMs', () => {
+  let roomId: string;
+
+  it('an edit on gateway A reaches a client of gateway B, with cursors', async () => {
+    ({ roomId } = await trpcClient(gwA.url).createRoom.mutate({ title: 'Fleet' }));
+    const a = join(gwA.url, roomId);
+    const b = join(gwB.url, roomId);
+    await Promise.all([a.synced(), b.synced()]);
+    (files(a).get('main.py') as Y.Text).insert(0, '# from A\n');
+    await a.acknowledged();
+    await waitUntil(() => files(b).get('main.py')?.toJSON().startsWith('# from A\n') === true, { what: 'the edit on B', timeoutMs: 10_000 });
+    a.provider.awareness?.setLocalState({ user: { name: 'Ada', color: '#e5484d' }, activeFile: 'main.py', cursor: { line: 1, column: 3 } });
+    await waitUntil(() => [...(b.provider.awareness?.getStates().values() ?? [])].some((s) => (s as { cursor?: { column?: number } }).cursor?.column === 3), { what: "A's cursor on B", timeoutMs: 10_000 });
+  });
+
+  it('a run submitted through A streams through B with replay; stdin typed through B reaches it; the room\'s second run lands on the same host', async () => {
+    const before = { h1: await runsOn('host-1'), h2: await runsOn('host-2') };
+    const { jobId } = await trpcClient(gwA.url).runCode.mutate({ roomId, files: [{ path: 'main.py', content: 'print("name?", flush=True)\nname = input()\nprint("hello", name)\n' }] });
+    const live = openStream(gwB.url, jobId);
+    await live.waitForStdout('name?\n', 90_000);
+    await trpcClient(gwB.url).sendStdin.mutate({ jobId, data: 'Ravi\n', eof: true });
+    expect((await live.closed).code).toBe(1000);
+    expect(stdoutOf(live.messages)).toBe('name?\nhello Ravi\n');
+    expect(live.messages.at(-1)).toMatchObject({ type: 'end', status: 'ok' });
+    // A late joiner through B gets the same run from the start.
+    const late = await endOf(gwB.url, jobId);
+    expect(late.slice(1)).toEqual(live.messages.slice(1));
+    const first = (await runsOn('host-1')) > before.h1 ? 'host-1' : 'host-2';
+    // Second run of the room, through the other gateway: same host (its VM holds the room's /workspace).
+    const second = await trpcClient(gwB.url).runCode.mutate({ roomId, files: [{ path: 'main.py', content: 'print("again")\n' }] });
+    expect(stdoutOf(await endOf(gwA.url, second.jobId))).toBe('again\n');
+    const after = { 'host-1': await runsOn('host-1'), 'host-2': await runsOn('host-2') };
+    expect(after[first]).toBe((first === 'host-1' ? before.h1 : before.h2) + 2);
+    expect(after[first === 'host-1' ? 'host-2' : 'host-1']).toBe(first === 'host-1' ? before.h2 : before.h1);
+  }, 180_000);
+
+  it('restarting Redis mid-load loses no accepted run', async () => {
+    const accepted: Array<{ jobId: string; n: number }> = [];
+    for (let n = 0; n < 4; n++) {
+      const gw = n % 2 === 0 ? gwA : gwB;
+      accepted.push({ jobId: (await trpcClient(gw.url).runCode.mutate({ roomId: `load-${n}`, files: [{ path: 'main.py', content: `print(${n} * 11)\n` }] })).jobId, n });
+    }
+    await redis.restart({ downMs: 300 });
+    for (const { jobId, n } of accepted) {
+      const messages = await endOf(gwB.url, jobId);
+      expect(messages.at(-1), `run ${n}`).toMatchObject({ type: 'end', status: 'ok' });
+      expect(stdoutOf(messages)).toBe(`${n * 11}\n`);
+    }
+  }, 240_000);
+
+  it('SIGKILL of gateway A loses no acknowledged edit, and its clients reconnect through B', async () => {
+    const viaProxy = join(proxy.url, roomId);
+    await viaProxy.synced();
+    expect(proxy.routed.at(-1)).toBe(gwA.url);
+    const main = files(viaProxy).get('main.py') as Y.Text;
+    for (let i = 0; i < 20; i++) main.insert(main.length, `x = ${i}\n`);
+    await viaProxy.acknowledged();
+    const acked = main.toJSON();
+    expect(await gwA.kill('SIGKILL')).toBe('SIGKILL');
+    // The provider reconnects (through the proxy, which now reaches B) and resyncs.
+    await waitUntil(() => proxy.routed.at(-1) === gwB.url && viaProxy.provider.isSynced, { what: 'the client to reconnect through B', timeoutMs: 20_000 });
+    main.insert(main.length, 'after = 1\n');
+    await viaProxy.acknowledged(20_000);
+    // A fresh client of B has every acknowledged edit, and the one made after.
+    const fresh = join(gwB.url, roomId);
+    await fresh.synced();
+    expect(files(fresh).get('main.py')?.toJSON()).toBe(`${acked}after = 1\n`);
+  }, 60_000);
+
+  it("SIGKILL of the room's sandbox host mid-run ends the run with sandbox_unavailable; the room's next run succeeds on the other host", async () => {
+    const trpc = trpcClient(gwB.url);
+    const before = { 'host-1': await runsOn('host-1'), 'host-2': await runsOn('host-2') };
+    const { jobId } = await trpc.runCode.mutate({ roomId, files: [{ path: 'main.py', content: 'import time\nprint("working", flush=True)\ntime.sleep(60)\n' }] });
+    const s = openStream(gwB.url, jobId);
+    await s.waitForStdout('working\n', 90_000);
+    const holder = (await runsOn('host-1')) > before['host-1'] ? 'host-1' : 'host-2';
+    const other = holder === 'host-1' ? 'host-2' : 'host-1';
+    await hosts[holder]?.crash();
+    delete hosts[holder];
+    const end = await s.waitFor((m) => m.type === 'end', 30_000);
+    expect(end).toMatchObject({ type: 'end', status: 'sandbox_unavailable', message: expect.stringMatching(new RegExp(`host ${holder} stopped while this run was in flight`)) });
+    // The next run of the room starts on the other host, its /workspace rebuilt from the room's files.
+    const next = await trpc.runCode.mutate({
+      roomId,
+      files: [
+        { path: 'main.py', content: 'import helper\nprint(helper.VALUE)\n' },
+        { path: 'helper.py', content: 'VALUE = "rebuilt"\n' },
+      ],
+    });
+    const messages = await endOf(gwB.url, next.jobId);
+    expect(messages.at(-1)).toMatchObject({ type: 'end', status: 'ok' });
+    expect(stdoutOf(messages)).toBe('rebuilt\n');
+    expect(await runsOn(other)).toBe(before[other] + 1);
+  }, 180_000);
+});
