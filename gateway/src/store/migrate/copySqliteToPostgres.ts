@@ -11,7 +11,7 @@ import type { PoolClient } from 'pg';
 import type { PostgresDatabase } from '../pg/PostgresDatabase.js';
 
 /** Tables in the order their references need (users before what points at them). */
-export const COPY_ORDER = ['users', 'sessions', 'api_tokens', 'invites', 'rooms', 'share_links', 'memberships', 'quota_counters', 'room_updates'] as const;
+export const COPY_ORDER = ['users', 'sessions', 'api_tokens', 'invites', 'rooms', 'share_links', 'memberships', 'quota_counters', 'judge0_submissions', 'room_updates'] as const;
 /** Rows per INSERT. */
 const BATCH_ROWS = 200;
 

@@ -37,6 +37,7 @@ afterAll(async () => {
 });
 
 const KEYS: Record<string, string> = {
+  judge0_submissions: 'token',
   users: 'id',
   sessions: 'token_hash',
   api_tokens: 'id',
@@ -57,16 +58,18 @@ describe('issue 14: SQLite to PostgreSQL', () => {
     const collabDb = join(dir, 'collab.sqlite');
     // An embedded deployment with rooms edited through the collab server…
     const gw = await createGateway(loadConfig({ PORT: '0', COLLAB_DB: collabDb, SANDBOX_ADDR: '127.0.0.1:1', LOG_LEVEL: 'silent' }), silentLogger);
-    const rooms: Array<{ roomId: string; main: string }> = [];
+    const rooms: Array<{ roomId: string; entry: string; main: string }> = [];
     for (let i = 0; i < 3; i++) {
-      const { roomId } = await trpcClient(gw.url).createRoom.mutate({ title: `Room ${i} é ✓` });
+      const { roomId } = await trpcClient(gw.url).createRoom.mutate({ title: `Room ${i} é ✓`, ...(i === 1 ? { language: 'c' } : {}) });
       using c = joinRoom(gw.url, roomId);
       await c.synced();
-      const main = c.doc.getMap<Y.Text>(ROOM_DOC.files).get('main.py') as Y.Text;
+      // One room of another language (issue 10): its language column is copied too.
+      const entry = i === 1 ? 'main.c' : 'main.py';
+      const main = c.doc.getMap<Y.Text>(ROOM_DOC.files).get(entry) as Y.Text;
       for (let k = 0; k <= i * 20; k++) main.insert(main.length, `print(${k}) # ünïcode ${'x'.repeat(k)}\n`);
       c.doc.getMap<Y.Text>(ROOM_DOC.files).set(`util${i}.py`, new Y.Text('X = 1\n'));
       await c.acknowledged();
-      rooms.push({ roomId, main: main.toJSON() });
+      rooms.push({ roomId, entry, main: main.toJSON() });
     }
     await gw.close();
     // …and accounts, sessions, tokens, invites, links, members and quota counters.
@@ -80,6 +83,10 @@ describe('issue 14: SQLite to PostgreSQL', () => {
     await store.createLink({ id: 'l1', roomId: rooms[0]?.roomId ?? '', token: 'tok', role: 'runner', allowGuests: true, createdBy: 'u1', createdAt: 7, expiresAt: null, revokedAt: null });
     await store.putMembership({ roomId: rooms[0]?.roomId ?? '', userId: 'g1', role: 'runner', viaLinkId: 'l1', createdAt: 8 });
     await store.addQuota({ key: 'user:u1', kind: 'cpu_ms', windowStart: 0, amount: 1.5 });
+    await store.createSubmissions([{ token: 'sub-1', owner: 'user:u1', createdAt: 9, expiresAt: 9_999_999_999_999, finishedAt: null, record: '{"status":1}' }]);
+    // Every table of the SQLite schema is copied (a table added by a later migration must be added to COPY_ORDER).
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Array<{ name: string }>).map((t) => t.name);
+    expect([...COPY_ORDER].sort()).toEqual(tables.sort());
     const sqliteRows = Object.fromEntries(COPY_ORDER.map((t) => [t, db.prepare(`SELECT * FROM ${t} ORDER BY ${KEYS[t]}`).all()]));
     db.close();
 
@@ -101,10 +108,10 @@ describe('issue 14: SQLite to PostgreSQL', () => {
     // A gateway on PostgreSQL serves the rooms as they were.
     const onPg = await createGateway(loadConfig({ PORT: '0', DATABASE_URL: url, SANDBOX_ADDR: '127.0.0.1:1', LOG_LEVEL: 'silent' }), silentLogger);
     try {
-      for (const { roomId, main } of rooms) {
+      for (const { roomId, entry, main } of rooms) {
         using c = joinRoom(onPg.url, roomId);
         await c.synced();
-        expect(c.doc.getMap<Y.Text>(ROOM_DOC.files).get('main.py')?.toJSON()).toBe(main);
+        expect(c.doc.getMap<Y.Text>(ROOM_DOC.files).get(entry)?.toJSON()).toBe(main);
       }
       expect(await onPg.store.getMembership(rooms[0]?.roomId ?? '', 'g1')).toMatchObject({ role: 'runner', viaLinkId: 'l1' });
     } finally {
