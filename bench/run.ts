@@ -20,6 +20,7 @@ import { frontendBench } from './frontendBench.js';
 import { compatBench } from './compatBench.js';
 import { rootfsBench } from './rootfsBench.js';
 import { languagesBench } from './languagesBench.js';
+import { fleetBench } from './fleetBench.js';
 
 export interface BenchSuite {
   readonly name: string;
@@ -27,7 +28,7 @@ export interface BenchSuite {
   run(log: (msg: string) => void): Promise<string>;
 }
 
-const SUITES: readonly BenchSuite[] = [sandboxBench, languagesBench, rootfsBench, gatewayBench, gatewayFakeBench, frontendBench, collabBench, loadBench, compatBench];
+const SUITES: readonly BenchSuite[] = [sandboxBench, languagesBench, rootfsBench, gatewayBench, gatewayFakeBench, frontendBench, collabBench, loadBench, compatBench, fleetBench];
 const FILE = join(dirname(fileURLToPath(import.meta.url)), '..', 'BENCHMARKS.md');
 
 function machine(): string {
