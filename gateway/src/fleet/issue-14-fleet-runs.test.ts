@@ -25,6 +25,7 @@ describe('issue 14: fleet runs through Redis', () => {
     const h = await f.host();
     const { jobId, position } = await a.runs.submit(runInput('print(1)', { roomId: 'r1' }));
     expect(position).toBe(0);
+    const fromTheStart = await watch(b.runs, jobId);
     const run = await h.runner.nth(0);
     expect(run.request.source).toBe('print(1)');
     run.start();
@@ -36,6 +37,8 @@ describe('issue 14: fleet runs through Redis', () => {
     run.exit('ok');
     const all = await onB.ended;
     expect(stdoutOf(all)).toBe('hello world');
+    // The gateway and then the host both say "position 0": subscribers hear it once.
+    expect((await fromTheStart.ended).filter((m) => m.type === 'queued')).toEqual([{ type: 'queued', position: 0 }]);
     expect(all.at(-1)).toMatchObject({ type: 'end', status: 'ok', code: 0 });
     // Events are numbered once, in Redis, whoever reads them.
     expect(all.flatMap((m) => (m.type === 'event' ? [m.seq] : []))).toEqual([0, 1, 2, 3]);

@@ -73,6 +73,8 @@ export const RUN_META = {
   /** The last event batch appended (numbered by the writer). */
   batch: 'batch',
   queuedId: 'queuedId',
+  /** The position the latest `queued` entry says. */
+  queuedPos: 'queuedPos',
   truncated: 'truncated',
   stdinClosed: 'stdinClosed',
   stdinPending: 'stdinPending',

@@ -16,13 +16,17 @@
  * numbered, stdin chunks carry an id.
  */
 export const FLEET_SCRIPTS = {
-  /** KEYS: meta, log. ARGV: queued JSON. Returns the entry id, or false once the run ended. */
+  /**
+   * KEYS: meta, log. ARGV: queued JSON, position. Replaces the run's `queued` entry; the same
+   * position again appends nothing. Returns the entry id, or false once the run ended.
+   */
   appendQueued: `
 if redis.call('HGET', KEYS[1], 'state') == 'finished' then return false end
 local old = redis.call('HGET', KEYS[1], 'queuedId')
+if old and redis.call('HGET', KEYS[1], 'queuedPos') == ARGV[2] then return old end
 if old then redis.call('XDEL', KEYS[2], old) end
 local id = redis.call('XADD', KEYS[2], '*', 'k', 'queued', 'j', ARGV[1])
-redis.call('HSET', KEYS[1], 'queuedId', id)
+redis.call('HSET', KEYS[1], 'queuedId', id, 'queuedPos', ARGV[2])
 return id`,
   /**
    * KEYS: meta, log. ARGV: batch number (1, 2, … per run), event JSONs.

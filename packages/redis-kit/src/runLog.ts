@@ -29,7 +29,7 @@ export async function appendQueued(t: RunLogTarget, position: number): Promise<b
   const id = await evalScript(t.redis, {
     script: FLEET_SCRIPTS.appendQueued,
     keys: [t.keys.runMeta(t.jobId), t.keys.runLog(t.jobId)],
-    args: [JSON.stringify({ position })],
+    args: [JSON.stringify({ position }), position],
   });
   return typeof id === 'string';
 }
