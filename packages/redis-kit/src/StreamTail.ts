@@ -47,6 +47,7 @@ export class StreamTail {
   readonly #follows = new Map<string, Follow>();
   readonly #wakeKey: string;
   #wakeId = '0-0';
+  #wakeExpires = false;
   #closed = false;
   #idle: (() => void) | null = null;
   readonly #loop: Promise<void>;
@@ -90,8 +91,11 @@ export class StreamTail {
   #wake(): void {
     if (this.#idle) return this.#idle();
     this.#o.client.xadd(this.#wakeKey, 'MAXLEN', '1', '*', 'w', '1').catch((err: unknown) => this.#o.onError?.(err));
-    // If the wake is lost, the blocked read ends by itself within TAIL_BLOCK_MS.
-    void this.#o.client.pexpire(this.#wakeKey, 24 * 3_600_000).catch(() => undefined);
+    // A process that dies leaves its wake key behind: it expires a day after the first wake (if a wake is lost, the blocked read ends by itself within TAIL_BLOCK_MS).
+    if (!this.#wakeExpires) {
+      this.#wakeExpires = true;
+      void this.#o.client.pexpire(this.#wakeKey, 24 * 3_600_000).catch(() => undefined);
+    }
   }
 
   async #run(): Promise<void> {
