@@ -102,6 +102,9 @@ describe('issue 14: a fleet of 2 gateways and 2 sandbox hosts with real microVMs
   });
 
   it('a run submitted through A streams through B with replay; stdin typed through B reaches it; the room\'s second run lands on the same host', async () => {
+    // Each host's own /healthz reports its part in the fleet.
+    const hostHealth = (await (await fetch(`${hosts['host-1']?.url}/healthz`)).json()) as Record<string, unknown>;
+    expect(hostHealth['fleet']).toMatchObject({ hostId: 'host-1', redis: { ok: true }, draining: false });
     const before = { h1: await runsOn('host-1'), h2: await runsOn('host-2') };
     const { jobId } = await trpcClient(gwA.url).runCode.mutate({ roomId, files: [{ path: 'main.py', content: 'print("name?", flush=True)\nname = input()\nprint("hello", name)\n' }] });
     const live = openStream(gwB.url, jobId);

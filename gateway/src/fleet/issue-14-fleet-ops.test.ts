@@ -34,7 +34,10 @@ describe('issue 14: fleet operations', () => {
     const waiting = await a.runs.submit(runInput('waiting'));
     expect(waiting.position).toBe(1);
     const h2 = await f.host({ capacity: 1, auto: { delayMs: 10 }, hostId: 'h2' });
+    // What the host's own /healthz says of it.
+    expect(h1.host.health()).toMatchObject({ hostId: 'h1', redis: { ok: true, status: 'ready' }, runs: 1, draining: false, lastHeartbeatAt: expect.any(Number) as number });
     const drained = h1.host.drain(10_000);
+    expect(h1.host.health().draining).toBe(true);
     await eventually(async () => (await a.fleet.peers()).hosts.find((h) => h.hostId === 'h1')?.draining === true, 'h1 reports draining');
     // The waiting run moves (any gateway's sweep does it) and runs on h2.
     expect((await (await watch(a.runs, waiting.jobId)).ended).at(-1)).toMatchObject({ status: 'ok' });

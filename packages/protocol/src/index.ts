@@ -89,6 +89,7 @@ export type {
   ErrorEvent,
   StdinRequest,
   Health,
+  HostFleetHealth,
 } from './sandboxApi.js';
 export {
   FILE_ENCODINGS,

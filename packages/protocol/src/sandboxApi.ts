@@ -298,5 +298,18 @@ export const healthSchema = z.strictObject({
   version: z.string(),
   /** Python version inside the guest, once a VM has reported it. */
   python: z.string().nullable(),
+  /** Fleet mode (REDIS_URL): this host's id, its connection to Redis, its last heartbeat, runs taken from Redis, drain. */
+  fleet: z
+    .strictObject({
+      hostId: z.string(),
+      redis: z.strictObject({ ok: z.boolean(), status: z.string() }),
+      /** Epoch ms of the last registration Redis accepted; null before the first. */
+      lastHeartbeatAt: z.int().nullable(),
+      runs: z.int(),
+      draining: z.boolean(),
+    })
+    .optional(),
 });
 export type Health = z.infer<typeof healthSchema>;
+/** What a fleet host says of itself in its health. */
+export type HostFleetHealth = NonNullable<Health['fleet']>;

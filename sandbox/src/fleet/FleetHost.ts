@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { fleetKeys } from '@codecell/protocol';
-import type { FleetKeys } from '@codecell/protocol';
+import type { FleetKeys, HostFleetHealth } from '@codecell/protocol';
 import { StreamTail, closeRedis, connectRedis, settleWithin } from '@codecell/redis-kit';
 import type { Logger } from '@codecell/server-kit';
 import { executeFleetRun } from './FleetRunExecutor.js';
@@ -50,6 +50,7 @@ export class FleetHost {
   readonly #keys: FleetKeys;
   #active = 0;
   #workerClosed: Promise<void> | null = null;
+  #draining = false;
   #closing: Promise<void> | null = null;
 
   private constructor(o: FleetHostOptions) {
@@ -115,9 +116,20 @@ export class FleetHost {
     return host;
   }
 
-  /** True once {@link drain} was called. */
+  /** What the sandbox's `/healthz` says of its part in the fleet. */
+  health(): HostFleetHealth {
+    return {
+      hostId: this.hostId,
+      redis: { ok: this.#redis.status === 'ready', status: this.#redis.status },
+      lastHeartbeatAt: this.#registration.lastBeatAt,
+      runs: this.#active,
+      draining: this.draining,
+    };
+  }
+
+  /** True once {@link drain} (or leaving) began. */
   get draining(): boolean {
-    return this.#workerClosed !== null;
+    return this.#draining;
   }
 
   /** Runs this host is executing for the fleet. */
@@ -131,6 +143,7 @@ export class FleetHost {
    * (which ends any that are left) and {@link dispose}s the host.
    */
   async drain(timeoutMs: number): Promise<boolean> {
+    this.#draining = true;
     // Bounded: with Redis away the registration just expires, and gateways see the host gone instead.
     await settleWithin(this.#registration.setDraining(), REDIS_STEP_TIMEOUT_MS);
     this.#o.logger.info('draining: no new runs; finishing those in progress', { hostId: this.hostId, active: this.#active });
@@ -161,6 +174,7 @@ export class FleetHost {
    * unless {@link drain} was called) and closes the connections. Safe to call twice.
    */
   dispose(): Promise<void> {
+    this.#draining = true;
     return (this.#closing ??= (async () => {
       await settleWithin(this.#registration.dispose(), REDIS_STEP_TIMEOUT_MS);
       await settleWithin((this.#workerClosed ??= this.#worker.close(true)), LEAVE_TIMEOUT_MS);

@@ -46,6 +46,7 @@ export class HostRegistration {
   #timer: NodeJS.Timeout | null = null;
   #draining = false;
   #closed = false;
+  #lastBeatAt: number | null = null;
 
   constructor(options: HostRegistrationOptions) {
     this.#o = options;
@@ -57,6 +58,11 @@ export class HostRegistration {
     await this.beat();
     this.#timer = setInterval(() => void this.beat().catch((err: unknown) => this.#o.logger.warn('could not refresh the host registration', { error: String(err) })), this.#o.heartbeatMs ?? HOST_HEARTBEAT_MS);
     this.#timer.unref();
+  }
+
+  /** Epoch ms of the last registration Redis accepted, or null. */
+  get lastBeatAt(): number | null {
+    return this.#lastBeatAt;
   }
 
   /** Says (at once) that the host takes no more runs. */
@@ -71,6 +77,7 @@ export class HostRegistration {
     const { redis, keys, hostId } = this.#o;
     const s = this.#o.stats();
     const key = keys.host(hostId);
+    const at = this.#now();
     await redis
       .multi()
       .hset(key, {
@@ -86,11 +93,12 @@ export class HostRegistration {
         draining: this.#draining ? '1' : '0',
         ready: s.ready ? '1' : '0',
         startedAt: String(this.#startedAt),
-        heartbeatAt: String(this.#now()),
+        heartbeatAt: String(at),
       })
       .pexpire(key, HOST_TTL_MS)
       .sadd(keys.hosts, hostId)
       .exec();
+    this.#lastBeatAt = at;
   }
 
   /** Stops refreshing, leaving the registration to expire (what a host that was killed leaves). */

@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Health, RuntimesResponse } from '@codecell/protocol';
+import type { Health, HostFleetHealth, RuntimesResponse } from '@codecell/protocol';
 import type { SandboxConfig } from '../config.js';
 import { VmPool } from '../pool/VmPool.js';
 import { SessionManager } from '../pool/SessionManager.js';
@@ -39,8 +39,8 @@ export interface Sandbox {
   /** This sandbox as a fleet host's runner (FleetHost takes runs from Redis into it). */
   readonly runner: HostRunner;
   readonly metrics: SandboxMetrics;
-  /** Fleet mode: what `/metrics` reports of the host's part in the fleet. */
-  reportFleet(info: () => { active: number; draining: boolean }): void;
+  /** Fleet mode: what `/healthz` and `/metrics` report of the host's part in the fleet. */
+  reportFleet(info: () => HostFleetHealth): void;
   /** The secret callers must send as `Authorization: Bearer` (tests and benchmarks send it too). */
   readonly token: string;
   /** This process's run directory (VM sockets, template RAM), made fresh at start. */
@@ -96,12 +96,15 @@ export async function createSandbox(config: SandboxConfig, logger: Logger, overr
     logger,
   });
   const sessions = new SessionManager({ pool, idleTimeoutMs: config.SESSION_IDLE_MS, maxSessions: config.MAX_SESSIONS, logger });
-  let fleetInfo: (() => { active: number; draining: boolean }) | null = null;
+  let fleetInfo: (() => HostFleetHealth) | null = null;
   const metrics = new SandboxMetrics({
     pool: () => pool.stats(),
     attachedVms: () => sessions.attached,
     runs: () => runs.stats(),
-    fleet: () => fleetInfo?.() ?? null,
+    fleet: () => {
+      const f = fleetInfo?.();
+      return f ? { active: f.runs, draining: f.draining } : null;
+    },
   });
   const runs = new RunService({ config, sessions, logger, acceleration: driver.acceleration, onRunEnd: (status) => metrics.runEnded(status) });
   const health = (): Health => {
@@ -134,6 +137,7 @@ export async function createSandbox(config: SandboxConfig, logger: Logger, overr
       },
       version: SANDBOX_VERSION,
       python: pool.python,
+      ...(fleetInfo ? { fleet: fleetInfo() } : {}),
     };
   };
   const runtimes = imageRuntimes(config);

@@ -58,7 +58,7 @@ async function main(): Promise<void> {
       sessionTtlMs: config.SESSION_IDLE_MS,
     });
     const host = fleet;
-    sandbox.reportFleet(() => ({ active: host.active, draining: host.draining }));
+    sandbox.reportFleet(() => host.health());
     logger.info(`sandbox host ${fleet.hostId} takes runs from Redis`, { prefix: config.REDIS_PREFIX });
   }
 }
