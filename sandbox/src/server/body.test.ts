@@ -68,4 +68,14 @@ describe('mergeOutput', () => {
       { type: 'stdout', data: 'd' },
     ]);
   });
+
+  it('keeps the exact bytes of output that is not UTF-8 (issue 13) when it joins chunks', () => {
+    const bad = Buffer.from([0x66, 0xff]);
+    const merged = mergeOutput([
+      { type: 'stdout', data: 'a' },
+      { type: 'stdout', data: 'f\uFFFD', bytesB64: bad.toString('base64') },
+      { type: 'stdout', data: 'é' },
+    ]);
+    expect(merged).toEqual([{ type: 'stdout', data: 'af\uFFFDé', bytesB64: Buffer.concat([Buffer.from('a'), bad, Buffer.from('é')]).toString('base64') }]);
+  });
 });
