@@ -27,7 +27,8 @@ export type RuntimeSource = 'sandbox' | 'older_sandbox' | 'unreachable';
 
 /** Options of {@link RuntimeCatalog}. */
 export interface RuntimeCatalogOptions {
-  readonly sandbox: SandboxApi;
+  /** Where the runtimes come from: the sandbox (`GET /runtimes`), or in fleet mode the hosts' registrations. */
+  readonly sandbox: Pick<SandboxApi, 'runtimes'> & Partial<Pick<SandboxApi, 'health'>>;
   readonly logger: Logger;
   /** @default Date.now */
   readonly now?: () => number;
@@ -103,10 +104,8 @@ export class RuntimeCatalog {
 
   /** A sandbox without `GET /runtimes` runs Python only; its health may say which version. */
   async #olderSandbox(): Promise<Runtime[]> {
-    const python = await this.#o.sandbox.health(AbortSignal.timeout(RUNTIMES_TIMEOUT_MS)).then(
-      (h) => h.python,
-      () => null,
-    );
+    const health = this.#o.sandbox.health?.(AbortSignal.timeout(RUNTIMES_TIMEOUT_MS));
+    const python = health ? await health.then((h) => h.python, () => null) : null;
     this.#report('older_sandbox', () =>
       this.#o.logger.warn('the sandbox has no GET /runtimes (it is older than the gateway): only Python is listed as available; update the sandbox to run the other languages', {
         python: python ?? 'unknown',

@@ -214,7 +214,8 @@ export async function buildServices(o: { config: GatewayConfig; logger: Logger; 
       ? new OidcSignIn({ issuer: config.OIDC_ISSUER, clientId: config.OIDC_CLIENT_ID, clientSecret: config.OIDC_CLIENT_SECRET, scopes: config.OIDC_SCOPES, baseUrl, accounts, auth, secureCookies, logger, now })
       : null;
   const authOps = authOperations({ auth, accounts });
-  const catalog = new RuntimeCatalog({ sandbox, logger, now });
+  // In a fleet the hosts' registrations say what their images have.
+  const catalog = new RuntimeCatalog({ sandbox: fleet ? { runtimes: () => fleet.hosts.runtimes() } : sandbox, logger, now });
   const runtimes = (signal?: AbortSignal) => catalog.list(signal);
   const health = (signal?: AbortSignal) => checkHealth({ sandbox, fleet, storage, gatewayId: config.GATEWAY_ID, signal });
   let closing: Promise<void> | null = null;

@@ -5,8 +5,10 @@
  * @module
  */
 import type { Redis } from 'ioredis';
-import { hostRecordSchema } from '@codecell/protocol';
+import { z } from 'zod';
+import { CodeCellError, hostRecordSchema } from '@codecell/protocol';
 import type { FleetKeys, HostRecord } from '@codecell/protocol';
+import type { SandboxRuntime } from '../runs/ports.js';
 
 /** How long a read of the registrations is reused, ms. */
 export const HOST_CACHE_MS = 250;
@@ -44,6 +46,23 @@ export class HostDirectory {
     return hosts;
   }
 
+  /**
+   * What the gateway's runtime list says in fleet mode (what `GET /runtimes`
+   * of one sandbox says otherwise): the runtimes every live host's guest
+   * image has, so a run lands where its language is, with the first host's
+   * version. A host that does not report them (an older one) runs Python only.
+   * @throws CodeCellError sandbox_unavailable when no host is registered
+   */
+  async runtimes(): Promise<SandboxRuntime[]> {
+    const { live } = await this.hosts();
+    if (live.length === 0) throw new CodeCellError('sandbox_unavailable', 'no sandbox host is registered in Redis; start one with the same REDIS_URL and REDIS_PREFIX');
+    const lists = live.map((h) => runtimesOf(h));
+    const [first, ...others] = lists;
+    return Object.entries(first ?? {})
+      .filter(([id]) => others.every((o) => o[id] !== undefined))
+      .map(([id, version]) => ({ id, version }));
+  }
+
   /** The live host `hostId`, or null when it is dead or unknown. */
   async get(hostId: string): Promise<HostRecord | null> {
     return (await this.hosts()).live.find((h) => h.hostId === hostId) ?? null;
@@ -65,5 +84,18 @@ export class HostDirectory {
       else if (row === null || row === undefined || Object.keys(row).length === 0) dead.push(id);
     });
     return { live, dead };
+  }
+}
+
+const versionsSchema = z.record(z.string(), z.string());
+
+/** A host's runtimes (id → version) from its registration; Python alone for a host that does not say. */
+function runtimesOf(h: HostRecord): Record<string, string> {
+  if (h.runtimes === undefined) return { py: 'unknown' };
+  try {
+    const parsed = versionsSchema.safeParse(JSON.parse(h.runtimes));
+    return parsed.success ? parsed.data : {};
+  } catch {
+    return {};
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The stdin/kill channel of fleet mode: each run has a control stream in
+ * The stdin/resize/kill channel of fleet mode: each run has a control stream in
  * Redis that its host follows from the first entry, so stdin typed (or a
  * stop pressed) on any gateway, even before the run started, reaches the run
  * in order on whichever host runs it. The checks (finished, closed, too much
@@ -47,7 +47,8 @@ export class RedisRunControl implements RunControlPort {
 
   async resize(jobId: string, size: TerminalSize, _signal?: AbortSignal): Promise<void> {
     const entry: ControlEntry = { op: 'resize', cols: size.cols, rows: size.rows };
-    const r = await this.#run(FLEET_SCRIPTS.sendKill, jobId, [JSON.stringify(entry), UNFINISHED_RUN_TTL_MS]);
+    const r = await this.#run(FLEET_SCRIPTS.sendResize, jobId, [JSON.stringify(entry), UNFINISHED_RUN_TTL_MS]);
+    if (r === 'not_a_terminal') throw new CodeCellError('not_a_terminal', `run ${jobId} has no terminal to resize; start it with "tty": true (or {cols, rows})`);
     if (r !== 'ok') throw this.#refusal(jobId, r);
   }
 

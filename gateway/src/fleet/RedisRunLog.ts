@@ -6,7 +6,7 @@
  * @module
  */
 import type { Redis } from 'ioredis';
-import { GATEWAY_PROTOCOL_VERSION, RUN_META, fleetRunStateSchema } from '@codecell/protocol';
+import { GATEWAY_PROTOCOL_VERSION, RUN_META, fileEventSchema, fleetRunStateSchema } from '@codecell/protocol';
 import type { FileEvent, FleetKeys, RunEvent, StreamMessage } from '@codecell/protocol';
 import { finishRun, parseLogEntry, toFields } from '@codecell/redis-kit';
 import type { StreamEntry, StreamTail } from '@codecell/redis-kit';
@@ -79,7 +79,7 @@ export class RedisRunLog implements RunLogPort {
   async discard(jobId: string): Promise<void> {
     const { redis, keys } = this.#o;
     const sessionId = await redis.hget(keys.runMeta(jobId), RUN_META.sessionId);
-    const multi = redis.multi().del(keys.runMeta(jobId), keys.runLog(jobId), keys.runControl(jobId));
+    const multi = redis.multi().del(keys.runMeta(jobId), keys.runLog(jobId), keys.runControl(jobId), keys.runFiles(jobId));
     if (sessionId) multi.srem(keys.roomRuns(sessionId), jobId);
     await multi.exec();
   }
@@ -123,9 +123,17 @@ export class RedisRunLog implements RunLogPort {
     return this.#o.redis.smembers(this.#o.keys.roomRuns(roomId));
   }
 
-  /** Hosts do not yet keep the content of the files a run wrote (not wired yet). */
-  async takeFile(_jobId: string, _seq: number): Promise<FileEvent | undefined> {
-    return undefined;
+  async takeFile(jobId: string, seq: number): Promise<FileEvent | undefined> {
+    const key = this.#o.keys.runFiles(jobId);
+    const replies = await this.#o.redis.multi().hget(key, String(seq)).hdel(key, String(seq)).exec();
+    const raw = replies?.[0]?.[1];
+    if (typeof raw !== 'string') return undefined;
+    try {
+      const parsed = fileEventSchema.safeParse(JSON.parse(raw));
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Stops following every run (shutdown). */

@@ -113,7 +113,8 @@ export class RedisRunQueue implements RunQueuePort {
   async #add(hostId: string, run: QueuedRun, position: number): Promise<void> {
     const { redis, keys } = this.#o;
     const { jobId } = run.facts;
-    await redis.hset(keys.runMeta(jobId), RUN_META.hostId, hostId);
+    const tty = run.request.tty !== undefined && run.request.tty !== false;
+    await redis.hset(keys.runMeta(jobId), { [RUN_META.hostId]: hostId, ...(tty ? { [RUN_META.tty]: '1' } : {}) });
     const job: FleetJob = { v: FLEET_PROTOCOL_VERSION, request: run.request, replayBytes: this.#o.replayBytes, retentionMs: this.#o.retentionMs };
     await appendQueued({ redis, keys, jobId }, position);
     await this.queueOf(hostId).add('run', job, { jobId, removeOnComplete: true, removeOnFail: true });

@@ -3,10 +3,20 @@
  * real Redis started by the test). Gateway B serves, feeds and stops runs
  * gateway A submitted; a room's runs stay on its host; a dead host's run in
  * flight ends with sandbox_unavailable and the room's next run goes elsewhere.
+ * What a run is since issues 10-12 travels too: compile stages and their
+ * events; files a run wrote reach the gateway that submitted it, with their
+ * content, while every stream carries them emptied; a TTY run is resized
+ * through another gateway (a pipe run refuses with not_a_terminal); terminal
+ * sessions, which need the gateway and the sandbox in one deployment, are
+ * refused with not_supported; the runtime list comes from the hosts'
+ * registrations.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCodeInputSchema } from '@codecell/protocol';
+import { silentLogger } from '@codecell/server-kit';
 import { startTestRedis } from '@codecell/server-kit/test';
 import type { TestRedis } from '@codecell/server-kit/test';
+import { RuntimeCatalog } from '../RuntimeCatalog.js';
 import { FleetHarness, eventually, runInput, stdoutOf, watch } from '../test/fleetHarness.js';
 
 let redis: TestRedis;
@@ -162,5 +172,81 @@ describe('issue 14: fleet runs through Redis', () => {
     await using f = new FleetHarness(redis.url);
     const a = f.gateway();
     await expect(a.runs.submit(runInput('x'))).rejects.toMatchObject({ code: 'sandbox_unavailable', message: expect.stringMatching(/no sandbox host is registered/) });
+  });
+});
+
+describe('issue 14: runs of issues 10-12 through the fleet', () => {
+  it('a C run keeps its language, compile limits and stage events; the files it wrote go to the submitting gateway only, emptied on every stream', async () => {
+    await using f = new FleetHarness(redis.url);
+    const a = f.gateway();
+    const b = f.gateway();
+    const h = await f.host();
+    const input = runCodeInputSchema.parse({ roomId: 'rc', entry: 'main.c', files: [{ path: 'main.c', content: 'int main(){}' }], limits: { compileTimeoutMs: 9000 } });
+    const { jobId } = await a.runs.submit(input);
+    const run = await h.runner.nth(0);
+    expect(run.request).toMatchObject({ language: 'c', source: 'int main(){}', prune: true, limits: { compileTimeoutMs: 9000 } });
+    run.start();
+    run.push({ type: 'stage', name: 'compile' }, { type: 'diagnostics', diagnostics: [{ file: 'main.c', line: 1, column: 5, severity: 'warning', message: 'unused', code: null }] }, { type: 'stage', name: 'run' });
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3]).toString('base64');
+    run.push({ type: 'file', path: 'out/plot.png', size: 8, encoding: 'base64', content: png, truncated: false });
+    run.push({ type: 'file', path: 'notes.txt', size: 3, encoding: 'utf8', content: 'hi\n', truncated: false });
+    run.exit('ok');
+    const all = await (await watch(b.runs, jobId)).ended;
+    expect(all.flatMap((m) => (m.type === 'event' && (m.event.type === 'stage' || m.event.type === 'diagnostics') ? [m.event.type] : []))).toEqual(['stage', 'diagnostics', 'stage']);
+    const files = all.flatMap((m) => (m.type === 'event' && m.event.type === 'file' ? [m.event] : []));
+    expect(files.map((e) => [e.path, e.content])).toEqual([
+      ['out/plot.png', ''],
+      ['notes.txt', ''],
+    ]);
+    await eventually(() => a.files.length === 2, 'A put both files into the room');
+    expect(a.files.map((x) => [x.roomId, x.jobId, x.file.path, x.file.content])).toEqual([
+      ['rc', jobId, 'out/plot.png', png],
+      ['rc', jobId, 'notes.txt', 'hi\n'],
+    ]);
+    expect(b.files).toEqual([]);
+    // Taken once: nothing of the content stays in Redis.
+    const f2 = await a.fleet.redis.hlen(a.fleet.keys.runFiles(jobId));
+    expect(f2).toBe(0);
+  });
+
+  it('a TTY run is resized through another gateway, before and after it starts; a pipe run and a finished one refuse', async () => {
+    await using f = new FleetHarness(redis.url);
+    const a = f.gateway();
+    const b = f.gateway();
+    const h = await f.host({ capacity: 2 });
+    const tty = await a.runs.submit(runInput('import curses', { tty: { cols: 80, rows: 24 } }));
+    await b.runs.resize(tty.jobId, { cols: 100, rows: 30 });
+    const run = await h.runner.nth(0);
+    run.start();
+    await b.runs.resize(tty.jobId, { cols: 120, rows: 40 });
+    await eventually(() => run.resizes.length === 2, 'both resizes reached the host');
+    expect(run.resizes).toEqual([
+      { cols: 100, rows: 30 },
+      { cols: 120, rows: 40 },
+    ]);
+    const pipe = await a.runs.submit(runInput('print(1)'));
+    await expect(b.runs.resize(pipe.jobId, { cols: 90, rows: 20 })).rejects.toMatchObject({ code: 'not_a_terminal' });
+    run.exit('ok');
+    await eventually(async () => (await b.runs.info(tty.jobId))?.state === 'finished', 'the TTY run finished');
+    await expect(b.runs.resize(tty.jobId, { cols: 90, rows: 20 })).rejects.toMatchObject({ code: 'run_finished' });
+    await expect(b.runs.resize('nope', { cols: 90, rows: 20 })).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('refuses terminal sessions with not_supported, saying why; lists the runtimes every host has', async () => {
+    await using f = new FleetHarness(redis.url);
+    const a = f.gateway();
+    expect(() => a.runs.startTerminal({ sessionId: 'r1', program: 'bash', size: { cols: 80, rows: 24 } }, null)).toThrow(
+      expect.objectContaining({ code: 'not_supported', message: expect.stringMatching(/fleet mode \(REDIS_URL\)/) }),
+    );
+    const catalog = new RuntimeCatalog({ sandbox: { runtimes: () => a.fleet.hosts.runtimes() }, logger: silentLogger });
+    expect((await catalog.list()).filter((r) => r.available)).toEqual([]);
+    await f.host({ runtimes: { py: '3.11.2', c: '12.2.0', go: '1.19.8' } });
+    await f.host({ runtimes: { py: '3.11.2', c: '12.2.0' } });
+    await eventually(async () => (await a.fleet.hosts.hosts(true)).live.length === 2, 'both hosts registered');
+    const listed = await new RuntimeCatalog({ sandbox: { runtimes: () => a.fleet.hosts.runtimes() }, logger: silentLogger }).list();
+    expect(listed.filter((r) => r.available).map((r) => [r.language, r.version])).toEqual([
+      ['py', '3.11.2'],
+      ['c', '12.2.0'],
+    ]);
   });
 });

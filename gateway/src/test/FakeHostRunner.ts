@@ -1,17 +1,18 @@
 /**
  * A fake sandbox for fleet hosts in unit tests ({@link HostRunner} of
  * `@codecell/sandbox/fleet`): each run is driven by the test, or, in `auto`
- * mode, starts, prints its source and exits ok after a delay. Stdin and kills
- * are recorded; a kill ends the run `killed`, as the real sandbox does.
+ * mode, starts, prints its source and exits ok after a delay. Stdin, resizes
+ * and kills are recorded (a resize of a pipe run is refused, as the sandbox does); a kill ends the run `killed`, as the real sandbox does.
  * @module
  */
 import { CodeCellError } from '@codecell/protocol';
-import type { RunEvent, RunRequest } from '@codecell/protocol';
+import type { RunEvent, RunRequest, RuntimeId, TerminalSize } from '@codecell/protocol';
 import type { HostRun, HostRunner } from '@codecell/sandbox/fleet';
 
 /** One run the fake host got. */
 export class FakeHostRun implements HostRun {
   readonly stdin: Array<{ data: string; eof: boolean }> = [];
+  readonly resizes: TerminalSize[] = [];
   kills = 0;
   #buffer: RunEvent[] = [];
   #ended = false;
@@ -56,6 +57,12 @@ export class FakeHostRun implements HostRun {
     this.stdin.push({ data, eof });
   }
 
+  resize(size: TerminalSize): void {
+    if (this.#ended) throw new CodeCellError('run_finished', 'finished');
+    if (this.request.tty === undefined || this.request.tty === false) throw new CodeCellError('not_a_terminal', 'no terminal');
+    this.resizes.push(size);
+  }
+
   kill(): void {
     if (this.#ended) throw new CodeCellError('run_finished', 'finished');
     this.kills++;
@@ -82,8 +89,12 @@ export class FakeHostRunner implements HostRunner {
   #active = 0;
   #n = 0;
 
-  /** `auto`: each run starts, prints the entry file's content and exits ok after `delayMs`. */
-  constructor(readonly o: { readonly capacity: number; readonly auto?: { readonly delayMs: number } }) {}
+  /** `auto`: each run starts, prints the entry file's content and exits ok after `delayMs`. `runtimes`: its image's (default Python 3.11.2). */
+  constructor(readonly o: { readonly capacity: number; readonly auto?: { readonly delayMs: number }; readonly runtimes?: Partial<Record<RuntimeId, string>> }) {}
+
+  runtimes(): Partial<Record<RuntimeId, string>> {
+    return this.o.runtimes ?? { py: '3.11.2' };
+  }
 
   start(request: RunRequest): HostRun {
     this.#active++;

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { runCodeInputSchema, streamMessageSchema } from '@codecell/protocol';
-import type { RunCodeInput, StreamMessage } from '@codecell/protocol';
+import type { RunCodeInput, RuntimeId, StreamMessage } from '@codecell/protocol';
 import { FleetHost } from '@codecell/sandbox/fleet';
 import { createLogger, silentLogger } from '@codecell/server-kit';
 
@@ -16,6 +16,7 @@ const logger = process.env['FLEET_DEBUG'] ? createLogger('fleet-test', 'debug') 
 import { GatewayFleet } from '../fleet/GatewayFleet.js';
 import { RunManager } from '../runs/RunManager.js';
 import type { FinishedRun } from '../runs/RunManager.js';
+import type { RunFile } from '../runs/types.js';
 import { FakeHostRunner } from './FakeHostRunner.js';
 
 /** One gateway of the harness. */
@@ -24,6 +25,8 @@ export interface TestGateway {
   readonly fleet: GatewayFleet;
   readonly runs: RunManager;
   readonly ended: FinishedRun[];
+  /** Files runs this gateway submitted wrote (onRunFile: what would go into the room). */
+  readonly files: RunFile[];
 }
 
 /** One host of the harness. */
@@ -61,14 +64,15 @@ export class FleetHarness implements AsyncDisposable {
       record: () => ({ url: `http://${id}.test`, store: 'sqlite', collabConnections: 0, streamSockets: 0 }),
     });
     const ended: FinishedRun[] = [];
-    const runs = new RunManager({ backend: fleet.runs, logger, defaults: { timeoutMs: 5000, memoryMb: 128, vcpus: 1 }, onRunEnd: (r) => ended.push(r) });
-    const gw = { id, fleet, runs, ended };
+    const files: RunFile[] = [];
+    const runs = new RunManager({ backend: fleet.runs, logger, defaults: { timeoutMs: 5000, memoryMb: 128, vcpus: 1 }, onRunEnd: (r) => ended.push(r), onRunFile: (f) => files.push(f) });
+    const gw = { id, fleet, runs, ended, files };
     this.gateways.push(gw);
     return gw;
   }
 
-  async host(o: { capacity?: number; auto?: { delayMs: number }; hostId?: string } = {}): Promise<TestHost> {
-    const runner = new FakeHostRunner({ capacity: o.capacity ?? 1, ...(o.auto ? { auto: o.auto } : {}) });
+  async host(o: { capacity?: number; auto?: { delayMs: number }; hostId?: string; runtimes?: Partial<Record<RuntimeId, string>> } = {}): Promise<TestHost> {
+    const runner = new FakeHostRunner({ capacity: o.capacity ?? 1, ...(o.auto ? { auto: o.auto } : {}), ...(o.runtimes ? { runtimes: o.runtimes } : {}) });
     const host = await FleetHost.start({
       redisUrl: this.redisUrl,
       prefix: this.prefix,

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { runRequestSchema } from './sandboxApi.js';
 
 /** Bumped when the layout below changes incompatibly; hosts and gateways of another version ignore each other. */
-export const FLEET_PROTOCOL_VERSION = 1;
+export const FLEET_PROTOCOL_VERSION = 2;
 
 /** Default key prefix (REDIS_PREFIX). */
 export const DEFAULT_REDIS_PREFIX = 'codecell';
@@ -41,6 +41,8 @@ export function fleetKeys(prefix: string) {
     runMeta: (jobId: string) => `${prefix}:run:${jobId}`,
     /** STREAM of {@link LogEntry}: the run's messages, the replay. */
     runLog: (jobId: string) => `${prefix}:run:${jobId}:log`,
+    /** HASH event seq → the run's `file` event with its content (the log holds it emptied), until the following gateway takes it. */
+    runFiles: (jobId: string) => `${prefix}:run:${jobId}:files`,
     /** STREAM of {@link ControlEntry}: stdin, kill and resize for the run's host. */
     runControl: (jobId: string) => `${prefix}:run:${jobId}:ctl`,
     /** SET of stdin chunk ids queued already (a resent command is not queued twice). */
@@ -78,6 +80,8 @@ export const RUN_META = {
   truncated: 'truncated',
   stdinClosed: 'stdinClosed',
   stdinPending: 'stdinPending',
+  /** `1` for a TTY run (resize reaches it; others refuse with not_a_terminal). */
+  tty: 'tty',
   end: 'end',
   finishedAt: 'finishedAt',
   cpuMs: 'cpuMs',
@@ -121,6 +125,8 @@ export const hostRecordSchema = z.object({
   ready: z.enum(['0', '1']).transform((s) => s === '1'),
   startedAt: intString,
   heartbeatAt: intString,
+  /** JSON `{<runtime id>: <version>}` of its guest image (GET /runtimes), for the gateways' runtime list. */
+  runtimes: z.string().optional(),
 });
 export type HostRecord = z.infer<typeof hostRecordSchema>;
 

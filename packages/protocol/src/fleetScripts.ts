@@ -29,21 +29,31 @@ local id = redis.call('XADD', KEYS[2], '*', 'k', 'queued', 'j', ARGV[1])
 redis.call('HSET', KEYS[1], 'queuedId', id, 'queuedPos', ARGV[2])
 return id`,
   /**
-   * KEYS: meta, log. ARGV: batch number (1, 2, … per run), event JSONs.
+   * KEYS: meta, log, files. ARGV: batch number (1, 2, … per run), n, then n
+   * event JSONs as the log keeps them, then n file event JSONs with their
+   * content ('' for other events), kept by seq in the files hash (as long as
+   * the meta lives) for the gateway that follows the run.
    * Returns their entry ids; 'dup' for a batch appended already; false once the run ended.
    */
   appendEvents: `
 if redis.call('HGET', KEYS[1], 'state') == 'finished' then return false end
 if tonumber(ARGV[1]) <= tonumber(redis.call('HGET', KEYS[1], 'batch') or '0') then return 'dup' end
 redis.call('HSET', KEYS[1], 'batch', ARGV[1])
+local n = tonumber(ARGV[2])
 local ids = {}
-for i = 2, #ARGV do
+local files = false
+for i = 1, n do
   local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1) - 1
-  ids[i - 1] = redis.call('XADD', KEYS[2], '*', 'k', 'event', 's', seq, 'j', ARGV[i])
+  ids[i] = redis.call('XADD', KEYS[2], '*', 'k', 'event', 's', seq, 'j', ARGV[2 + i])
+  if ARGV[2 + n + i] ~= '' then
+    redis.call('HSET', KEYS[3], seq, ARGV[2 + n + i])
+    files = true
+  end
 end
+if files then redis.call('PEXPIRE', KEYS[3], math.max(1000, redis.call('PTTL', KEYS[1]))) end
 return ids`,
   /**
-   * KEYS: meta, log, control, roomRuns (or the meta key again without a room).
+   * KEYS: meta, log, control, roomRuns (or the meta key again without a room), files.
    * ARGV: end JSON, finishedAt, retentionMs, cpuMs, wallMs, error event JSON or '', jobId.
    * Appends the error event (if any) and `end`, marks the run finished and lets its keys expire.
    * Returns 1, or 0 when it had ended already.
@@ -58,6 +68,7 @@ redis.call('XADD', KEYS[2], '*', 'k', 'end', 'j', ARGV[1])
 redis.call('HSET', KEYS[1], 'state', 'finished', 'end', ARGV[1], 'finishedAt', ARGV[2], 'cpuMs', ARGV[4], 'wallMs', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[5], ARGV[3])
 redis.call('DEL', KEYS[3])
 if KEYS[4] ~= KEYS[1] then redis.call('SREM', KEYS[4], ARGV[7]) end
 return 1`,
@@ -91,6 +102,19 @@ redis.call('XADD', KEYS[2], '*', 'j', ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 redis.call('SADD', KEYS[3], ARGV[6])
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
+return 'ok'`,
+  /**
+   * KEYS: meta, control. ARGV: control entry JSON, control TTL ms. Queues a
+   * resize of a TTY run; returns 'ok', 'not_found', 'run_finished' or 'not_a_terminal'.
+   * (A resize sent twice is harmless: the size is the same.)
+   */
+  sendResize: `
+local st = redis.call('HGET', KEYS[1], 'state')
+if not st then return 'not_found' end
+if st == 'finished' then return 'run_finished' end
+if redis.call('HGET', KEYS[1], 'tty') ~= '1' then return 'not_a_terminal' end
+redis.call('XADD', KEYS[2], '*', 'j', ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 'ok'`,
   /** KEYS: meta, control. ARGV: control entry JSON, control TTL ms. Queues a kill; returns 'ok', 'not_found' or 'run_finished'. */
   sendKill: `

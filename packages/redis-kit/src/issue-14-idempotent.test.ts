@@ -28,9 +28,10 @@ describe('issue 14: fleet scripts are idempotent', () => {
     expect(await take('h1')).toBe(1);
     expect(await take('h1')).toBe(1);
     expect(await take('h2')).toBe(0);
-    const args = [1, JSON.stringify({ type: 'stdout', data: 'once' })];
-    expect(await evalScript(redis, { script: FLEET_SCRIPTS.appendEvents, keys: [meta, keys.runLog('j1')], args })).toHaveLength(1);
-    expect(await evalScript(redis, { script: FLEET_SCRIPTS.appendEvents, keys: [meta, keys.runLog('j1')], args })).toBe('dup');
+    const args = [1, 1, JSON.stringify({ type: 'stdout', data: 'once' }), ''];
+    const append = { script: FLEET_SCRIPTS.appendEvents, keys: [meta, keys.runLog('j1'), keys.runFiles('j1')], args };
+    expect(await evalScript(redis, append)).toHaveLength(1);
+    expect(await evalScript(redis, append)).toBe('dup');
     const log = await redis.xrange(keys.runLog('j1'), '-', '+');
     expect(log.map(([, f]) => f[f.length - 1])).toEqual(['{"type":"stdout","data":"once"}']);
     await closeRedis(redis);

@@ -52,7 +52,7 @@ export async function finishRun(t: RunLogTarget, f: FinishRun): Promise<boolean>
   const meta = t.keys.runMeta(t.jobId);
   const done = await evalScript(t.redis, {
     script: FLEET_SCRIPTS.finish,
-    keys: [meta, t.keys.runLog(t.jobId), t.keys.runControl(t.jobId), f.sessionId === undefined ? meta : t.keys.roomRuns(f.sessionId)],
+    keys: [meta, t.keys.runLog(t.jobId), t.keys.runControl(t.jobId), f.sessionId === undefined ? meta : t.keys.roomRuns(f.sessionId), t.keys.runFiles(t.jobId)],
     args: [
       JSON.stringify({ type: 'end', ...f.end }),
       f.finishedAt,
@@ -81,14 +81,20 @@ export class EventWriter {
     this.#budget = replayBytes;
   }
 
-  /** Appends `events`; false once the run ended (nothing was appended). */
+  /**
+   * Appends `events`; false once the run ended (nothing was appended). A
+   * `file` event goes into the log with its content emptied (watchers read
+   * the file in the room); its content waits in the run's files hash.
+   */
   async append(events: readonly RunEvent[]): Promise<boolean> {
     if (events.length === 0) return true;
     const { redis, keys, jobId } = this.#t;
+    const logged = events.map((e) => JSON.stringify(e.type === 'file' ? { ...e, content: '' } : e));
+    const files = events.map((e) => (e.type === 'file' ? JSON.stringify(e) : ''));
     const ids = await evalScript(redis, {
       script: FLEET_SCRIPTS.appendEvents,
-      keys: [keys.runMeta(jobId), keys.runLog(jobId)],
-      args: [++this.#batch, ...events.map((e) => JSON.stringify(e))],
+      keys: [keys.runMeta(jobId), keys.runLog(jobId), keys.runFiles(jobId)],
+      args: [++this.#batch, events.length, ...logged, ...files],
     });
     // Appended already: this call was resent after Redis came back (its entry ids are not known here).
     if (ids === 'dup') return true;

@@ -73,7 +73,7 @@ export class FleetHost {
       ...(o.heartbeatMs === undefined ? {} : { heartbeatMs: o.heartbeatMs }),
       stats: () => {
         const s = o.runner.stats();
-        return { ...s, active: Math.max(s.active, this.#active) };
+        return { ...s, active: Math.max(s.active, this.#active), runtimes: o.runner.runtimes() };
       },
     });
     const capacity = o.runner.stats().capacity;

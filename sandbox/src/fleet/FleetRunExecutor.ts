@@ -3,14 +3,15 @@
  * started, follows its control stream (stdin, kill, resize) from the first
  * entry, so stdin typed before the run started arrives in order, starts it on
  * this host and writes its events into the run's log stream (output merged,
- * at most the run's replay bytes kept), and finally `end`, once. A run that
+ * at most the run's replay bytes kept; the content of files the run wrote
+ * apart, for the gateway that follows it), and finally `end`, once. A run that
  * someone else ended meanwhile (stopped while queued, declared lost) is
  * killed here and its events dropped.
  * @module
  */
 import type { Redis } from 'ioredis';
 import { CodeCellError, FLEET_SCRIPTS, RUN_META, RunEndTracker, controlEntrySchema, fleetJobSchema, toCodeCellError } from '@codecell/protocol';
-import type { ControlEntry, FleetJob, FleetKeys, RunEvent } from '@codecell/protocol';
+import type { ControlEntry, FleetJob, FleetKeys, RunEvent, TerminalSize } from '@codecell/protocol';
 import { EventWriter, appendQueued, evalScript, finishRun } from '@codecell/redis-kit';
 import type { RunEnd, RunLogTarget, StreamEntry, StreamTail } from '@codecell/redis-kit';
 import type { Logger } from '@codecell/server-kit';
@@ -67,6 +68,8 @@ class Execution {
   #run: HostRun | null = null;
   #pendingStdin: Array<{ data: string; eof: boolean }> = [];
   #pendingKill = false;
+  /** The latest resize that came before the run was started here. */
+  #pendingSize: TerminalSize | null = null;
   /** Someone else ended the run: stop writing, kill it. */
   #endedElsewhere = false;
   #buffer: RunEvent[] = [];
@@ -93,6 +96,7 @@ class Execution {
         return;
       }
       for (const s of this.#pendingStdin.splice(0)) this.#deliverStdin(s);
+      if (this.#pendingSize) this.#resize(this.#pendingSize);
       if (this.#pendingKill) this.#kill();
       for await (const event of this.#run.events) this.#push(event);
       await this.#flush();
@@ -157,7 +161,9 @@ class Execution {
         if (this.#run) this.#kill();
         else this.#pendingKill = true;
       } else {
-        this.#ctx.logger.debug('resize is not supported by this sandbox; ignored', { jobId: this.#t.jobId });
+        const size = { cols: entry.cols, rows: entry.rows };
+        if (this.#run) this.#resize(size);
+        else this.#pendingSize = size;
       }
     }
     return true;
@@ -171,6 +177,15 @@ class Execution {
     }
     const { redis, keys, jobId } = this.#t;
     redis.hincrby(keys.runMeta(jobId), RUN_META.stdinPending, -Buffer.byteLength(chunk.data)).catch(() => undefined);
+  }
+
+  #resize(size: TerminalSize): void {
+    try {
+      this.#run?.resize(size);
+    } catch (err) {
+      // Finished meanwhile (the gateway checked that it has a terminal).
+      this.#ctx.logger.debug('resize not delivered', { jobId: this.#t.jobId, error: String(err) });
+    }
   }
 
   #kill(): void {

@@ -8,7 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import { FLEET_PROTOCOL_VERSION, HOST_HEARTBEAT_MS, HOST_TTL_MS } from '@codecell/protocol';
-import type { FleetKeys } from '@codecell/protocol';
+import type { FleetKeys, RuntimeId } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 
 /** What a host reports of itself. */
@@ -24,6 +24,8 @@ export interface HostStats {
   readonly maxGuestMemoryMb: number;
   /** Its warm pool is ready. */
   readonly ready: boolean;
+  /** Its guest image's runtimes and their versions. */
+  readonly runtimes?: Readonly<Partial<Record<RuntimeId, string>>>;
 }
 
 /** Options of {@link HostRegistration}. */
@@ -94,6 +96,7 @@ export class HostRegistration {
         ready: s.ready ? '1' : '0',
         startedAt: String(this.#startedAt),
         heartbeatAt: String(at),
+        ...(s.runtimes ? { runtimes: JSON.stringify(s.runtimes) } : {}),
       })
       .pexpire(key, HOST_TTL_MS)
       .sadd(keys.hosts, hostId)

@@ -1,10 +1,10 @@
 /**
  * What a fleet host needs from the sandbox: start a run and get its events,
- * type stdin into it, kill it, and the host's counts. `RunService` (real VMs)
+ * type stdin into it, resize its terminal, kill it, the host's counts and its runtimes. `RunService` (real VMs)
  * implements it; unit tests of the fleet give a fake.
  * @module
  */
-import type { RunEvent, RunRequest } from '@codecell/protocol';
+import type { RunEvent, RunRequest, RuntimeId, TerminalSize } from '@codecell/protocol';
 import type { HostStats } from './HostRegistration.js';
 
 /** One started run. */
@@ -15,6 +15,11 @@ export interface HostRun {
   readonly events: AsyncIterable<RunEvent>;
   /** @throws CodeCellError run_finished, stdin_closed */
   sendStdin(data: string, eof: boolean): void;
+  /**
+   * A TTY run's new terminal size (SIGWINCH); one that comes before the program starts is kept for it.
+   * @throws CodeCellError run_finished, not_a_terminal
+   */
+  resize(size: TerminalSize): void;
   /** @throws CodeCellError run_finished */
   kill(): void;
 }
@@ -25,4 +30,6 @@ export interface HostRunner {
   start(request: RunRequest): HostRun;
   /** The host's counts (capacity is MAX_CONCURRENT_RUNS). */
   stats(): HostStats;
+  /** The runtimes its guest image has, with their versions (what `GET /runtimes` lists). */
+  runtimes(): Readonly<Partial<Record<RuntimeId, string>>>;
 }

@@ -141,8 +141,10 @@ export async function createSandbox(config: SandboxConfig, logger: Logger, overr
     };
   };
   const runtimes = imageRuntimes(config);
+  const runtimeVersions = Object.fromEntries(runtimes.runtimes.map((r) => [r.id, r.version]));
   const runner: HostRunner = {
     start: (request) => runs.start(request),
+    runtimes: () => runtimeVersions,
     stats: () => {
       const p = pool.stats();
       const r = runs.stats();
