@@ -112,7 +112,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger, overr
     logger.warn(`FRONTEND_DIST=${frontendDist} has no index.html; build the frontend (npm run build -w frontend) or unset FRONTEND_DIST`);
   }
 
-  const compat = new CompatApis({ config, logger, policy, hooks: s.hooks, store: s.store, runtimes: s.catalog, runs: s.runs, runService: s.runService, version: GATEWAY_VERSION, ...(overrides.now ? { now: overrides.now } : {}) });
+  const compat = new CompatApis({ config, logger, policy, hooks: s.hooks, store: s.store, runtimes: s.catalog, runs: s.runs, runService: s.runService, version: GATEWAY_VERSION, ...(overrides.now ? { now: overrides.now } : {}), ...liveGatewaysOf(s.fleet) });
   const shared = { config, policy, logger, wsPerAddress: new AddressCounter(config.MAX_WS_PER_ADDRESS), connectionsPerAddress: new AddressCounter(config.MAX_CONNECTIONS_PER_ADDRESS) };
   const server = createGatewayHttpServer({
     ...shared,
@@ -158,7 +158,8 @@ export async function createGateway(config: GatewayConfig, logger: Logger, overr
     logger.warn(`AUTH_MODE=none on ${config.HOST} (ALLOW_INSECURE_NO_AUTH=true): anyone who reaches this port can run code and read every room`);
   }
   const housekeeping = setInterval(() => {
-    void Promise.all([s.quotas.prune(), s.store.deleteExpiredSessions((overrides.now ?? Date.now)()), compat.prune()]).catch((err: unknown) => logger.warn('housekeeping failed', { error: String(err) }));
+    // In a fleet, Judge0 submissions of gateways that went away are ended too (at start only those that were alive are left).
+    void Promise.all([s.quotas.prune(), s.store.deleteExpiredSessions((overrides.now ?? Date.now)()), compat.prune(), ...(s.fleet ? [compat.recover()] : [])]).catch((err: unknown) => logger.warn('housekeeping failed', { error: String(err) }));
   }, HOUSEKEEPING_INTERVAL_MS);
   housekeeping.unref();
 
@@ -248,4 +249,10 @@ function findFrontendDist(config: GatewayConfig): string | null {
   if (config.FRONTEND_DIST) return config.FRONTEND_DIST;
   const sibling = fileURLToPath(new URL('../../frontend/dist', import.meta.url));
   return existsSync(sibling) ? sibling : null;
+}
+
+/** Fleet mode: the gateways alive now, by their presence in Redis. */
+function liveGatewaysOf(fleet: GatewayFleet | null): { liveGateways?: () => Promise<ReadonlySet<string>> } {
+  if (!fleet) return {};
+  return { liveGateways: async () => new Set((await fleet.presence.list()).map((g) => g.gatewayId)) };
 }

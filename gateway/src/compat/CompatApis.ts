@@ -48,6 +48,8 @@ export interface CompatApisOptions {
   readonly version: string;
   /** @default Date.now */
   readonly now?: () => number;
+  /** Fleet mode: the gateways alive now (their Judge0 submissions are not lost). */
+  readonly liveGateways?: () => Promise<ReadonlySet<string>>;
 }
 
 /** Piston's and Judge0's routes and sockets. */
@@ -85,6 +87,8 @@ export class CompatApis {
       maxQueuedBytes: config.MAX_QUEUED_BYTES,
       // The sandbox's default MAX_CONCURRENT_RUNS: how many runs one host executes at once (the gateway has no such setting).
       maxInFlightPerOwner: DEFAULT_SANDBOX_SLOTS,
+      gatewayId: config.GATEWAY_ID,
+      ...(o.liveGateways ? { liveGateways: o.liveGateways } : {}),
       ...(o.now ? { now: o.now } : {}),
     });
     this.#ctx = { ...ctx, submissions: this.submissions, judge0: { maxQueueSize: config.JUDGE0_MAX_QUEUE_SIZE, retentionHours: config.JUDGE0_RETENTION_HOURS }, version: o.version };

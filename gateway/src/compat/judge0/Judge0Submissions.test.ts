@@ -9,6 +9,8 @@ import { closeGatewayDatabase, openGatewayDatabase } from '../../store/migration
 import { SqliteGatewayStore } from '../../store/SqliteGatewayStore.js';
 import { CompatRunner } from '../CompatRunner.js';
 import { Judge0Submissions } from './Judge0Submissions.js';
+import type { Judge0SubmissionsOptions } from './Judge0Submissions.js';
+import { newRecord } from './judge0Records.js';
 
 const ada: Caller = { principal: { kind: 'user', userId: 'ada', username: 'ada', displayName: 'Ada', admin: false }, credential: { kind: 'token', tokenId: 't' }, address: '127.0.0.1' };
 const end = (status: string): StreamMessage[] => [
@@ -22,7 +24,7 @@ let db: Database | null = null;
 afterEach(() => db && closeGatewayDatabase(db));
 
 /** Submissions over a runner whose submit answers from `refusals` first (then runs finish at once). */
-function setup(refusals: Error[]) {
+function setup(refusals: Error[], extra: Partial<Judge0SubmissionsOptions> = {}) {
   db = openGatewayDatabase(':memory:');
   const store = new SqliteGatewayStore(db);
   let now = 1_000_000;
@@ -38,8 +40,8 @@ function setup(refusals: Error[]) {
     stop: () => Promise.resolve(),
   });
   const python = runtimeInfos({ py: '3.11.2' }).filter((r) => r.id === 'py');
-  const subs = new Judge0Submissions({ store, runner, runtimes: { runnable: () => Promise.resolve(python) }, limits: { defaultTimeoutMs: 5000, maxTimeoutMs: 60_000, maxMemoryMb: 128, maxCompileMemoryMb: 512 }, logger: silentLogger, retentionMs: 3_600_000, maxQueueSize: 10, maxQueuedBytes: 1 << 20, maxInFlightPerOwner: 2, now: () => now });
-  return { subs, attempts, advance: (ms: number) => (now += ms) };
+  const subs = new Judge0Submissions({ store, runner, runtimes: { runnable: () => Promise.resolve(python) }, limits: { defaultTimeoutMs: 5000, maxTimeoutMs: 60_000, maxMemoryMb: 128, maxCompileMemoryMb: 512 }, logger: silentLogger, retentionMs: 3_600_000, maxQueueSize: 10, maxQueuedBytes: 1 << 20, maxInFlightPerOwner: 2, now: () => now, ...extra });
+  return { subs, store, attempts, advance: (ms: number) => (now += ms) };
 }
 
 const quota = (quota: 'concurrent_runs' | 'runs_per_minute' | 'cpu_seconds_per_day', resetsAt: number | null) => new QuotaExceededError({ quota, limit: 1, used: 1, resetsAt }, { what: 'test', now: 0 });
@@ -74,5 +76,27 @@ describe('Judge0Submissions (J6)', () => {
     expect(await subs.finished(token)).toBeNull();
     expect((await subs.get(ada, [token]))[0]).toMatchObject({ status_id: 13, message: 'the gateway shut down before this submission ran; submit it again' });
     await expect(subs.create(ada, [{ language_id: 71, source_code: 'x' }], { base64: false })).rejects.toMatchObject({ code: 'sandbox_unavailable' });
+  });
+
+  it('issue 14: gateways sharing one database end only lost submissions: their own from before a restart, those of gateways gone, and older ones', async () => {
+    const { subs, store } = setup([], { gatewayId: 'gw-b', liveGateways: () => Promise.resolve(new Set(['gw-a', 'gw-b'])) });
+    const rows = [
+      ['on-a', 'gw-a'],
+      ['on-gone', 'gw-c'],
+      ['mine-before-restart', 'gw-b'],
+      ['before-fleet', undefined],
+    ].map(([token, gateway]) => {
+      const r = newRecord({ token: token ?? '', languageId: 71, languageName: 'Python (3.11.2)', source: Buffer.from('x'), stdin: null, expectedOutput: null, request: {}, createdAt: 1, ...(gateway ? { gateway } : {}) });
+      return { token: r.token, owner: 'user:ada', createdAt: 1, expiresAt: 9_999_999_999_999, finishedAt: null, record: JSON.stringify(r) };
+    });
+    await store.createSubmissions(rows);
+    await subs.recover();
+    const after = await subs.get(ada, rows.map((r) => r.token));
+    expect(after.map((r) => [r?.token, r?.status_id])).toEqual([
+      ['on-a', 1],
+      ['on-gone', 13],
+      ['mine-before-restart', 13],
+      ['before-fleet', 13],
+    ]);
   });
 });

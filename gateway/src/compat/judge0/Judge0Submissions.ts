@@ -52,6 +52,10 @@ export interface Judge0SubmissionsOptions {
   readonly now?: () => number;
   /** @default crypto.randomUUID */
   readonly newToken?: () => string;
+  /** GATEWAY_ID: recorded in each submission, so gateways sharing one database end only what is lost. */
+  readonly gatewayId?: string;
+  /** Fleet mode: the gateways alive now; a submission of one of them (but this one) is not lost. */
+  readonly liveGateways?: () => Promise<ReadonlySet<string>>;
 }
 
 /** A submission that has not finished. */
@@ -144,12 +148,19 @@ export class Judge0Submissions {
     });
   }
 
-  /** Ends submissions a previous process left unfinished (their runs were lost). */
+  /**
+   * Ends submissions a previous process left unfinished (their runs were
+   * lost): at start, and now and then in fleet mode, those of this gateway
+   * that are not going on here and those of gateways that are gone.
+   */
   async recover(): Promise<void> {
     const now = this.#now();
+    const live = (await this.#o.liveGateways?.()) ?? new Set<string>();
     for (const row of await this.#o.store.listUnfinishedSubmissions()) {
       const record = this.#parse(row.token, row.record);
-      if (record === null) continue;
+      // Going on here, or on another gateway that is alive (fleet mode, one database).
+      if (record === null || this.#live.has(row.token)) continue;
+      if (record.gateway !== undefined && record.gateway !== this.#o.gatewayId && live.has(record.gateway)) continue;
       const ended = finishedRecord(record, internalVerdict('the gateway restarted before this submission finished; submit it again'), now);
       await this.#o.store.updateSubmission({ token: row.token, record: JSON.stringify(ended), finishedAt: now });
     }
@@ -186,6 +197,7 @@ export class Judge0Submissions {
       expectedOutput: job.expectedOutput,
       request: job.fields,
       createdAt,
+      ...(this.#o.gatewayId === undefined ? {} : { gateway: this.#o.gatewayId }),
     });
     let resolve: (r: Judge0Record) => void = () => undefined;
     const done = new Promise<Judge0Record>((r) => (resolve = r));

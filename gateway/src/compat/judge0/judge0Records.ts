@@ -37,6 +37,8 @@ export const judge0RecordSchema = z.object({
   memory: z.number().nullable(),
   exit_code: z.int().nullable(),
   exit_signal: z.int().nullable(),
+  /** The gateway (GATEWAY_ID) that runs it; absent in records made before fleet mode. Never shown. */
+  gateway: z.string().optional(),
 });
 export type Judge0Record = z.infer<typeof judge0RecordSchema>;
 
@@ -50,6 +52,7 @@ export function newRecord(o: {
   expectedOutput: Buffer | null;
   request: Judge0Record['request'];
   createdAt: number;
+  gateway?: string;
 }): Judge0Record {
   return {
     token: o.token,
@@ -71,6 +74,7 @@ export function newRecord(o: {
     memory: null,
     exit_code: null,
     exit_signal: null,
+    ...(o.gateway === undefined ? {} : { gateway: o.gateway }),
   };
 }
 
