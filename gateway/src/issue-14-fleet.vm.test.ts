@@ -8,13 +8,16 @@
  * SIGKILL of gateway A loses no acknowledged edit and its clients reconnect
  * through B; SIGKILL of the room's sandbox host mid-run ends that run with
  * sandbox_unavailable and the room's next run succeeds on the other host.
+ * And what runs are since issues 11-12: a TTY run started on one gateway's
+ * page socket is resized through the other's, the file it wrote reaches the
+ * room, and terminal sessions are refused with not_supported.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import * as Y from 'yjs';
 import { ROOM_DOC } from '@codecell/protocol';
-import type { StreamMessage } from '@codecell/protocol';
+import type { StreamMessage, StreamServerMessage } from '@codecell/protocol';
 import { startTestPostgres, startTestRedis } from '@codecell/server-kit/test';
 import type { TestPostgres, TestRedis } from '@codecell/server-kit/test';
 import { openStream, stdoutOf, trpcClient } from './test/clients.js';
@@ -23,6 +26,7 @@ import type { RoomClient } from './test/collabClients.js';
 import { startFailoverProxy } from './test/failoverProxy.js';
 import type { FailoverProxy } from './test/failoverProxy.js';
 import { startGatewayProcess } from './test/gatewayProcess.js';
+import { openPage } from './test/pageClient.js';
 import type { GatewayProcess } from './test/gatewayProcess.js';
 import { startSandbox } from './test/sandboxProcess.js';
 import type { SandboxProcess } from './test/sandboxProcess.js';
@@ -124,6 +128,39 @@ describe('issue 14: a fleet of 2 gateways and 2 sandbox hosts with real microVMs
     const after = { 'host-1': await runsOn('host-1'), 'host-2': await runsOn('host-2') };
     expect(after[first]).toBe((first === 'host-1' ? before.h1 : before.h2) + 2);
     expect(after[first === 'host-1' ? 'host-2' : 'host-1']).toBe(first === 'host-1' ? before.h2 : before.h1);
+  }, 180_000);
+
+  it("a TTY run started on A's page socket is resized through B's; the file it wrote reaches the room; terminal sessions are refused with not_supported", async () => {
+    const pageA = openPage(gwA.url);
+    const pageB = openPage(gwB.url);
+    const program = [
+      'import os, signal, time',
+      'def resized(*_):',
+      '    c, r = os.get_terminal_size()',
+      '    print(f"size {c}x{r}", flush=True)',
+      '    open("size.txt", "w").write(f"{c}x{r}\\n")',
+      '    raise SystemExit(0)',
+      'signal.signal(signal.SIGWINCH, resized)',
+      'print("ready", flush=True)',
+      'time.sleep(60)',
+    ].join('\n');
+    pageA.send({ type: 'run', ref: 'tty', input: { roomId, files: [{ path: 'main.py', content: program }], tty: { cols: 80, rows: 24 } } });
+    const accepted = await pageA.waitFor((m): m is Extract<StreamServerMessage, { type: 'accepted' }> => m.type === 'accepted' && m.ref === 'tty', 30_000);
+    pageB.send({ type: 'watch', jobId: accepted.jobId });
+    await pageB.waitUntil(() => pageB.stdout(accepted.jobId).includes('ready'), 90_000);
+    pageB.send({ type: 'resize', jobId: accepted.jobId, cols: 100, rows: 30 });
+    await pageB.waitUntil(() => pageB.jobMessages(accepted.jobId).at(-1)?.type === 'end', 60_000);
+    expect(pageB.stdout(accepted.jobId)).toContain('size 100x30');
+    expect(pageB.jobMessages(accepted.jobId).at(-1)).toMatchObject({ type: 'end', status: 'ok' });
+    // A put the file into the room (B's client sees it); the streams carried it emptied.
+    const onB = clients[1];
+    if (!onB) throw new Error('no client of B');
+    await waitUntil(() => files(onB).get('size.txt')?.toJSON() === '100x30\n', { what: 'size.txt in the room', timeoutMs: 10_000 });
+    expect(pageB.jobMessages(accepted.jobId).find((m) => m.type === 'event' && m.event.type === 'file')).toMatchObject({ event: { path: 'size.txt', content: '' } });
+    pageB.send({ type: 'terminal', ref: 'shell', roomId, program: 'bash', size: { cols: 80, rows: 24 } });
+    expect(await pageB.waitFor((m) => m.type === 'refused' && m.ref === 'shell')).toMatchObject({ code: 'not_supported', message: expect.stringMatching(/fleet mode/) });
+    pageA.ws.close();
+    pageB.ws.close();
   }, 180_000);
 
   it('restarting Redis mid-load loses no accepted run', async () => {
