@@ -37,7 +37,12 @@ export interface FleetRunsOptions {
   readonly retentionMs: number;
   /** @default Date.now */
   readonly now?: () => number;
+  /** Longest wait for one Redis step of leaving, ms (Redis may be away). @default REDIS_STEP_MS */
+  readonly redisStepMs?: number;
 }
+
+/** Longest wait for one Redis step when a gateway leaves the fleet, ms. */
+export const REDIS_STEP_MS = 2_000;
 
 /** Runs through Redis. It does not own the connections: whoever made them closes them. */
 export class FleetRuns implements RunBackend {
@@ -47,9 +52,11 @@ export class FleetRuns implements RunBackend {
   /** Terminal sessions need the gateway and the sandbox in one deployment (README limits). */
   readonly terminals = null;
   readonly #sweeper: HostSweeper;
+  readonly #stepMs: number;
 
   constructor(o: FleetRunsOptions) {
     const { redis, keys, logger } = o;
+    this.#stepMs = o.redisStepMs ?? REDIS_STEP_MS;
     this.queue = new RedisRunQueue({ redis, keys, hosts: o.hosts, logger, maxQueued: o.maxQueued, maxQueuedBytes: o.maxQueuedBytes, replayBytes: o.replayBytes, retentionMs: o.retentionMs });
     this.log = new RedisRunLog({ redis, keys, tail: o.tail, logger, retentionMs: o.retentionMs, ...(o.now ? { now: o.now } : {}) });
     this.control = new RedisRunControl({ redis, keys });
@@ -75,8 +82,8 @@ export class FleetRuns implements RunBackend {
   /** Stops following and sweeping. Runs go on on their hosts; their logs stay in Redis for any gateway. */
   async dispose(): Promise<void> {
     // Bounded: a sweep in progress waits for Redis, which may be away.
-    await settleWithin(this.#sweeper.dispose(), 2_000);
+    await settleWithin(this.#sweeper.dispose(), this.#stepMs);
     this.log.dispose();
-    await settleWithin(this.queue.dispose(), 2_000);
+    await settleWithin(this.queue.dispose(), this.#stepMs);
   }
 }

@@ -10,7 +10,7 @@ import { fleetKeys } from '@codecell/protocol';
 import type { FleetKeys, GatewayRecord, HostRecord } from '@codecell/protocol';
 import { StreamTail, closeRedis, connectRedis, settleWithin } from '@codecell/redis-kit';
 import type { Logger } from '@codecell/server-kit';
-import { FleetRuns } from './FleetRuns.js';
+import { FleetRuns, REDIS_STEP_MS } from './FleetRuns.js';
 import type { FleetRunsOptions } from './FleetRuns.js';
 import { GatewayPresence } from './GatewayPresence.js';
 import { HostDirectory } from './HostDirectory.js';
@@ -21,7 +21,7 @@ import { RedisActiveRuns } from './RedisActiveRuns.js';
 export const REDIS_PING_TIMEOUT_MS = 1_000;
 
 /** Options of {@link GatewayFleet}. */
-export interface GatewayFleetOptions extends Pick<FleetRunsOptions, 'maxQueued' | 'maxQueuedBytes' | 'replayBytes' | 'retentionMs' | 'now'> {
+export interface GatewayFleetOptions extends Pick<FleetRunsOptions, 'maxQueued' | 'maxQueuedBytes' | 'replayBytes' | 'retentionMs' | 'now' | 'redisStepMs'> {
   /** REDIS_URL */
   readonly redisUrl: string;
   /** REDIS_PREFIX */
@@ -63,9 +63,11 @@ export class GatewayFleet {
   readonly presence: GatewayPresence;
   readonly #tail: StreamTail;
   readonly #o: GatewayFleetOptions;
+  readonly #stepMs: number;
 
   constructor(o: GatewayFleetOptions) {
     this.#o = o;
+    this.#stepMs = o.redisStepMs ?? REDIS_STEP_MS;
     const onError = (err: Error): void => o.logger.debug('redis connection error (retrying)', { error: err.message });
     this.redis = connectRedis({ url: o.redisUrl, name: `codecell-gateway-${o.gatewayId}`, onError });
     this.keys = fleetKeys(o.prefix);
@@ -74,6 +76,7 @@ export class GatewayFleet {
       client: this.redis,
       prefix: o.prefix,
       onError: (err) => o.logger.debug('run log read failed (retrying)', { error: String(err) }),
+      stepMs: this.#stepMs / 2,
     });
     this.hosts = new HostDirectory({ redis: this.redis, keys: this.keys, ...(o.now ? { now: o.now } : {}) });
     this.runs = new FleetRuns({ ...o, redis: this.redis, keys: this.keys, tail: this.#tail, hosts: this.hosts });
@@ -102,10 +105,10 @@ export class GatewayFleet {
   async dispose(): Promise<void> {
     this.activeRuns.dispose();
     // Each step bounded: with Redis away, a gateway must still stop.
-    await settleWithin(this.presence.dispose(), 2_000);
-    await settleWithin(this.runs.dispose(), 5_000);
+    await settleWithin(this.presence.dispose(), this.#stepMs);
+    await settleWithin(this.runs.dispose(), 2.5 * this.#stepMs);
     await this.#tail.dispose();
-    await closeRedis(this.redis);
+    await closeRedis(this.redis, this.#stepMs / 2);
   }
 }
 

@@ -40,6 +40,8 @@ export interface TestGatewayOptions {
   readonly maxQueued?: number;
   readonly maxQueuedBytes?: number;
   readonly replayBytes?: number;
+  /** Longest wait for one Redis step when leaving (tests of Redis away). */
+  readonly redisStepMs?: number;
 }
 
 /** Gateways and hosts sharing one Redis and prefix. Dispose it after the test. */
@@ -61,6 +63,7 @@ export class FleetHarness implements AsyncDisposable {
       maxQueuedBytes: o.maxQueuedBytes ?? 8 * 1024 * 1024,
       replayBytes: o.replayBytes ?? 1024 * 1024,
       retentionMs: 60_000,
+      ...(o.redisStepMs === undefined ? {} : { redisStepMs: o.redisStepMs }),
       record: () => ({ url: `http://${id}.test`, store: 'sqlite', collabConnections: 0, streamSockets: 0 }),
     });
     const ended: FinishedRun[] = [];
@@ -71,7 +74,7 @@ export class FleetHarness implements AsyncDisposable {
     return gw;
   }
 
-  async host(o: { capacity?: number; auto?: { delayMs: number }; hostId?: string; runtimes?: Partial<Record<RuntimeId, string>> } = {}): Promise<TestHost> {
+  async host(o: { capacity?: number; auto?: { delayMs: number }; hostId?: string; runtimes?: Partial<Record<RuntimeId, string>>; redisStepMs?: number } = {}): Promise<TestHost> {
     const runner = new FakeHostRunner({ capacity: o.capacity ?? 1, ...(o.auto ? { auto: o.auto } : {}), ...(o.runtimes ? { runtimes: o.runtimes } : {}) });
     const host = await FleetHost.start({
       redisUrl: this.redisUrl,
@@ -80,6 +83,7 @@ export class FleetHarness implements AsyncDisposable {
       runner,
       logger,
       sessionTtlMs: 60_000,
+      ...(o.redisStepMs === undefined ? {} : { redisStepMs: o.redisStepMs }),
     });
     const h = { host, runner };
     this.hosts.push(h);

@@ -39,6 +39,8 @@ export interface StreamTailOptions {
   /** Prefix of the wake stream's key. */
   readonly prefix: string;
   readonly onError?: (err: unknown) => void;
+  /** Longest wait for Redis when disposing, ms (Redis may be away). @default 1000 */
+  readonly stepMs?: number;
 }
 
 /** Tails streams until disposed. */
@@ -85,7 +87,7 @@ export class StreamTail {
     this.#o.blocking.disconnect(false);
     await this.#loop;
     // Redis may be away: the wake key expires on its own then.
-    await settleWithin(this.#o.client.del(this.#wakeKey), 1_000);
+    await settleWithin(this.#o.client.del(this.#wakeKey), this.#o.stepMs ?? 1_000);
   }
 
   #wake(): void {

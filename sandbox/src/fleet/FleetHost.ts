@@ -37,6 +37,8 @@ export interface FleetHostOptions {
   readonly sessionTtlMs: number;
   /** @default HOST_HEARTBEAT_MS */
   readonly heartbeatMs?: number;
+  /** Longest wait for one Redis step of drain or leave, ms (the worker gets 1.5 times this to stop). @default REDIS_STEP_TIMEOUT_MS */
+  readonly redisStepMs?: number;
 }
 
 /** This host's part in the fleet. */
@@ -52,9 +54,11 @@ export class FleetHost {
   #workerClosed: Promise<void> | null = null;
   #draining = false;
   #closing: Promise<void> | null = null;
+  readonly #stepMs: number;
 
   private constructor(o: FleetHostOptions) {
     this.#o = o;
+    this.#stepMs = o.redisStepMs ?? REDIS_STEP_TIMEOUT_MS;
     this.hostId = o.hostId ?? `h-${randomBytes(6).toString('hex')}`;
     const onError = (err: Error): void => o.logger.debug('redis connection error (retrying)', { error: err.message });
     this.#redis = connectRedis({ url: o.redisUrl, name: `codecell-sandbox-${this.hostId}`, onError });
@@ -64,6 +68,7 @@ export class FleetHost {
       client: this.#redis,
       prefix: o.prefix,
       onError: (err) => o.logger.debug('control stream read failed (retrying)', { error: String(err) }),
+      stepMs: this.#stepMs / 2,
     });
     this.#registration = new HostRegistration({
       redis: this.#redis,
@@ -145,7 +150,7 @@ export class FleetHost {
   async drain(timeoutMs: number): Promise<boolean> {
     this.#draining = true;
     // Bounded: with Redis away the registration just expires, and gateways see the host gone instead.
-    await settleWithin(this.#registration.setDraining(), REDIS_STEP_TIMEOUT_MS);
+    await settleWithin(this.#registration.setDraining(), this.#stepMs);
     this.#o.logger.info('draining: no new runs; finishing those in progress', { hostId: this.hostId, active: this.#active });
     const closed = (this.#workerClosed ??= this.#worker.close());
     let timer: NodeJS.Timeout | undefined;
@@ -176,10 +181,10 @@ export class FleetHost {
   dispose(): Promise<void> {
     this.#draining = true;
     return (this.#closing ??= (async () => {
-      await settleWithin(this.#registration.dispose(), REDIS_STEP_TIMEOUT_MS);
-      await settleWithin((this.#workerClosed ??= this.#worker.close(true)), LEAVE_TIMEOUT_MS);
+      await settleWithin(this.#registration.dispose(), this.#stepMs);
+      await settleWithin((this.#workerClosed ??= this.#worker.close(true)), (LEAVE_TIMEOUT_MS / REDIS_STEP_TIMEOUT_MS) * this.#stepMs);
       await this.#tail.dispose();
-      await closeRedis(this.#redis);
+      await closeRedis(this.#redis, this.#stepMs / 2);
     })());
   }
 }
