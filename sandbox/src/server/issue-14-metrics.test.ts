@@ -4,12 +4,12 @@
  * route but `/healthz`.
  */
 import { request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runtimeInfos } from '@codecell/protocol';
 import type { Health, RunEvent } from '@codecell/protocol';
 import { silentLogger } from '@codecell/server-kit';
 import { fakeCore } from '../../test/fakeVmm/fakeCore.js';
+import { listenOnLoopback } from '../../test/listenOnLoopback.js';
 import { createSandboxServer } from './httpServer.js';
 import { SandboxMetrics } from './sandboxMetrics.js';
 
@@ -48,13 +48,7 @@ describe('issue 14: sandbox metrics', () => {
       allowedHosts: new Set(['127.0.0.1']),
       metrics: () => m.render(),
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(async () => {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      await core.dispose();
-    });
-    const port = (server.address() as AddressInfo).port;
+    const port = await listenOnLoopback(server, cleanups, () => core.dispose());
     for (let i = 0; i < 100 && core.pool.stats().idle === 0; i++) await new Promise((r) => setTimeout(r, 10));
     const events: RunEvent[] = [];
     for await (const e of core.runs.start({ language: 'py', source: 'print:hi\n' }).events) events.push(e);
