@@ -12,6 +12,8 @@ export default defineConfig({
     name: 'e2e',
     root: resolve(import.meta.dirname, '..'),
     include: ['e2e/**/*.e2e.test.ts'],
+    // One `vite build` for every file (see globalSetup.ts).
+    globalSetup: ['e2e/globalSetup.ts'],
     fileParallelism: false,
     testTimeout: 90_000,
     hookTimeout: 240_000,
