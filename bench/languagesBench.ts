@@ -10,13 +10,14 @@
  * Under TCG this takes about an hour (TypeScript and Java most of it), so each
  * language's samples are kept as soon as it is done (a JSON file beside the
  * guest image, per image): `BENCH_LANGUAGES=java,rb npm run bench -- languages`
- * measures only those and reports them with the kept ones of the same image.
+ * measures only those and reports them with the kept ones of the same image;
+ * `BENCH_LANGUAGES=none` only writes the report of the kept ones.
  * @module
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { BUILD_DIR, DEFAULT_COMPILE_LIMITS, RUNTIMES, RUNTIME_IDS, helloTemplate, isCompiled } from '@codecell/protocol';
 import type { RuntimeId } from '@codecell/protocol';
 import { defaultCacheDir, guestImage, readManifest } from '@codecell/guest';
@@ -161,6 +162,8 @@ interface Kept {
   readonly rootfs: string;
   results: Partial<Record<RuntimeId, LanguageResult>>;
   numpy?: Summary;
+  /** The acceleration the samples were taken under. */
+  accel?: string;
 }
 
 function keptFile(): string {
@@ -170,15 +173,17 @@ function keptFile(): string {
 function loadKept(rootfs: string): Kept {
   try {
     const k = JSON.parse(readFileSync(keptFile(), 'utf8')) as Kept;
-    if (k.rootfs === rootfs) return k;
+    // The same root image (its content-keyed directory), whichever cache directory holds it.
+    if (basename(dirname(k.rootfs)) === basename(dirname(rootfs))) return { ...k, rootfs };
   } catch {
     // none kept yet
   }
   return { rootfs, results: {} };
 }
 
-/** BENCH_LANGUAGES=java,rb: only those; default every runtime. */
+/** BENCH_LANGUAGES=java,rb: only those; `none`: only the report of the kept ones; default every runtime. */
 function wantedLanguages(): readonly RuntimeId[] {
+  if (process.env['BENCH_LANGUAGES']?.trim() === 'none') return [];
   const asked = (process.env['BENCH_LANGUAGES'] ?? '').split(',').map((x) => x.trim()).filter(Boolean);
   const unknown = asked.filter((x) => !(RUNTIME_IDS as readonly string[]).includes(x));
   if (unknown.length > 0) throw new Error(`BENCH_LANGUAGES: unknown runtime ${unknown.join(', ')} (known: ${RUNTIME_IDS.join(', ')})`);
@@ -190,6 +195,10 @@ export const languagesBench: BenchSuite = {
   async run(log) {
     const ids = wantedLanguages();
     const kept = loadKept(guestImage(defaultCacheDir()).rootfs);
+    if (ids.length === 0) {
+      const results = RUNTIME_IDS.flatMap((id) => (kept.results[id] ? [kept.results[id]] : []));
+      return report({ results, numpy: kept.numpy, accel: kept.accel ?? 'unknown', manifest: readManifest(guestImage(defaultCacheDir())) });
+    }
     log(`host baseline: the image chrooted (${ids.join(', ')})`);
     const host = await hostBaseline(log, ids);
     const runDir = mkdtempSync(join(tmpdir(), 'cc-bench-lang-'));
@@ -236,6 +245,7 @@ export const languagesBench: BenchSuite = {
           at: new Date().toISOString(),
         };
         kept.results[id] = result;
+        kept.accel = accel;
         writeFileSync(keptFile(), JSON.stringify(kept));
         log(`${id}: cold p50 ${ms(result.cold.ttfb.p50)} ms, warm p50 ${ms(result.warm.ttfb.p50)} ms, host p50 ${ms(result.host?.ttfb.p50 ?? NaN)} ms`);
       }
