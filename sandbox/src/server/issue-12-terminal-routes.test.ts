@@ -7,13 +7,12 @@
 import { request } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { errorBodySchema, runEventSchema, runtimeInfos } from '@codecell/protocol';
-import type { Health, RunEvent } from '@codecell/protocol';
-import { silentLogger } from '@codecell/server-kit';
+import { errorBodySchema, runEventSchema } from '@codecell/protocol';
+import type { RunEvent } from '@codecell/protocol';
 import { fakeCore } from '../../test/fakeVmm/fakeCore.js';
 import { listenOnLoopback } from '../../test/listenOnLoopback.js';
 import { until } from '../../test/runHelpers.js';
-import { createSandboxServer } from './httpServer.js';
+import { testSandboxServer } from '../../test/testSandboxServer.js';
 
 const TOKEN = 'issue-12-test-token-0123456789abcdef';
 const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
@@ -25,15 +24,7 @@ afterEach(async () => {
 
 async function setup() {
   const core = fakeCore({ env: { MAX_SESSIONS: '4' }, poolTarget: 0, mode: 'boot' });
-  const server = createSandboxServer({
-    runs: core.runs,
-    health: () => ({ ok: true }) as unknown as Health,
-    runtimes: () => ({ runtimes: runtimeInfos({ py: '3.11.2' }) }),
-    logger: silentLogger,
-    maxRunBodyBytes: 1024 * 1024,
-    token: TOKEN,
-    allowedHosts: new Set(['127.0.0.1']),
-  });
+  const server = testSandboxServer({ runs: core.runs, token: TOKEN });
   const port = await listenOnLoopback(server, cleanups, () => core.dispose());
   /** A POST whose answer is read whole. */
   const post = (path: string, body: unknown) =>

@@ -5,12 +5,10 @@
  */
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runtimeInfos } from '@codecell/protocol';
-import type { Health, RunEvent } from '@codecell/protocol';
-import { silentLogger } from '@codecell/server-kit';
+import type { RunEvent } from '@codecell/protocol';
 import { fakeCore } from '../../test/fakeVmm/fakeCore.js';
 import { listenOnLoopback } from '../../test/listenOnLoopback.js';
-import { createSandboxServer } from './httpServer.js';
+import { testSandboxServer } from '../../test/testSandboxServer.js';
 import { SandboxMetrics } from './sandboxMetrics.js';
 
 const TOKEN = 'issue-14-test-token-0123456789abcdef';
@@ -38,16 +36,7 @@ describe('issue 14: sandbox metrics', () => {
     const core = fakeCore({ poolTarget: 1, mode: 'boot', onRunEnd: (s) => metrics?.runEnded(s) });
     metrics = new SandboxMetrics({ pool: () => core.pool.stats(), attachedVms: () => core.sessions.attached, runs: () => core.runs.stats(), fleet: () => ({ active: 1, draining: true }) });
     const m = metrics;
-    const server = createSandboxServer({
-      runs: core.runs,
-      health: () => ({ ok: true }) as unknown as Health,
-      runtimes: () => ({ runtimes: runtimeInfos({ py: '3.11.2' }) }),
-      logger: silentLogger,
-      maxRunBodyBytes: 1024 * 1024,
-      token: TOKEN,
-      allowedHosts: new Set(['127.0.0.1']),
-      metrics: () => m.render(),
-    });
+    const server = testSandboxServer({ runs: core.runs, token: TOKEN, metrics: () => m.render() });
     const port = await listenOnLoopback(server, cleanups, () => core.dispose());
     for (let i = 0; i < 100 && core.pool.stats().idle === 0; i++) await new Promise((r) => setTimeout(r, 10));
     const events: RunEvent[] = [];

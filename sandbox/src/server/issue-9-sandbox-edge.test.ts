@@ -8,13 +8,12 @@
  */
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { errorBodySchema, runtimeInfos, runtimesResponseSchema } from '@codecell/protocol';
+import { errorBodySchema, runtimesResponseSchema } from '@codecell/protocol';
 import type { Health } from '@codecell/protocol';
-import { silentLogger } from '@codecell/server-kit';
 import { loadConfig } from '../config.js';
 import { fakeCore } from '../../test/fakeVmm/fakeCore.js';
 import { listenOnLoopback } from '../../test/listenOnLoopback.js';
-import { createSandboxServer } from './httpServer.js';
+import { testSandboxServer } from '../../test/testSandboxServer.js';
 import { allowedHostsFor } from './requestGuard.js';
 
 const TOKEN = 'issue-9-test-token-0123456789abcdef';
@@ -29,13 +28,10 @@ async function setup() {
   // No warm pool: nothing boots unless a run acquires a VM, so "no VM" proves "nothing ran".
   const core = fakeCore({ env: { MAX_SESSIONS: '4' }, poolTarget: 0, mode: 'boot' });
   const { driver, runs } = core;
-  const server = createSandboxServer({
+  const server = testSandboxServer({
     runs,
-    health: () => ({ ok: true, marker: 'health-body' }) as unknown as Health,
-    runtimes: () => ({ runtimes: runtimeInfos({ py: '3.11.2' }) }),
-    logger: silentLogger,
-    maxRunBodyBytes: 1024 * 1024,
     token: TOKEN,
+    health: () => ({ ok: true, marker: 'health-body' }) as unknown as Health,
     allowedHosts: new Set(['localhost', '127.0.0.1', '::1', 'sandbox.internal']),
   });
   const port = await listenOnLoopback(server, cleanups, () => core.dispose());
