@@ -10,7 +10,8 @@
 //                                     installed, never started: tests start their own)
 //   node scripts/setup.mjs --guest    only (re)build the guest image if stale
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -105,13 +106,49 @@ function ensureServers() {
   }
 }
 
+/** `$CODECELL_CACHE_DIR`, else `~/.cache/codecell` (as guest/build/image.ts). */
+function cacheDir() {
+  return process.env.CODECELL_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'codecell');
+}
+
+/**
+ * Native addons npm would compile on every clean install (no prebuilt binary
+ * is reachable from here: they live on GitHub). prebuild-install, which runs
+ * their install script, first looks for `<name>-v<version>-node-v<abi>-<platform>-<arch>.tar.gz`
+ * in the directory named by `npm_config_<name>_local_prebuilds`; we keep the
+ * binary built the first time there, so a clean clone skips a ~90 s compile.
+ */
+const NATIVE_ADDONS = [{ name: 'better-sqlite3', binary: 'build/Release/better_sqlite3.node' }];
+
+function prebuildEnv(dir) {
+  return Object.fromEntries(NATIVE_ADDONS.map((a) => [`npm_config_${a.name.replace(/[^a-zA-Z0-9]/g, '_')}_local_prebuilds`, dir]));
+}
+
+/** Keeps each addon's freshly built binary as a local prebuild (best effort: a failure only costs the next install a compile). */
+function keepPrebuilds(dir) {
+  for (const addon of NATIVE_ADDONS) {
+    const pkgDir = join(root, 'node_modules', addon.name);
+    if (!existsSync(join(pkgDir, addon.binary))) continue;
+    const { version } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+    const tarball = join(dir, `${addon.name}-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`);
+    if (existsSync(tarball)) continue;
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${tarball}.${process.pid}.tmp`;
+    const r = spawnSync('tar', ['-czf', tmp, '-C', pkgDir, addon.binary], { stdio: 'ignore' });
+    if (r.status === 0) renameSync(tmp, tarball);
+    else rmSync(tmp, { force: true });
+  }
+}
+
 function ensureNpm() {
   const marker = join(root, 'node_modules', '.package-lock.json');
   const lock = join(root, 'package-lock.json');
   const fresh = existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs;
   if (fresh) return;
-  log('installing npm dependencies (npm ci)');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  const prebuilds = join(cacheDir(), 'prebuilds');
+  log(`installing npm dependencies (npm ci; native addons built once, kept in ${prebuilds})`);
+  run('npm', ['ci', '--no-audit', '--no-fund'], { env: { ...process.env, ...prebuildEnv(prebuilds) } });
+  keepPrebuilds(prebuilds);
 }
 
 function ensureGuest() {
