@@ -54,9 +54,9 @@ async function main(): Promise<void> {
   for (const suite of suites) {
     const log = (msg: string): void => void process.stderr.write(`[bench:${suite.name}] ${msg}\n`);
     log('starting');
-    const body = await suite.run(log);
-    // The host's load when the suite began: on a shared machine other work slows VMs (TCG most of all).
+    // The host's load when the suite began (taken before it runs: its own VMs raise it): on a shared machine other work slows VMs (TCG most of all).
     const load = loadavg()[0]?.toFixed(1) ?? '?';
+    const body = await suite.run(log);
     const header = `_Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench -- ${suite.name}\` on ${machine()}; load average ${load} when it began._\n\n`;
     writeSection(suite.name, header + body);
     log(`written to ${FILE}`);

@@ -130,17 +130,24 @@ async function driverTimings(log: (m: string) => void): Promise<{ boot: Summary;
   }
 }
 
-function idleVmMemory(): { rssMb: number; pssMb: number; n: number } {
+/** Per QEMU process, mean over the pool's idle clones: RSS, PSS, and the private part of PSS (what the clone wrote itself). */
+/** Idle clone PSS before issue 10's languages (Python-only image, BENCHMARKS.md of aa377f4). */
+const PSS_BEFORE_LANGUAGES_MB = 61;
+
+function idleVmMemory(): { rssMb: number; pssMb: number; privateMb: number; n: number } {
   const pids = childProcesses(process.pid, /^qemu-system/);
+  const kb = (text: string, field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
   let rss = 0;
   let pss = 0;
+  let priv = 0;
   for (const pid of pids) {
     const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    rss += Number(/^Rss:\s+(\d+)/m.exec(text)?.[1] ?? 0);
-    pss += Number(/^Pss:\s+(\d+)/m.exec(text)?.[1] ?? 0);
+    rss += kb(text, 'Rss');
+    pss += kb(text, 'Pss');
+    priv += kb(text, 'Private_Clean') + kb(text, 'Private_Dirty');
   }
   const n = Math.max(1, pids.length);
-  return { rssMb: rss / 1024 / n, pssMb: pss / 1024 / n, n: pids.length };
+  return { rssMb: rss / 1024 / n, pssMb: pss / 1024 / n, privateMb: priv / 1024 / n, n: pids.length };
 }
 
 async function throughput(o: { base: SandboxTarget; clients: number; session: boolean; seconds: number }): Promise<{ rps: number; ok: number; bad: number }> {
@@ -259,7 +266,7 @@ function report(r: {
     '',
     '### Memory',
     '',
-    `Idle warm VM (snapshot clone after warm-up): RSS ${r.mem.rssMb.toFixed(0)} MiB, PSS ${r.mem.pssMb.toFixed(0)} MiB per QEMU process (mean of ${r.mem.n}); PSS counts the template's shared RAM once across clones.`,
+    `Idle warm VM (snapshot clone after warm-up): RSS ${r.mem.rssMb.toFixed(0)} MiB, PSS ${r.mem.pssMb.toFixed(0)} MiB per QEMU process (mean of ${r.mem.n}), of which ${r.mem.privateMb.toFixed(0)} MiB private (what the clone wrote itself) and ${(r.mem.pssMb - r.mem.privateMb).toFixed(0)} MiB its share of the template's RAM; PSS counts that shared RAM once across clones.`,
     '',
     '### Targets',
     '',
@@ -269,6 +276,7 @@ function report(r: {
       ['warm p99 first byte < 150 ms (runs paced)', `${ms(pf.p99)} ms`, verdict(pf.p99 < 150)],
       ['warm p99 first byte < 150 ms (back to back)', `${ms(wf.p99)} ms`, verdict(wf.p99 < 150)],
       ['snapshot restore → ready < 300 ms', `p50 ${ms(r.drv.restore.p50)} ms`, verdict(r.drv.restore.p50 < 300)],
+      [`idle VM PSS ≤ ${PSS_BEFORE_LANGUAGES_MB} MiB (issue 10: no worse than before it)`, `${r.mem.pssMb.toFixed(0)} MiB`, verdict(r.mem.pssMb <= PSS_BEFORE_LANGUAGES_MB)],
     ]),
   ].join('\n');
 }

@@ -1,10 +1,11 @@
 /**
  * Driver-level timings shared by the sandbox and root-image benchmarks: cold
- * boots to the agent's `ready`, and a template booted and saved the way the
- * pool makes one.
+ * boots to the agent's `ready`, and a template booted, primed and saved the way
+ * the pool makes one.
  * @module
  */
 import { AgentConnection } from '../sandbox/src/agent/AgentConnection.js';
+import { PRIME_TIMEOUT_MS } from '../sandbox/src/pool/poolTemplate.js';
 import type { VmHandle, VmTemplate, VmShape, VmmDriver } from '../sandbox/src/vmm/VmmDriver.js';
 
 /** Boots `n` VMs one after another; resolves with each one's ms from boot to the agent's `ready`. */
@@ -23,12 +24,22 @@ export async function coldBoots(o: { driver: VmmDriver; shape: VmShape; n: numbe
   return times;
 }
 
-/** Boots a template VM, waits for its agent and saves it; resolves with the template and the ms the save took. */
+/**
+ * Boots a template VM, waits for its agent, primes it as the pool does (numpy and
+ * pandas loaded, its forked interpreters prepared: poolTemplate.ts) and saves it;
+ * resolves with the template and the ms the save took. Unprimed, a clone would
+ * finish its forked interpreters' preparation after every restore (~400 ms of
+ * the guest's only vCPU under TCG) and the restore figures would not be the pool's.
+ */
 export async function makeTemplate(o: { driver: VmmDriver; shape: VmShape; readyTimeoutMs: number }): Promise<{ template: VmTemplate; saveMs: number }> {
   const vm = await o.driver.boot({ shape: o.shape, asTemplate: true });
   const agent = new AgentConnection(vm.channel);
-  await agent.waitReady({ timeoutMs: o.readyTimeoutMs });
-  agent.dispose();
+  try {
+    await agent.waitReady({ timeoutMs: o.readyTimeoutMs });
+    await agent.prime({ timeoutMs: PRIME_TIMEOUT_MS });
+  } finally {
+    agent.dispose();
+  }
   const t0 = performance.now();
   const template = await o.driver.createTemplate(vm);
   return { template, saveMs: performance.now() - t0 };
