@@ -379,6 +379,14 @@ class Agent:
         self._close_ready_pipe(pre)
         discard(pre)
 
+    def held_files(self):
+        """What the open terminal sessions wrote that their rooms may not have yet (a pruning run keeps it)."""
+        keep = set()
+        for r in self.runs.values():
+            if r.terminal and r.outputs is not None:
+                keep |= r.outputs.held()
+        return sorted(keep)
+
     def after_run(self, run):
         self.prepare_next()
         if not run.terminal:

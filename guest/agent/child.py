@@ -183,7 +183,7 @@ def _launch(req):
         ptys.attach(req["tty"])  # the stage's controlling terminal and stdio (SPEC 3.10)
     become_user(req["limits"])
     if req.get("prune"):
-        prune([f["path"] for f in req["files"]])
+        prune([f["path"] for f in req["files"]] + req.get("keep", []))
     write_files(req["files"], req.get("buildDir"))
     argv = req["argv"]
     if req.get("python"):

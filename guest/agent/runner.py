@@ -187,6 +187,7 @@ class Run:
             {
                 "files": self.files if first else [],
                 "prune": self.prune and first,
+                "keep": self.agent.held_files() if self.prune and first else [],
                 "buildDir": self.build_dir if first else None,
                 "argv": stage["argv"],
                 "env": stage["env"],

@@ -25,6 +25,9 @@ IGNORED_DIRS = frozenset(("__pycache__", ".cache", ".config", ".local", "node_mo
 USER_UID = 1000
 # While a run goes on, files are looked at this often; one unchanged since the last look is sent.
 POLL_INTERVAL_S = 1.0
+# A pruning run keeps a file a terminal session wrote that its reports may not
+# have brought into the room yet: one still unsent, or sent this recently.
+HOLD_S = 5.0
 # Entries one scan looks at, at most (a program making millions of files must not stall the agent).
 MAX_SCAN_ENTRIES = 20000
 MAX_DEPTH = 32
@@ -158,6 +161,8 @@ class OutputReporter:
         self.before = scan()
         self.request = {f["path"]: f["contentB64"] for f in request_files}
         self.sent = {}
+        # path -> time.monotonic() of its last report
+        self.sent_at = {}
         self.last_seen = {}
         self.count = 0
         self.bytes = 0
@@ -186,6 +191,7 @@ class OutputReporter:
         size, data = got
         self.count += 1
         self.sent[path] = stamp
+        self.sent_at[path] = time.monotonic()
         self.agent.send_json(T_FILE, {"runId": self.run_id, "path": path, "size": size, "truncated": data is None})
         if data:
             self.bytes += len(data)
@@ -204,6 +210,14 @@ class OutputReporter:
             if self.last_seen.get(path) == stamp and self._changed(path, stamp):
                 self._send_file(path, stamp)
         self.last_seen = seen
+
+    def held(self):
+        """Paths a pruning run must not delete (a terminal session's, SPEC 3.9): changed and not yet
+        reported, or reported in the last HOLD_S, so the room may not have them yet."""
+        now = time.monotonic()
+        keep = {p for p, t in self.sent_at.items() if now - t < HOLD_S}
+        keep.update(p for p, stamp in scan().items() if self._changed(p, stamp))
+        return keep
 
     def finish(self):
         """After the last stage (nothing of the run is left alive): sends every file still unsent."""

@@ -175,6 +175,24 @@ describe('terminal sessions (SPEC 3.11)', () => {
     expect(r.vmId).toBe(run.vmId);
   });
 
+  it('a file the shell wrote just before a pruning run is kept for that run and still reported (SPEC 3.9)', async () => {
+    const sh = terminal('bash');
+    await sh.waitFor(/\$ $/);
+    sh.type('echo fresh > fresh-from-shell.txt; echo "wrote it"\r');
+    await sh.waitFor('wrote it');
+    // At once: the shell's reporter has not sent the file yet, so the room (the request) cannot have it.
+    const run = await runPy(sb.runs, 'import os\nprint(sorted(os.listdir(".")))', { sessionId: SESSION, prune: true });
+    expect(run.stdout).toContain("'fresh-from-shell.txt'");
+    await until(() => sh.events.some((e) => e.type === 'file' && e.path === 'fresh-from-shell.txt'), 30_000);
+    // Reported and unchanged for longer than the agent holds it (HOLD_S, 5 s): the room has had it, so a
+    // pruning run whose request lacks it (deleted in the room meanwhile) deletes it.
+    await new Promise((r) => setTimeout(r, 6000));
+    const after = await runPy(sb.runs, 'import os\nprint(os.path.exists("fresh-from-shell.txt"))', { sessionId: SESSION, prune: true });
+    expect(after.stdout).toBe('False\n');
+    sh.type('exit\r');
+    expect((await sh.done).exit?.status).toBe('ok');
+  });
+
   it('a background job started in the shell dies with the shell', async () => {
     const sh = terminal('bash');
     await sh.waitFor(/\$ $/);
