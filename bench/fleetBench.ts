@@ -25,6 +25,7 @@ import { startGatewayProcess } from '../gateway/src/test/gatewayProcess.js';
 import type { GatewayProcess } from '../gateway/src/test/gatewayProcess.js';
 import { startSandbox } from '../gateway/src/test/sandboxProcess.js';
 import type { SandboxProcess } from '../gateway/src/test/sandboxProcess.js';
+import { GUEST_OVERHEAD_MB, vmMemoryMb } from '../sandbox/src/config.js';
 import { childProcesses } from '../sandbox/test/leftovers.js';
 import type { BenchSuite } from './run.js';
 import { startStack } from './stack.js';
@@ -247,7 +248,7 @@ function report(r: Results): string {
   const f = r.fleet;
   const vmPss = [e.vm, ...f.vm].filter((v) => v.n > 0);
   const pss = vmPss.reduce((n, v) => n + v.pssMb, 0) / Math.max(1, vmPss.length);
-  const guestMb = 128 + 192; // DEFAULT_MEM_MB + GUEST_OVERHEAD_MB: what each VM may touch
+  const guestMb = vmMemoryMb(128); // the default VM's guest RAM (a program's 128 MiB, raised to a compiler's): what each VM may touch
   const model = capacityModel({ idlePerHost: f.idlePerS / 2, callsPerRun: f.callsPerRun, redisPerChange: r.collab.redisPerChange, pgPerChange: r.collab.pgPerChange, pssMb: pss, guestMb });
   return [
     `Each sandbox: \`POOL_SIZE=2 MAX_CONCURRENT_RUNS=2\`, VMs under TCG here. Embedded: one gateway (\`SANDBOX_ADDR\`, SQLite) and one sandbox. Fleet: two gateway processes and two sandbox hosts on one Redis (append-only, fsync always) and one PostgreSQL, each run submitted on one gateway and streamed from the other. Every process shares these 2 cores: the fleet cannot be faster here, the point is what the Redis path costs. The machine was shared with other work (1-minute load average ${r.load}): absolute figures are noisy, the two paths were measured back to back.`,
@@ -311,7 +312,7 @@ function capacityModel(o: { idlePerHost: number; callsPerRun: number; redisPerCh
   return [
     '### Capacity model (on paper)',
     '',
-    `Per VM, measured here: **${o.pssMb.toFixed(0)} MiB PSS** per idle QEMU clone (snapshot RAM shared through the page cache; it grows towards the ${o.guestMb} MiB a default VM may touch, \`DEFAULT_MEM_MB\` 128 + 192 guest overhead, as programs use memory). The sandbox admits VMs by that ceiling, not by PSS.`,
+    `Per VM, measured here: **${o.pssMb.toFixed(0)} MiB PSS** per idle QEMU clone (snapshot RAM shared through the page cache; it grows towards the ${o.guestMb} MiB a default VM may touch, the compile stage's ${o.guestMb - GUEST_OVERHEAD_MB} MiB (more than \`DEFAULT_MEM_MB\` 128, so one VM shape serves every language) + ${GUEST_OVERHEAD_MB} guest overhead, as programs use memory). The sandbox admits VMs by that ceiling, not by PSS.`,
     `A host of **N cores and M GiB**: \`MAX_GUEST_MEMORY_MB\` = M/2 GiB by default, so **⌊M·512 / ${o.guestMb}⌋ room VMs** (at most 32 unless \`MAX_SESSIONS\` is raised); \`MAX_CONCURRENT_RUNS\` ≈ N/2 (one vCPU per run, the other half for VMMs and the host). Assuming (not measured: no working KVM here) a short warm run costs ~${kvmRunCoreMs} ms of a core on KVM, that is ≈ N·1000/${kvmRunCoreMs}/2 runs/s; under TCG (this machine) guest CPU is ~17× slower and the runs/s measured above are what such a host gives.`,
     `For a ${host.cores}-core, ${host.gib} GiB KVM host: ${sessions} room VMs, ~${runsPerSecond} short runs/s. Redis and PostgreSQL, from the costs measured above (${o.callsPerRun.toFixed(0)} Redis commands per run, ${o.redisPerChange.toFixed(1)} per edit, ${o.pgPerChange.toFixed(2)} PostgreSQL commits per edit, ~${o.idlePerHost.toFixed(0)} commands/s per host when idle) with one typist per room VM at 5 changes/s, every host at its peak run rate:`,
     '',
