@@ -50,6 +50,14 @@ export interface AfterRunPayload {
   readonly cpuMs: number | null;
 }
 
+/** A terminal session (a room's shell or console) that ended. */
+export interface TerminalEndPayload {
+  readonly owner: RunOwner;
+  readonly jobId: string;
+  /** CPU time of its whole cgroup (the shell and all it started); null without an exit. */
+  readonly cpuMs: number | null;
+}
+
 /** Bytes the gateway itself is about to write into a room (files a run wrote), which no collab hook sees. */
 export interface RoomWritePayload {
   readonly roomId: string;
@@ -67,6 +75,10 @@ export interface GatewayExtension {
   beforeRun?(payload: BeforeRunPayload): Promise<void>;
   /** Once for every run that passed `beforeRun`: refused later, or ended. Must not throw. */
   afterRun?(payload: AfterRunPayload): void;
+  /** Before a terminal session opens (it is not a run: no run slot is taken). Throw to refuse (the CPU quota). */
+  beforeTerminal?(payload: BeforeRunPayload): Promise<void>;
+  /** When a terminal session this gateway opened ended (its CPU time). Must not throw. */
+  afterTerminal?(payload: TerminalEndPayload): void;
   /** Before a room is created. Throw to refuse. */
   beforeCreateRoom?(payload: { readonly caller: Caller }): Promise<void>;
   /** Before the gateway writes into a room on its own (files a run wrote). Throw a CodeCellError to refuse (storage quota). */
@@ -112,6 +124,14 @@ export class GatewayHooks {
 
   afterRun(payload: AfterRunPayload): void {
     for (const e of this.#extensions) e.afterRun?.(payload);
+  }
+
+  async beforeTerminal(payload: BeforeRunPayload): Promise<void> {
+    for (const e of this.#extensions) await e.beforeTerminal?.(payload);
+  }
+
+  afterTerminal(payload: TerminalEndPayload): void {
+    for (const e of this.#extensions) e.afterTerminal?.(payload);
   }
 
   async beforeCreateRoom(payload: { readonly caller: Caller }): Promise<void> {

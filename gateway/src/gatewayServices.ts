@@ -168,6 +168,9 @@ export async function buildServices(o: { config: GatewayConfig; logger: Logger; 
       metricsRef?.runEnded(run);
       if (run.owner) hooks.afterRun({ owner: run.owner, jobId: run.jobId, accepted: true, cpuMs: run.cpuMs });
     },
+    onTerminalEnd: (t) => {
+      if (t.owner) hooks.afterTerminal({ owner: t.owner, jobId: t.jobId, cpuMs: t.cpuMs });
+    },
     logger,
     now,
     defaults: { timeoutMs: config.RUN_TIMEOUT_MS, memoryMb: config.MAX_MEM_MB, vcpus: config.MAX_VCPUS },

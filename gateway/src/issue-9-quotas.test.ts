@@ -16,6 +16,7 @@ import { createAdmin, signUp, startHosted } from './test/hosted.js';
 import type { Hosted } from './test/hosted.js';
 import { runningSandbox } from './test/roleActions.js';
 import { outcome, testUser } from './test/sessions.js';
+import { openPage } from './test/pageClient.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -84,6 +85,32 @@ describe('issue 9: quotas', () => {
     expect(quotaOf(err)).toMatchObject({ quota: 'cpu_seconds_per_day', limit: 2, resetsAt: Date.parse('2030-01-02T00:00:00Z') });
     clock = Date.parse('2030-01-02T00:00:01Z');
     expect(await outcome(ada.trpc.runCode.mutate({ files }))).toBe('ok');
+  });
+
+  it("CPU-seconds per day count a room's shell (its opener's), and a spent quota refuses a new shell", async () => {
+    // The shell exits at once; its exit's cpuMs is its whole cgroup's (bash and all it started).
+    const shellThenRuns: FakeHandler = (req, res) => {
+      if (req.path !== '/terminal') return exiting(1)(req, res);
+      startNdjson(res, 'sh');
+      writeEvent(res, { type: 'start', jobId: 'sh', vmId: 'vm', at: 1 });
+      writeEvent(res, { type: 'exit', code: 0, signal: null, status: 'ok', cpuMs: 2500, wallMs: 9000, maxRssKb: 1 });
+      res.end();
+    };
+    const { gw } = await hosted({ QUOTA_CPU_SECONDS_PER_DAY: '2' }, shellThenRuns);
+    const ada = await createAdmin(gw);
+    const { roomId } = await ada.trpc.createRoom.mutate({});
+    const page = openPage(gw.url, { ...ada.headers(), Origin: gw.url });
+    cleanups.push(() => page.ws.close());
+    page.send({ type: 'terminal', ref: 't1', roomId, program: 'bash', size: { cols: 80, rows: 24 } });
+    const accepted = await page.waitFor((m) => m.type === 'accepted' && m.ref === 't1');
+    const jobId = accepted.type === 'accepted' ? accepted.jobId : '';
+    await page.waitFor((m) => m.type === 'job' && m.jobId === jobId && m.message.type === 'end');
+    // A shell takes no run slot, but its CPU time is charged like a run's.
+    await expect.poll(async () => (await ada.trpc.quotas.mine.query()).find((q) => q.quota === 'cpu_seconds_per_day')?.used).toBe(3);
+    expect(quotaOf(await ada.trpc.runCode.mutate({ files }).catch((e: unknown) => e))).toMatchObject({ quota: 'cpu_seconds_per_day', limit: 2 });
+    page.send({ type: 'terminal', ref: 't2', roomId, program: 'bash', size: { cols: 80, rows: 24 } });
+    const refused = await page.waitFor((m) => m.type === 'refused' && m.ref === 't2');
+    expect(refused).toMatchObject({ code: 'quota_exceeded', message: expect.stringContaining('QUOTA_CPU_SECONDS_PER_DAY=2') });
   });
 
   it('rooms owned and storage: a new room is refused past either; a room that would grow past storage refuses the update', async () => {

@@ -13,7 +13,7 @@ import type { QuotaDetails, QuotaName, QuotaUsage } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import type { Caller } from '../auth/Caller.js';
 import { quotaKeyOf } from '../auth/Caller.js';
-import type { AfterRunPayload, BeforeRunPayload, GatewayExtension, RoomWritePayload } from '../extensions.js';
+import type { AfterRunPayload, BeforeRunPayload, GatewayExtension, RoomWritePayload, TerminalEndPayload } from '../extensions.js';
 import type { GatewayStore } from '../store/GatewayStore.js';
 import { LocalActiveRuns } from './ActiveRuns.js';
 import type { ActiveRuns } from './ActiveRuns.js';
@@ -92,17 +92,30 @@ export class QuotaExtension implements GatewayExtension {
     return (this.#o.now ?? Date.now)();
   }
 
+  /** Refuses when the owner's runs and terminal sessions used CPU_SECONDS_PER_DAY already. */
+  async #checkCpuDay(key: string, now: number): Promise<void> {
+    const { limits, store } = this.#o;
+    if (limits.cpuSecondsPerDay === 0) return;
+    const day = Math.floor(now / DAY_MS) * DAY_MS;
+    const usedS = (await store.getQuota({ key, kind: 'cpu_ms', windowStart: day })) / 1000;
+    if (usedS >= limits.cpuSecondsPerDay) {
+      throw new QuotaExceededError({ quota: 'cpu_seconds_per_day', limit: limits.cpuSecondsPerDay, used: Math.round(usedS), resetsAt: day + DAY_MS }, { what: `your runs and shells used ${Math.round(usedS)} CPU-seconds today`, now });
+    }
+  }
+
+  #chargeCpu(key: string, cpuMs: number | null): void {
+    if (cpuMs === null || cpuMs <= 0 || this.#o.limits.cpuSecondsPerDay === 0) return;
+    const day = Math.floor(this.#now() / DAY_MS) * DAY_MS;
+    this.#o.store.addQuota({ key, kind: 'cpu_ms', windowStart: day, amount: cpuMs }).catch((err: unknown) => {
+      this.#o.logger.error('could not count CPU time', { key, error: String(err) });
+    });
+  }
+
   async beforeRun({ owner }: BeforeRunPayload): Promise<void> {
     const { limits, store } = this.#o;
     const now = this.#now();
     const key = owner.key;
-    if (limits.cpuSecondsPerDay > 0) {
-      const day = Math.floor(now / DAY_MS) * DAY_MS;
-      const usedS = (await store.getQuota({ key, kind: 'cpu_ms', windowStart: day })) / 1000;
-      if (usedS >= limits.cpuSecondsPerDay) {
-        throw new QuotaExceededError({ quota: 'cpu_seconds_per_day', limit: limits.cpuSecondsPerDay, used: Math.round(usedS), resetsAt: day + DAY_MS }, { what: `your runs used ${Math.round(usedS)} CPU-seconds today`, now });
-      }
-    }
+    await this.#checkCpuDay(key, now);
     // Before counting this minute's runs: a run refused for concurrency does not use one up.
     const active = await this.#active.count(key);
     if (limits.concurrentRuns > 0 && active >= limits.concurrentRuns) this.#refuseConcurrent(active);
@@ -120,11 +133,16 @@ export class QuotaExtension implements GatewayExtension {
 
   afterRun({ owner, accepted, cpuMs }: AfterRunPayload): void {
     this.#active.release(owner.key);
-    if (!accepted || cpuMs === null || cpuMs <= 0 || this.#o.limits.cpuSecondsPerDay === 0) return;
-    const day = Math.floor(this.#now() / DAY_MS) * DAY_MS;
-    this.#o.store.addQuota({ key: owner.key, kind: 'cpu_ms', windowStart: day, amount: cpuMs }).catch((err: unknown) => {
-      this.#o.logger.error('could not count a run\'s CPU time', { key: owner.key, error: String(err) });
-    });
+    if (accepted) this.#chargeCpu(owner.key, cpuMs);
+  }
+
+  /** A shell or console counts against CPU_SECONDS_PER_DAY like runs (its opener's), not against the run counts. */
+  async beforeTerminal({ owner }: BeforeRunPayload): Promise<void> {
+    await this.#checkCpuDay(owner.key, this.#now());
+  }
+
+  afterTerminal({ owner, cpuMs }: TerminalEndPayload): void {
+    this.#chargeCpu(owner.key, cpuMs);
   }
 
   async beforeCreateRoom({ caller }: { readonly caller: Caller }): Promise<void> {

@@ -37,6 +37,8 @@ export interface FollowHooks {
   readonly onTerminal?: (o: { readonly roomId: string; readonly jobId: string; readonly live: boolean }) => void;
   /** Told once when a run this gateway submitted ends (quotas, metrics); not for terminal sessions. */
   readonly onRunEnd?: (run: FinishedRun) => void;
+  /** Told once when a terminal session this gateway opened ends, with its CPU time (quotas). */
+  readonly onTerminalEnd?: (o: { readonly jobId: string; readonly owner: RunOwner | null; readonly cpuMs: number | null }) => void;
 }
 
 /** Options of {@link RunFollower}. */
@@ -144,7 +146,15 @@ export class RunFollower {
       return;
     }
     if (m.type !== 'end') return;
-    if (f.terminal) return this.#tellTerminal(f, false);
+    if (f.terminal) {
+      this.#tellTerminal(f, false);
+      try {
+        this.#o.onTerminalEnd?.({ jobId: f.facts.jobId, owner: f.facts.owner, cpuMs: f.cpuMs });
+      } catch (err) {
+        this.#o.logger.error('onTerminalEnd failed', { jobId: f.facts.jobId, error: String(err) });
+      }
+      return;
+    }
     // S4 statuses are exit statuses or error codes; anything else would be a bug upstream.
     this.#notify(f, roomRunStatusSchema.catch('internal_error').parse(m.status), m);
     try {

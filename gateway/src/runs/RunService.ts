@@ -5,8 +5,9 @@
  * Runs without a room belong to who started them. `startedBy` is the caller's
  * display name (with AUTH_MODE=none, the label the page sends). Quotas and
  * other extensions run before a run is queued. Terminal sessions (issue 12)
- * are opened by runners and above and watched by viewers and above; quotas
- * do not count them (they are bounded by their idle timeout and limits).
+ * are opened by runners and above and watched by viewers and above; they
+ * take no run slot, but their CPU time counts against its opener's
+ * CPU_SECONDS_PER_DAY, and a spent quota refuses a new one.
  * @module
  */
 import { CodeCellError } from '@codecell/protocol';
@@ -72,7 +73,9 @@ export class RunService {
   /** Opens (or joins) the room's terminal session of `program` (runner and above); watch its jobId for the screen. */
   async openTerminal(caller: Caller, input: { roomId: string; program: TerminalProgram; size: TerminalSize; files?: readonly WorkspaceFile[] }): Promise<RunCodeOutput> {
     await this.#o.access.require(caller, input.roomId, 'run');
-    const run = this.#o.terminals.open({ ...input, owner: this.#ownerOf(caller, {}) });
+    const owner = this.#ownerOf(caller, {});
+    await this.#o.hooks.beforeTerminal({ caller, owner, roomId: input.roomId });
+    const run = this.#o.terminals.open({ ...input, owner });
     return { jobId: run.jobId, position: 0 };
   }
 
