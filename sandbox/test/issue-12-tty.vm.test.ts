@@ -178,8 +178,9 @@ describe('terminal sessions (SPEC 3.11)', () => {
   it('a file the shell wrote just before a pruning run is kept for that run and still reported (SPEC 3.9)', async () => {
     const sh = terminal('bash');
     await sh.waitFor(/\$ $/);
-    sh.type('echo fresh > fresh-from-shell.txt; echo "wrote it"\r');
-    await sh.waitFor('wrote it');
+    // Wait for what bash prints, not for the echo of the typed line: `wrote-42` is not in the command.
+    sh.type('echo fresh > fresh-from-shell.txt; echo wrote-$((40 + 2))\r');
+    await sh.waitFor('wrote-42');
     // At once: the shell's reporter has not sent the file yet, so the room (the request) cannot have it.
     const run = await runPy(sb.runs, 'import os\nprint(sorted(os.listdir(".")))', { sessionId: SESSION, prune: true });
     expect(run.stdout).toContain("'fresh-from-shell.txt'");
