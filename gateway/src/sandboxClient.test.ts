@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -115,6 +116,102 @@ describe('SandboxClient', () => {
     await expect(it2.next()).rejects.toThrow();
     await expect.poll(() => closed).toBe(2);
   });
+
+  /** A run answered at once: start, then exit. */
+  const answer = (res: ServerResponse, jobId: string): void => {
+    startNdjson(res, jobId);
+    writeEvent(res, { type: 'start', jobId, vmId: 'vm', at: 1 });
+    writeEvent(res, exit);
+    res.end();
+  };
+  const drain = async (run: { events: AsyncIterable<RunEvent> }): Promise<string[]> => {
+    const seen: string[] = [];
+    for await (const ev of run.events) seen.push(ev.type);
+    return seen;
+  };
+
+  it('sends runs one after another on one kept-alive connection', async () => {
+    const c = await setup((_req, res) => answer(res, 'job-k'));
+    await drain(await c.run(body));
+    // As the gateway reads a run: up to its exit, not the stream's end.
+    for await (const ev of (await c.run(body)).events) if (ev.type === 'exit') break;
+    await new Promise((r) => setTimeout(r, 20)); // the stream's end, read after the exit
+    await c.sendStdin('job-k', { data: 'x' }).catch(() => undefined);
+    const connections = new Set(fake?.requests.map((r) => r.raw.socket));
+    expect(fake?.requests).toHaveLength(3);
+    expect(connections.size).toBe(1);
+  });
+
+  it("aborting a run that ended leaves its connection alone, even when the next run has it", async () => {
+    let release: () => void = () => undefined;
+    const c = await setup((req, res) => {
+      if ((req.body as { source: string }).source === 'late-end') {
+        startNdjson(res, 'job-l');
+        writeEvent(res, exit);
+        return void setTimeout(() => res.end(), 30); // the stream ends a little after its exit
+      }
+      if ((req.body as { source: string }).source !== 'slow') return answer(res, 'job-a');
+      startNdjson(res, 'job-slow');
+      writeEvent(res, { type: 'start', jobId: 'job-slow', vmId: 'vm', at: 1 });
+      release = () => {
+        writeEvent(res, exit);
+        res.end();
+      };
+    });
+    const early = new AbortController();
+    for await (const ev of (await c.run({ ...body, source: 'late-end' }, early.signal)).events) if (ev.type === 'exit') break;
+    early.abort(); // at once, as the relay does: the stream's end has not arrived yet
+    await new Promise((r) => setTimeout(r, 60));
+    const first = new AbortController();
+    for await (const ev of (await c.run(body, first.signal)).events) if (ev.type === 'exit') break;
+    await new Promise((r) => setTimeout(r, 20));
+    const slow = (await c.run({ ...body, source: 'slow' })).events[Symbol.asyncIterator]();
+    expect((await slow.next()).value).toMatchObject({ type: 'start' });
+    first.abort(); // as the relay does once a run is over
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    expect((await slow.next()).value).toMatchObject({ type: 'exit' });
+    expect(new Set(fake?.requests.map((r) => r.raw.socket)).size).toBe(1);
+  });
+
+  it('sends a run again on a new connection when the sandbox dropped the kept-alive one under it, and only then', async () => {
+    const seen = new Set<unknown>();
+    let dropped = 0;
+    const c = await setup((req, res) => {
+      const socket = req.raw.socket;
+      // The second request on a connection is dropped unanswered, as a sandbox closing an idle connection does.
+      if (seen.has(socket)) {
+        dropped++;
+        return void socket.destroy();
+      }
+      seen.add(socket);
+      answer(res, 'job-r');
+    });
+    await drain(await c.run(body));
+    expect(await drain(await c.run(body))).toEqual(['start', 'exit']);
+    expect(dropped).toBe(1);
+    expect(fake?.requests).toHaveLength(3);
+    // Broken after the answer began: an error, not a second run.
+    let runs = 0;
+    fake!.handler = (_req, res) => {
+      runs++;
+      startNdjson(res, 'job-b');
+      setTimeout(() => res.socket?.destroy(), 10);
+    };
+    await expect(drain(await c.run(body))).rejects.toMatchObject({ code: 'sandbox_unavailable' });
+    expect(runs).toBe(1);
+  });
+
+  it('closes an idle kept-alive connection itself, before the sandbox would', async () => {
+    client = new SandboxClient({ baseUrl: (fake = await startFakeSandboxServer((_req, res) => answer(res, 'job-i'))).url, idleSocketMs: 100 });
+    await drain(await client.run(body));
+    const socket = fake.requests[0]!.raw.socket;
+    const t0 = Date.now();
+    await new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
+    // Kept open at first (not closed once answered), then closed by the client: the server's own keep-alive timeout is 5 s.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(50);
+    expect(socket.destroyed).toBe(true);
+  }, 3_000);
 
   it('times out a sandbox that never answers', async () => {
     const c = await setup(() => undefined, 200);

@@ -10,10 +10,13 @@
 import { Agent, request } from 'node:http';
 import { z } from 'zod';
 import type { IncomingMessage, RequestOptions } from 'node:http';
-import { CodeCellError, errorBodySchema, healthSchema, runEventSchema, runtimeInfoSchema } from '@codecell/protocol';
-import type { Health, RunEvent, RunRequest, StdinRequest, TerminalRequest, TerminalSize } from '@codecell/protocol';
+import { CodeCellError, errorBodySchema, healthSchema, runtimeInfoSchema } from '@codecell/protocol';
+import type { Health, RunRequest, StdinRequest, TerminalRequest, TerminalSize } from '@codecell/protocol';
 import { SecretFileError, readSecretFile } from '@codecell/server-kit';
 import type { SandboxApi, SandboxRunHandle, SandboxRuntime } from './runs/ports.js';
+import { describe, readRunEvents, safeJson } from './sandboxEvents.js';
+
+export { MAX_EVENT_LINE_BYTES } from './sandboxEvents.js';
 
 export type { SandboxApi, SandboxRunHandle, SandboxRuntime } from './runs/ports.js';
 
@@ -35,10 +38,17 @@ export interface SandboxClientOptions {
    * @default 10_000
    */
   readonly requestTimeoutMs?: number;
+  /**
+   * How long a kept-alive connection may stay unused before this side closes
+   * it; below the sandbox's keep-alive timeout (5 s), so it never closes one
+   * under a request this side is sending.
+   * @default 2_000
+   */
+  readonly idleSocketMs?: number;
 }
 
-/** Largest NDJSON line accepted from the sandbox (its output cap is 16 MiB). */
-export const MAX_EVENT_LINE_BYTES = 64 * 1024 * 1024;
+const IDLE_SOCKET_MS = 2_000;
+
 /** Largest non-streamed response body read from the sandbox. */
 const MAX_SMALL_BODY_BYTES = 1024 * 1024;
 
@@ -57,15 +67,20 @@ export class SandboxClient implements SandboxApi {
   readonly #tokenFile: string | undefined;
   /** The token file's content, once read. */
   #fileToken: string | undefined;
-  // Our own agent without keep-alive: a reused socket the sandbox just closed
-  // would otherwise fail a request for no reason.
-  readonly #agent = new Agent({ keepAlive: false });
+  // Kept-alive connections: a run's request then leaves at once instead of
+  // after a TCP handshake (issue 12's first-output budget). An idle one is
+  // closed by this side first (IDLE_SOCKET_MS, under the sandbox's 5 s), and a
+  // request the sandbox dropped on a reused one is sent again (#send).
+  readonly #agent: Agent;
+  /** Streams whose `exit` was read: stopping them early no longer closes the connection. */
+  readonly #pastExit = new WeakSet<IncomingMessage>();
 
   constructor(opts: SandboxClientOptions) {
     this.#base = opts.baseUrl.replace(/\/+$/, '');
     this.#timeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.#token = opts.token;
     this.#tokenFile = opts.tokenFile;
+    this.#agent = new Agent({ keepAlive: true, timeout: opts.idleSocketMs ?? IDLE_SOCKET_MS });
   }
 
   /** The address shown in error messages. */
@@ -103,7 +118,14 @@ export class SandboxClient implements SandboxApi {
       res.destroy();
       throw new CodeCellError('internal_error', `the sandbox at ${this.#base} answered POST ${path} without an X-Job-Id header`);
     }
-    return { jobId, events: this.#readEvents(res) };
+    return {
+      jobId,
+      events: readRunEvents(res, {
+        address: this.#base,
+        broken: (err) => this.#unavailable(`the connection broke during the run (${describe(err)})`, err),
+        pastExit: this.#pastExit,
+      }),
+    };
   }
 
   /** `POST /run/<jobId>/<action>`, answered 202. */
@@ -170,7 +192,15 @@ export class SandboxClient implements SandboxApi {
     return this.#base.startsWith('unix:') ? { socketPath: this.#base.slice('unix:'.length), path, host: 'localhost' } : `${this.#base}${path}`;
   }
 
-  #send(o: SendOptions, token: string | undefined): Promise<IncomingMessage> {
+  /**
+   * One request. On a reused connection the sandbox may have dropped (it
+   * restarted, or is draining and closed its idle connections) the request
+   * fails with a reset before any answer: the sandbox never read it, so it is
+   * sent once more on a new connection, as Node's docs advise
+   * (`request.reusedSocket`). A connection broken after the answer began is
+   * the caller's error, never sent twice.
+   */
+  #send(o: SendOptions, token: string | undefined, retried = false): Promise<IncomingMessage> {
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const handshake = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
     const payload = o.body === undefined ? undefined : JSON.stringify(o.body);
@@ -178,61 +208,49 @@ export class SandboxClient implements SandboxApi {
     if (payload !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
     return new Promise<IncomingMessage>((resolve, reject) => {
       const target = this.#target(o.path);
-      const options: RequestOptions = {
-        method: o.method,
-        agent: this.#agent,
-        // A streamed run lives as long as the caller's signal; short calls also time out.
-        signal: o.handshakeOnly ? o.signal : handshake,
-        headers,
-      };
+      const options: RequestOptions = { method: o.method, agent: this.#agent, headers };
       const req = typeof target === 'string' ? request(target, options) : request({ ...target, ...options });
+      // A streamed run lives as long as the caller's signal; short calls also time out.
+      // Not given to request(): its listener would outlive the exchange and destroy
+      // the connection after it went back to the pool, under someone else's request.
+      const stop = o.handshakeOnly ? o.signal : handshake;
+      let response: IncomingMessage | null = null;
+      const onStop = (): void => {
+        const err = Object.assign(new Error('the request to the sandbox was aborted'), { name: 'AbortError', cause: stop?.reason as unknown });
+        if (response === null) req.destroy(err);
+        // A finished answer's connection is the pool's; one past its `exit` ends by itself (awaitEnd).
+        else if (!response.complete && !this.#pastExit.has(response)) response.destroy(err);
+      };
       const onTimeout = (): void => {
         req.destroy(this.#unavailable(`no answer to ${o.method} ${o.path} within ${this.#timeoutMs} ms`));
       };
       if (o.handshakeOnly) timeout.addEventListener('abort', onTimeout, { once: true });
+      stop?.addEventListener('abort', onStop, { once: true });
       req.once('response', (res) => {
         timeout.removeEventListener('abort', onTimeout);
+        response = res;
+        res.once('close', () => stop?.removeEventListener('abort', onStop));
         resolve(res);
       });
       req.once('error', (err) => {
         timeout.removeEventListener('abort', onTimeout);
+        stop?.removeEventListener('abort', onStop);
+        if (!retried && req.reusedSocket && isDroppedConnection(err) && !o.signal?.aborted && !timeout.aborted) {
+          this.#dropIdleConnections(); // the others went the same way
+          resolve(this.#send(o, token, true));
+          return;
+        }
         reject(this.#mapTransportError(err, o.signal, timeout));
       });
+      if (stop?.aborted) onStop();
       // The callback runs once the request was handed to the operating system.
-      req.end(payload, o.onSent);
+      else req.end(payload, o.onSent);
     });
   }
 
-  async *#readEvents(res: IncomingMessage): AsyncGenerator<RunEvent> {
-    res.setEncoding('utf8');
-    let buffered = '';
-    try {
-      for await (const chunk of res as AsyncIterable<string>) {
-        buffered += chunk;
-        if (buffered.length > MAX_EVENT_LINE_BYTES) {
-          throw new CodeCellError('internal_error', `the sandbox sent an event line longer than ${MAX_EVENT_LINE_BYTES} bytes`);
-        }
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          if (line.trim() !== '') yield this.#parseLine(line);
-        }
-      }
-      if (buffered.trim() !== '') yield this.#parseLine(buffered);
-    } catch (err) {
-      if (err instanceof CodeCellError || isAbort(err)) throw err;
-      throw this.#unavailable(`the connection broke during the run (${describe(err)})`, err);
-    } finally {
-      // Leaving early (or failing) closes the connection: the sandbox then kills the run.
-      if (!res.complete) res.destroy();
-    }
-  }
-
-  #parseLine(line: string): RunEvent {
-    const parsed = runEventSchema.safeParse(safeJson(line));
-    if (parsed.success) return parsed.data;
-    throw new CodeCellError('internal_error', `the sandbox at ${this.#base} sent an invalid run event: ${line.slice(0, 200)}`);
+  /** Closes the connections kept for reuse. */
+  #dropIdleConnections(): void {
+    for (const sockets of Object.values(this.#agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
   }
 
   async #errorFrom(res: IncomingMessage): Promise<CodeCellError> {
@@ -303,22 +321,8 @@ interface SendOptions {
   readonly onSent?: (() => void) | undefined;
 }
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function isAbort(err: unknown): boolean {
-  return err instanceof Error && err.name === 'AbortError';
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code && !err.message.includes(code) ? `${code} ${err.message}` : err.message;
-  }
-  return String(err);
+/** The peer closed or reset the connection (before answering, when told by `#send`). */
+function isDroppedConnection(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
 }

@@ -36,7 +36,7 @@ function fakeRooms(): { docs: Map<string, Y.Doc>; open: Map<string, number>; ope
 describe('RunRecorder', () => {
   it('writes updates in order, keeps the room open while runs are live, then releases it', async () => {
     const rooms = fakeRooms();
-    const recorder = new RunRecorder({ openRoom: rooms.openRoom, limits: { maxFileBytes: 1 << 20, maxRoomBytes: 1 << 22, maxRoomFiles: 100 }, logger: captureLogger().logger });
+    const recorder = new RunRecorder({ openRoom: rooms.openRoom, limits: { maxFileBytes: 1 << 20, maxRoomBytes: 1 << 22, maxRoomFiles: 100 }, lingerMs: 0, logger: captureLogger().logger });
     recorder.onRunUpdate({ roomId: 'r', record: record('a', 'queued') });
     recorder.onRunUpdate({ roomId: 'r', record: record('b', 'queued') });
     recorder.onRunUpdate({ roomId: 'r', record: record('a', 'running') });
@@ -52,6 +52,31 @@ describe('RunRecorder', () => {
     recorder.onRunUpdate({ roomId: 'r', record: record('b', 'killed') });
     await vi.waitFor(() => expect(rooms.open.get('r')).toBe(0));
     await recorder.dispose();
+  });
+
+  it('keeps a room open for a while after its last run, so the next run does not load it again', async () => {
+    const rooms = fakeRooms();
+    let opened = 0;
+    const openRoom = (id: string): Promise<RoomHandle> => {
+      opened++;
+      return rooms.openRoom(id);
+    };
+    const recorder = new RunRecorder({ openRoom, limits: { maxFileBytes: 1 << 20, maxRoomBytes: 1 << 22, maxRoomFiles: 100 }, lingerMs: 200, logger: captureLogger().logger });
+    recorder.onRunUpdate({ roomId: 'r', record: record('a', 'queued') });
+    recorder.onRunUpdate({ roomId: 'r', record: record('a', 'ok') });
+    await vi.waitFor(() => expect(roomRuns(rooms.docs.get('r') as Y.Doc).toArray().map((r) => r.status)).toEqual(['ok']));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(rooms.open.get('r')).toBe(1); // lingering
+    recorder.onRunUpdate({ roomId: 'r', record: record('b', 'queued') });
+    recorder.onRunUpdate({ roomId: 'r', record: record('b', 'ok') });
+    await vi.waitFor(() => expect(roomRuns(rooms.docs.get('r') as Y.Doc).length).toBe(2));
+    expect(opened).toBe(1);
+    await vi.waitFor(() => expect(rooms.open.get('r')).toBe(0)); // released once it lingered
+    // A room lingering when the gateway stops is released at once.
+    recorder.onRunUpdate({ roomId: 'r', record: record('c', 'ok') });
+    await vi.waitFor(() => expect(rooms.open.get('r')).toBe(1));
+    await recorder.dispose();
+    expect(rooms.open.get('r')).toBe(0);
   });
 
   it('logs a room that cannot be opened and goes on with others', async () => {

@@ -33,8 +33,18 @@ export interface RunRecorderOptions {
    * refuse; the file is then listed as refused with its message.
    */
   readonly beforeWrite?: ((o: { readonly roomId: string; readonly bytes: number }) => Promise<void>) | undefined;
+  /**
+   * How long a room nobody else holds stays open after its last run ended,
+   * so the next run in it (an API client's series) does not load and compact
+   * it again, ms.
+   * @default ROOM_LINGER_MS
+   */
+  readonly lingerMs?: number;
   readonly logger: Logger;
 }
+
+/** How long a room stays open after its last run ended (see {@link RunRecorderOptions.lingerMs}). */
+export const ROOM_LINGER_MS = 5_000;
 
 interface RoomState {
   /** Writes to this room, one after another. */
@@ -42,11 +52,14 @@ interface RoomState {
   handle: RoomHandle | null;
   /** Runs of the room that have not ended. */
   readonly live: Set<string>;
+  /** Releases the room once it has lingered (its last run ended). */
+  linger: NodeJS.Timeout | null;
 }
 
 /**
  * Records run updates in their rooms, in order per room. A room stays open
- * while it has unfinished runs and is released when the last one ends.
+ * while it has unfinished runs and is released a while after the last one
+ * ended (`lingerMs`).
  */
 export class RunRecorder {
   readonly #o: RunRecorderOptions;
@@ -72,9 +85,10 @@ export class RunRecorder {
     const { roomId, record } = update;
     let room = this.#rooms.get(roomId);
     if (!room) {
-      room = { tail: Promise.resolve(), handle: null, live: new Set() };
+      room = { tail: Promise.resolve(), handle: null, live: new Set(), linger: null };
       this.#rooms.set(roomId, room);
     }
+    stopLinger(room);
     // Marked synchronously so a room loading meanwhile does not take this run for a stale one.
     if (isFinalRunStatus(record.status)) room.live.delete(record.jobId);
     else room.live.add(record.jobId);
@@ -112,10 +126,11 @@ export class RunRecorder {
     let room = this.#rooms.get(roomId);
     if (!room) {
       if (!live) return;
-      room = { tail: Promise.resolve(), handle: null, live: new Set() };
+      room = { tail: Promise.resolve(), handle: null, live: new Set(), linger: null };
       this.#rooms.set(roomId, room);
     }
     if (live) {
+      stopLinger(room);
       room.live.add(jobId);
       return;
     }
@@ -127,6 +142,7 @@ export class RunRecorder {
   /** Waits for pending writes and releases every room. Safe to call twice. */
   async dispose(): Promise<void> {
     this.#disposed = true;
+    for (const room of this.#rooms.values()) stopLinger(room);
     await Promise.all([...this.#rooms.values()].map((r) => r.tail));
     const open = [...this.#rooms.values()].flatMap((r) => (r.handle ? [r.handle] : []));
     this.#rooms.clear();
@@ -157,12 +173,31 @@ export class RunRecorder {
     await this.#release(roomId, room);
   }
 
-  /** No unfinished runs (or terminal sessions) left: releases the room unless a newer update already queued behind us. */
+  /** No unfinished runs (or terminal sessions) left: releases the room once it lingered, unless a newer update came meanwhile. */
   async #release(roomId: string, room: RoomState): Promise<void> {
-    if (room.live.size > 0 || this.#disposed) return;
+    if (room.live.size > 0 || this.#disposed || room.linger !== null) return;
+    const lingerMs = this.#o.lingerMs ?? ROOM_LINGER_MS;
+    if (lingerMs > 0 && room.handle !== null) {
+      room.linger = setTimeout(() => {
+        room.linger = null;
+        room.tail = room.tail.then(() => this.#close(roomId, room)).catch((err: unknown) => this.#o.logger.error('could not release a room', { roomId, error: String(err) }));
+      }, lingerMs);
+      room.linger.unref();
+      return;
+    }
+    await this.#close(roomId, room);
+  }
+
+  async #close(roomId: string, room: RoomState): Promise<void> {
+    if (room.live.size > 0 || this.#disposed || room.linger !== null) return;
     const handle = room.handle;
     room.handle = null;
     if (this.#rooms.get(roomId) === room && room.live.size === 0) this.#rooms.delete(roomId);
     await handle?.disconnect();
   }
+}
+
+function stopLinger(room: RoomState): void {
+  if (room.linger !== null) clearTimeout(room.linger);
+  room.linger = null;
 }

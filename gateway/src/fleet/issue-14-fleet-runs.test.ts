@@ -136,6 +136,8 @@ describe('issue 14: fleet runs through Redis', () => {
     run.push({ type: 'stdout', data: 'partial' });
     const h2 = await f.host({ capacity: 2, auto: { delayMs: 10 }, hostId: 'h2' });
     const watching = await watch(b.runs, inFlight.jobId);
+    // What a host printed before it died is in the stream only once it got there (a dead host sends nothing more).
+    await eventually(() => stdoutOf([...watching.replay, ...watching.live]) === 'partial', 'the partial output in the stream');
     await h1.host.halt();
     const ended = await watching.ended;
     expect(stdoutOf(ended)).toBe('partial');

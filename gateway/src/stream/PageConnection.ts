@@ -42,6 +42,8 @@ export interface PageSession {
 
 export interface PageConnectionOptions {
   readonly ws: WebSocket;
+  /** The connection under `ws`, corked while a batch of messages is written. */
+  readonly socket?: { cork(): void; uncork(): void };
   readonly session: Promise<PageSession>;
   readonly logger: Logger;
   readonly maxBufferedBytes: number;
@@ -61,7 +63,7 @@ export class PageConnection {
 
   constructor(options: PageConnectionOptions) {
     this.#o = options;
-    this.#outbox = new SocketOutbox({ ws: options.ws, maxBufferedBytes: options.maxBufferedBytes });
+    this.#outbox = new SocketOutbox({ ws: options.ws, maxBufferedBytes: options.maxBufferedBytes, ...(options.socket ? { socket: options.socket } : {}) });
     this.#queue = options.session.then(
       (s) => {
         this.#session = s;
@@ -129,6 +131,7 @@ export class PageConnection {
       switch (msg.type) {
         case 'run': {
           const out = await session.submit(msg.input);
+          await afterQueuedTicks(); // the run's request to the sandbox is written first (issue 12's first-output budget)
           this.#send({ type: 'accepted', ref: msg.ref, ...out });
           return await this.#watch(session, out.jobId);
         }
@@ -219,6 +222,15 @@ export class PageConnection {
   #refuse(about: { ref: string | null; jobId: string | null }, code: ErrorCode, message: string): void {
     this.#send({ type: 'refused', ...about, code: errorCodeSchema.catch('internal_error').parse(code), message });
   }
+}
+
+/**
+ * Resolves after the ticks queued so far: Node writes a request started in a
+ * promise job (a run's, to the sandbox) on a tick, after every promise job
+ * still queued; awaiting this lets it leave before the work that follows.
+ */
+function afterQueuedTicks(): Promise<void> {
+  return new Promise((resolve) => process.nextTick(resolve));
 }
 
 function rawText(data: RawData): string {

@@ -60,7 +60,7 @@ export class PageSockets {
       const entry: PageEntry = {
         ws,
         graceTimer: null,
-        page: new PageConnection({ ws, session, logger: this.#o.logger, maxBufferedBytes: this.#o.maxBufferedBytes, close: (code, reason) => this.#close(entry, code, reason) }),
+        page: new PageConnection({ ws, socket, session, logger: this.#o.logger, maxBufferedBytes: this.#o.maxBufferedBytes, close: (code, reason) => this.#close(entry, code, reason) }),
       };
       this.#pages.add(entry);
       ws.on('pong', () => (entry.page.alive = true));

@@ -143,7 +143,7 @@ export class StreamServer {
       return;
     }
     const jobId = path.slice(path.indexOf('/', 1) + 1);
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, req, jobId));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, { req, socket }, jobId));
   }
 
   /** Closes every socket with 4503 and stops pinging. Safe to call twice. */
@@ -163,7 +163,7 @@ export class StreamServer {
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
 
-  #onConnection(ws: WebSocket, req: IncomingMessage, jobId: string): void {
+  #onConnection(ws: WebSocket, { req, socket }: { req: IncomingMessage; socket: Duplex }, jobId: string): void {
     const conn: Connection = {
       ws,
       jobId,
@@ -175,6 +175,7 @@ export class StreamServer {
       early: [],
       outbox: new SocketOutbox({
         ws,
+        socket,
         maxBufferedBytes: this.#o.maxBufferedBytes,
         onEmpty: () => {
           if (conn.closeWhenSent) this.#close(conn, conn.closeWhenSent.code, conn.closeWhenSent.reason);
