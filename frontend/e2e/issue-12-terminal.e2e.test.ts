@@ -19,6 +19,8 @@ import type { User } from './roomPage.js';
 import { buildFrontend, RESULTS_DIR, startStack } from './stack.js';
 import type { Stack } from './stack.js';
 
+/** The gateway's replay keeps this much output (small, so a run can outgrow it; every other run here prints far less). */
+const REPLAY_BYTES = 2048;
 let stack: Stack;
 let shared: SharedBrowser;
 let ada: User;
@@ -26,7 +28,7 @@ let bob: User;
 
 beforeAll(async () => {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  stack = await startStack({ frontendDist: buildFrontend(), gatewayEnv: { RUN_TIMEOUT_MS: '30000' } });
+  stack = await startStack({ frontendDist: buildFrontend(), gatewayEnv: { RUN_TIMEOUT_MS: '30000', STREAM_REPLAY_BYTES: String(REPLAY_BYTES) } });
   shared = await launchBrowser();
   const user = async (name: string, color: string): Promise<User> => {
     const session = await shared.newUser({ identity: { name, color }, viewport: { width: 1400, height: 860 } });
@@ -131,6 +133,31 @@ describe('the output is a terminal, shared by the room', () => {
     expect(await screenOf(bob)).toMatch(/^before 0\nbefore 1\nbefore 2/);
     await waitForScreen(bob, 'after');
     expect(await screenOf(bob)).toBe('before 0\nbefore 1\nbefore 2\nafter');
+  });
+
+  it('restores the screen after a reload when the replay had dropped the output that set its colour', async () => {
+    // Bold red set once, then more rows than the replay keeps: their colour is in bytes the replay dropped.
+    await room('import time\nprint("\\x1b[1;31mHEADER", flush=True)\nfor i in range(400):\n    print("row", i, flush=True)\nprint("\\x1b[0mplain tail", flush=True)\ntime.sleep(4)\n');
+    await ada.page.click('[data-testid="run"]');
+    await waitForScreen(bob, 'plain tail');
+    await bob.page.reload();
+    await bob.page.waitForSelector('body[data-editor-ready="true"]', { timeout: 30_000 });
+    await waitForScreen(bob, 'plain tail');
+    expect(await screenOf(bob)).toBe(await screenOf(ada));
+    const colours = (u: User) =>
+      u.page.evaluate(() => {
+        const spans = Array.from(document.querySelectorAll('[data-testid="output-terminal"] .xterm-rows span'));
+        const colourOf = (text: string) => {
+          const span = spans.find((s) => s.textContent?.includes(text));
+          return span ? getComputedStyle(span).color : null;
+        };
+        return { row: colourOf('row 399'), plain: colourOf('plain tail') };
+      });
+    const seen = await colours(bob);
+    expect(seen.row).not.toBeNull();
+    expect(seen.row).not.toBe(seen.plain);
+    expect(seen).toEqual(await colours(ada));
+    await shot(bob, 'screen-replay-bob');
   });
 });
 

@@ -153,6 +153,25 @@ describe('runReducer', () => {
     expect(quiet.output.map((c) => c.text)).toEqual(['Compiling…', 'Running…']);
   });
 
+  it('issue 12: a screen replay starts the output afresh with the screen, once; a page that has its events skips it', () => {
+    const before = reduce([
+      { type: 'attach', jobId: 'j1' },
+      msg({ type: 'hello', protocolVersion: 1, jobId: 'j1', startedBy: null, truncated: true }),
+      ev(0, { type: 'start', jobId: 'j1', vmId: 'vm', at: 1 }),
+      ev(1, { type: 'size', cols: 100, rows: 30 }),
+    ]);
+    const s = reduce([msg({ type: 'screen', seq: 40, cols: 90, rows: 20, data: '\x1b[1mSCREEN' }), ev(41, { type: 'stdout', data: ' more' })], before);
+    expect(s.output.map((c) => [c.kind, c.raw, c.text])).toEqual([['stdout', true, '\x1b[1mSCREEN more']]);
+    expect(s).toMatchObject({ lastSeq: 41, tty: { cols: 90, rows: 20 }, truncated: true, screens: 1 });
+    // A reconnect replays the same screen: the page already has event 40 and everything after.
+    const again = reduce([msg({ type: 'screen', seq: 40, cols: 90, rows: 20, data: '\x1b[1mSCREEN' }), ev(41, { type: 'stdout', data: ' more' })], s);
+    expect(again).toBe(s);
+    // A page that missed output gets the newer screen: its terminal starts again (a new screen key).
+    const later = reduce([msg({ type: 'screen', seq: 90, cols: 90, rows: 20, data: 'NEWER' })], s);
+    expect(later.output.map((c) => c.text)).toEqual(['NEWER']);
+    expect(later.screens).toBe(2);
+  });
+
   it('issue 12: a TTY run keeps its size and its run stage output raw; its compile stage (pipes) is not', () => {
     const s = reduce([
       { type: 'submitted', jobId: 'j1', position: 0 },

@@ -86,6 +86,8 @@ export interface RunState {
   /** Shown as a banner until dismissed or the next run. */
   readonly error: UserError | null;
   readonly nextChunkId: number;
+  /** Screens the gateway's replay drew (a `screen` message): a terminal showing the run starts afresh with each. */
+  readonly screens: number;
 }
 
 export type RunAction =
@@ -131,6 +133,7 @@ export const initialRunState: RunState = Object.freeze({
   connection: 'none',
   error: null,
   nextChunkId: 0,
+  screens: 0,
 });
 
 /** True from Run until the stream's `end`. */
@@ -234,6 +237,12 @@ function applyMessage(state: RunState, msg: StreamMessage): RunState {
           return { ...next, diagnostics: ev.diagnostics };
       }
       return next;
+    }
+    case 'screen': {
+      // The terminal as it is after event `seq`, standing for the output up to it (the replay dropped early output).
+      if (msg.seq <= state.lastSeq) return state;
+      const cleared = { ...state, output: [], outputChars: 0, lastSeq: msg.seq, truncated: true, tty: { cols: msg.cols, rows: msg.rows }, screens: state.screens + 1 };
+      return append(cleared, { kind: 'stdout', text: msg.data, raw: true });
     }
     case 'end':
       return {

@@ -76,7 +76,7 @@ export function OutputPane({ state, controller, entry, language, canRun = true, 
       <div className="output-screen" data-testid="output" role="log" aria-label="Program output" data-tty={state.tty ? `${state.tty.cols}x${state.tty.rows}` : undefined}>
         <Suspense fallback={<div className="output-empty">Loading the terminal…</div>}>
           <LazyTerminalView
-            screenKey={state.jobId ?? 'none'}
+            screenKey={`${state.jobId ?? 'none'}:${state.screens}`}
             output={state.output}
             size={state.tty}
             onData={typing && state.tty !== null ? onData : null}

@@ -77,7 +77,7 @@ export function TerminalPane({ program, controller, open, canRun, theme, onFit }
       <div className="output-screen" data-testid={`terminal-screen-${program}`} role="log" aria-label={`${names.title} terminal`}>
         <Suspense fallback={<div className="output-empty">Loading the terminal…</div>}>
           <LazyTerminalView
-            screenKey={state.jobId ?? 'none'}
+            screenKey={`${state.jobId ?? 'none'}:${state.screens}`}
             output={state.output}
             size={state.tty}
             onData={canRun && acceptsStdin(state) ? onData : null}

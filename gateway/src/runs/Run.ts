@@ -9,6 +9,8 @@ import type { FileEvent, RunEvent, RunRequest, StreamMessage, TerminalProgram, T
 import type { Logger } from '@codecell/server-kit';
 import type { RunEnd, RunFacts, RunState, RunSubscriber, RunSubscription } from './ports.js';
 import { ReplayLog } from './ReplayLog.js';
+import { ScreenModel, withScreen } from './ScreenModel.js';
+import type { ScreenSnapshot } from './ScreenModel.js';
 import { requestBytes } from './runRequest.js';
 import type { RunOwner } from './types.js';
 
@@ -49,6 +51,10 @@ export class Run implements RunFacts {
   /** Files the run wrote (their events with content) until the run core takes them, by event seq. */
   readonly #files = new Map<number, FileEvent>();
   readonly #log: ReplayLog;
+  /** The screen of a TTY run or terminal session (from its first `size` event), while it runs. */
+  #screen: ScreenModel | null = null;
+  /** Its last screen, kept when it ended with early output dropped. */
+  #finalScreen: ScreenSnapshot | null = null;
   readonly #subscribers = new Set<RunSubscriber>();
   readonly #logger: Logger;
   /** Stdin chunks are forwarded strictly in order, after the sandbox job id is known. */
@@ -111,7 +117,7 @@ export class Run implements RunFacts {
 
   /** Output bytes its replay holds. */
   get replayBytes(): number {
-    return this.#log.outputBytes;
+    return this.#log.outputBytes + (this.#finalScreen?.data.length ?? 0);
   }
   get sandboxJobId(): string | null {
     return this.#sandboxJobId;
@@ -172,6 +178,8 @@ export class Run implements RunFacts {
     }
     const seq = this.#seq++;
     if (event.type === 'file') this.#files.set(seq, event);
+    if (this.#screen === null && event.type === 'size') this.#screen = new ScreenModel(event);
+    else this.#screen?.observe(seq, event);
     this.#publish({ type: 'event', seq, event: event.type === 'file' ? { ...event, content: '' } : event });
   }
 
@@ -186,6 +194,9 @@ export class Run implements RunFacts {
   finish(end: RunEnd, now: number): void {
     if (this.#state === 'finished') return;
     this.#publish({ type: 'end', ...end });
+    if (this.#log.truncated) this.#finalScreen = this.#screen?.snapshot() ?? null;
+    this.#screen?.dispose();
+    this.#screen = null;
     this.#end = end;
     this.#state = 'finished';
     this.#finishedAt = now;
@@ -228,7 +239,9 @@ export class Run implements RunFacts {
       startedBy: this.startedBy,
       truncated: this.#log.truncated,
     } as const;
-    const replay = this.#log.snapshot();
+    // Output was dropped: a terminal's screen as it is now stands for what is left of it.
+    const screen = this.#log.truncated ? (this.#finalScreen ?? this.#screen?.snapshot() ?? null) : null;
+    const replay = screen ? withScreen(this.#log.snapshot(), screen) : this.#log.snapshot();
     if (this.#state !== 'finished') this.#subscribers.add(subscriber);
     return { hello, replay, unsubscribe: () => void this.#subscribers.delete(subscriber) };
   }

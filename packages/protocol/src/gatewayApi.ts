@@ -162,6 +162,15 @@ export const streamMessageSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('queued'), position: z.int().nonnegative() }),
   z.strictObject({ type: z.literal('event'), seq: z.int().nonnegative(), event: runEventSchema }),
+  /**
+   * Replays only (issue 12): the screen of a TTY run or terminal session whose
+   * early output was dropped, as a terminal shows it after every event up to
+   * `seq` (its scrollback included): the bytes that draw it on a fresh
+   * terminal of `cols` x `rows`. It stands for the output events up to `seq`,
+   * which the replay then leaves out: a client resets its terminal and writes
+   * `data`; one that already has event `seq` skips it.
+   */
+  z.strictObject({ type: z.literal('screen'), seq: z.int().nonnegative(), cols: z.int().positive(), rows: z.int().positive(), data: z.string() }),
   /** Last message: how the run ended (`exit` status, or an error code). */
   z.strictObject({
     type: z.literal('end'),
