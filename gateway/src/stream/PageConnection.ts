@@ -131,7 +131,6 @@ export class PageConnection {
       switch (msg.type) {
         case 'run': {
           const out = await session.submit(msg.input);
-          await afterQueuedTicks(); // the run's request to the sandbox is written first (issue 12's first-output budget)
           this.#send({ type: 'accepted', ref: msg.ref, ...out });
           return await this.#watch(session, out.jobId);
         }
@@ -222,15 +221,6 @@ export class PageConnection {
   #refuse(about: { ref: string | null; jobId: string | null }, code: ErrorCode, message: string): void {
     this.#send({ type: 'refused', ...about, code: errorCodeSchema.catch('internal_error').parse(code), message });
   }
-}
-
-/**
- * Resolves after the ticks queued so far: Node writes a request started in a
- * promise job (a run's, to the sandbox) on a tick, after every promise job
- * still queued; awaiting this lets it leave before the work that follows.
- */
-function afterQueuedTicks(): Promise<void> {
-  return new Promise((resolve) => process.nextTick(resolve));
 }
 
 function rawText(data: RawData): string {
