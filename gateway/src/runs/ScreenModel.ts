@@ -28,6 +28,15 @@ export function scrollbackFor(size: TerminalSize): number {
   return Math.max(0, Math.min(SCREEN_SCROLLBACK_LINES, Math.floor(SCREEN_MAX_CELLS / size.cols) - size.rows));
 }
 
+/**
+ * Output the model takes at most: a burst of this many bytes, refilled at
+ * {@link SCREEN_RATE_BYTES_PER_S}. Parsing costs the gateway's one thread
+ * (~4-9 MiB/s here), so a program that prints faster than a person reads
+ * (`yes`, a huge `cat`) loses its model and late joiners get the kept bytes.
+ */
+export const SCREEN_BURST_BYTES = 4 * 1024 * 1024;
+export const SCREEN_RATE_BYTES_PER_S = 512 * 1024;
+
 /** A screen replay: the bytes that draw the screen after every event up to `seq` on a fresh terminal. */
 export interface ScreenSnapshot {
   readonly seq: number;
@@ -49,10 +58,16 @@ export class ScreenModel {
   #compiling = false;
   #lastOutputSeq = -1;
   #disposed = false;
+  /** Output it may still take now (the budget's bucket), and when the bucket was last filled. */
+  #allowance = SCREEN_BURST_BYTES;
+  #filledAt: number;
+  readonly #now: () => number;
 
-  constructor(size: TerminalSize) {
+  constructor(size: TerminalSize, now: () => number = Date.now) {
+    this.#now = now;
+    this.#filledAt = now();
     this.#size = size;
-    this.#term = new headless.Terminal({ cols: size.cols, rows: size.rows, scrollback: scrollbackFor(size), allowProposedApi: true });
+    this.#term = new headless.Terminal({ cols: size.cols, rows: size.rows, scrollback: scrollbackFor(size), allowProposedApi: true, logLevel: 'off' });
     this.#serializer = new SerializeAddon();
     this.#term.loadAddon(this.#serializer);
   }
@@ -89,6 +104,11 @@ export class ScreenModel {
     return { seq: this.#lastOutputSeq, cols: this.#size.cols, rows: this.#size.rows, data };
   }
 
+  /** False once the output outran the model's budget (or the parser refused it): it is freed, and snapshots are null. */
+  get alive(): boolean {
+    return !this.#disposed;
+  }
+
   /** Frees the terminal. Safe to call twice. */
   dispose(): void {
     if (this.#disposed) return;
@@ -99,8 +119,17 @@ export class ScreenModel {
 
   #write(text: string): void {
     if (text === '') return;
+    const now = this.#now();
+    this.#allowance = Math.min(SCREEN_BURST_BYTES, this.#allowance + ((now - this.#filledAt) / 1000) * SCREEN_RATE_BYTES_PER_S);
+    this.#filledAt = now;
+    this.#allowance -= text.length;
+    if (this.#allowance < 0) return this.dispose();
     this.#unparsed.push(text);
-    this.#term.write(text, () => void this.#unparsed.shift());
+    try {
+      this.#term.write(text, () => void this.#unparsed.shift());
+    } catch {
+      this.dispose(); // xterm refuses data past its own backlog cap: never the run's problem
+    }
   }
 
   /** In order with the output: applied once what came before it was parsed. */
@@ -110,8 +139,12 @@ export class ScreenModel {
     this.#term.write('', () => {
       this.#pendingResizes--;
       if (this.#disposed) return;
-      this.#term.resize(size.cols, size.rows);
-      this.#term.options.scrollback = scrollbackFor(size);
+      try {
+        this.#term.resize(size.cols, size.rows);
+        this.#term.options.scrollback = scrollbackFor(size);
+      } catch {
+        this.dispose();
+      }
     });
   }
 }

@@ -3,13 +3,13 @@
  * gets the screen, not the last bytes: what a terminal shows after the replay
  * is what a terminal that saw everything shows.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import headless from '@xterm/headless';
 import { streamMessageSchema } from '@codecell/protocol';
 import type { RunEvent, StreamMessage } from '@codecell/protocol';
 import { silentLogger } from '@codecell/server-kit';
 import { Run } from './Run.js';
-import { SCREEN_MAX_CELLS, scrollbackFor, withScreen } from './ScreenModel.js';
+import { SCREEN_BURST_BYTES, SCREEN_MAX_CELLS, SCREEN_RATE_BYTES_PER_S, ScreenModel, scrollbackFor, withScreen } from './ScreenModel.js';
 
 const SIZE = { cols: 40, rows: 8 };
 
@@ -104,6 +104,49 @@ describe('issue 12: screen replay', () => {
     const replay = pipes.subscribe({ send: () => undefined });
     expect(replay.hello.truncated).toBe(true);
     expect(replay.replay.some((m) => m.type === 'screen')).toBe(false);
+  });
+
+  it('gives the model up, never the run, when output outruns its budget; the replay then keeps the bytes', () => {
+    let now = 0;
+    const model = new ScreenModel(SIZE, () => now);
+    const chunk = 'y\r\n'.repeat(20_000);
+    let seq = 0;
+    for (let sent = 0; sent <= SCREEN_BURST_BYTES; sent += chunk.length) model.observe(seq++, { type: 'stdout', data: chunk });
+    expect(model.alive).toBe(false);
+    expect(model.snapshot()).toBeNull();
+    model.observe(seq++, { type: 'stdout', data: 'more' }); // still no throw
+    // At a reader's pace it keeps up: the bucket refills.
+    const paced = new ScreenModel(SIZE, () => now);
+    for (let i = 0; i < 40; i++) {
+      now += 1_000;
+      paced.observe(i, { type: 'stdout', data: 'x'.repeat(SCREEN_RATE_BYTES_PER_S - 10) });
+    }
+    expect(paced.alive).toBe(true);
+    paced.dispose();
+    // In a run: the replay of a run that lost its model is the bytes it kept.
+    const run = newRun(1_000);
+    run.pushEvent({ type: 'size', ...SIZE });
+    for (let i = 0; i * chunk.length <= SCREEN_BURST_BYTES; i++) run.pushEvent({ type: 'stdout', data: chunk });
+    const replay = run.subscribe({ send: () => undefined }).replay;
+    expect(replay.some((m) => m.type === 'screen')).toBe(false);
+    expect(drawn(replay).length).toBeGreaterThan(0);
+  });
+
+  it('takes any bytes a hostile program prints without throwing', async () => {
+    let x = 12345;
+    const rand = (n: number): number => ((x = (x * 1103515245 + 12345) & 0x7fffffff) % n);
+    const pieces = ['\x1b[', '\x1b]', '\x1bP', '\x07', '\x1b\\', ';', '?1049h', '999999999', '38;2;', 'm', 'H', 'J', '\r\n', '\u{1F600}', '\x9b', '\x00', 'é'];
+    const model = new ScreenModel({ cols: 3, rows: 2 });
+    for (let i = 0; i < 200; i++) {
+      let data = '';
+      for (let k = 0; k < 500; k++) data += rand(3) === 0 ? String.fromCharCode(rand(0x3000)) : (pieces[rand(pieces.length)] as string);
+      model.observe(i, { type: 'stdout', data });
+      if (i % 50 === 0) model.observe(i, { type: 'size', cols: 1 + rand(300), rows: 1 + rand(100) });
+    }
+    // Once the parser caught up with the last resize, the screen is there.
+    await vi.waitFor(() => expect(typeof model.snapshot()?.data).toBe('string'), { timeout: 10_000 });
+    expect(model.alive).toBe(true);
+    model.dispose();
   });
 
   it('keeps fewer scrollback lines on a wide terminal, so one model stays small', () => {
