@@ -48,6 +48,12 @@ export interface AfterRunPayload {
   readonly accepted: boolean;
   /** CPU time the sandbox measured; null when it never ran. */
   readonly cpuMs: number | null;
+  /**
+   * Submitted through a gateway that is gone (fleet mode): this gateway took
+   * over following it, but what `beforeRun` counted was counted there (a
+   * concurrent-run token lapses by itself); only its CPU time is to charge.
+   */
+  readonly adopted?: boolean;
 }
 
 /** A terminal session (a room's shell or console) that ended. */

@@ -166,7 +166,7 @@ export async function buildServices(o: { config: GatewayConfig; logger: Logger; 
     onTerminal: collab.onTerminal,
     onRunEnd: (run) => {
       metricsRef?.runEnded(run);
-      if (run.owner) hooks.afterRun({ owner: run.owner, jobId: run.jobId, accepted: true, cpuMs: run.cpuMs });
+      if (run.owner) hooks.afterRun({ owner: run.owner, jobId: run.jobId, accepted: true, cpuMs: run.cpuMs, adopted: run.adopted });
     },
     onTerminalEnd: (t) => {
       if (t.owner) hooks.afterTerminal({ owner: t.owner, jobId: t.jobId, cpuMs: t.cpuMs });
@@ -176,6 +176,8 @@ export async function buildServices(o: { config: GatewayConfig; logger: Logger; 
     defaults: { timeoutMs: config.RUN_TIMEOUT_MS, memoryMb: config.MAX_MEM_MB, vcpus: config.MAX_VCPUS },
     maxima: { timeoutMs: config.MAX_RUN_TIMEOUT_MS, memoryMb: config.MAX_MEM_MB, vcpus: config.MAX_VCPUS },
   });
+  // The runs of gateways that are gone: their rooms, files and CPU charge are followed here.
+  fleet?.adoptOrphans(runs);
   const terminals = new RoomTerminals({ runs, logger });
   const runService = new RunService({ mode, runs, access, hooks, terminals });
   const streams = new StreamServer({

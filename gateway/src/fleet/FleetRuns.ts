@@ -58,7 +58,7 @@ export class FleetRuns implements RunBackend {
     const { redis, keys, logger } = o;
     this.#stepMs = o.redisStepMs ?? REDIS_STEP_MS;
     this.queue = new RedisRunQueue({ redis, keys, hosts: o.hosts, logger, maxQueued: o.maxQueued, maxQueuedBytes: o.maxQueuedBytes, replayBytes: o.replayBytes, retentionMs: o.retentionMs });
-    this.log = new RedisRunLog({ redis, keys, tail: o.tail, logger, retentionMs: o.retentionMs, ...(o.now ? { now: o.now } : {}) });
+    this.log = new RedisRunLog({ redis, keys, tail: o.tail, logger, retentionMs: o.retentionMs, gatewayId: o.gatewayId, ...(o.now ? { now: o.now } : {}) });
     this.control = new RedisRunControl({ redis, keys });
     this.#sweeper = new HostSweeper({ redis, keys, hosts: o.hosts, queue: this.queue, log: this.log, logger, owner: o.gatewayId });
     this.#sweeper.start();

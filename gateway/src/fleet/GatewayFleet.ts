@@ -14,6 +14,8 @@ import { FleetRuns, REDIS_STEP_MS } from './FleetRuns.js';
 import type { FleetRunsOptions } from './FleetRuns.js';
 import { GatewayPresence } from './GatewayPresence.js';
 import { HostDirectory } from './HostDirectory.js';
+import { OrphanAdopter } from './OrphanAdopter.js';
+import type { Adopter } from './OrphanAdopter.js';
 import type { HostLoad } from './RedisRunQueue.js';
 import { RedisActiveRuns } from './RedisActiveRuns.js';
 
@@ -61,6 +63,8 @@ export class GatewayFleet {
   readonly runs: FleetRuns;
   readonly activeRuns: RedisActiveRuns;
   readonly presence: GatewayPresence;
+  /** Adopts the runs of gateways that are gone, once {@link adoptOrphans} was called. */
+  adopter: OrphanAdopter | null = null;
   readonly #tail: StreamTail;
   readonly #o: GatewayFleetOptions;
   readonly #stepMs: number;
@@ -85,6 +89,12 @@ export class GatewayFleet {
     this.presence.start();
   }
 
+  /** Starts adopting the runs of gateways that are gone, for `runs` (the gateway's run core). */
+  adoptOrphans(runs: Adopter): void {
+    this.adopter ??= new OrphanAdopter({ redis: this.redis, keys: this.keys, gatewayId: this.#o.gatewayId, presence: this.presence, runs, logger: this.#o.logger });
+    this.adopter.start();
+  }
+
   /** Redis, the live sandbox hosts with their free capacity, and the gateways; never throws. */
   async peers(): Promise<FleetPeers> {
     const started = performance.now();
@@ -104,6 +114,7 @@ export class GatewayFleet {
   /** Leaves the fleet: runs continue on their hosts; nothing of them is lost. Safe to call twice. */
   async dispose(): Promise<void> {
     this.activeRuns.dispose();
+    await settleWithin(this.adopter?.dispose() ?? Promise.resolve(), this.#stepMs);
     // Each step bounded: with Redis away, a gateway must still stop.
     await settleWithin(this.presence.dispose(), this.#stepMs);
     await settleWithin(this.runs.dispose(), 2.5 * this.#stepMs);

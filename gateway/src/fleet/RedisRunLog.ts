@@ -26,6 +26,8 @@ export interface RedisRunLogOptions {
   readonly logger: Logger;
   /** RUN_RETENTION_MS: how long a finished run's log stays. */
   readonly retentionMs: number;
+  /** This gateway's id: the runs it opens are in its `followed` set until released. */
+  readonly gatewayId: string;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -73,13 +75,18 @@ export class RedisRunLog implements RunLogPort {
       })
       .pexpire(meta, UNFINISHED_RUN_TTL_MS);
     if (f.sessionId !== undefined) multi.sadd(keys.roomRuns(f.sessionId), f.jobId);
+    multi.sadd(keys.followed(this.#o.gatewayId), f.jobId);
     await multi.exec();
+  }
+
+  async release(jobId: string): Promise<void> {
+    await this.#o.redis.srem(this.#o.keys.followed(this.#o.gatewayId), jobId);
   }
 
   async discard(jobId: string): Promise<void> {
     const { redis, keys } = this.#o;
     const sessionId = await redis.hget(keys.runMeta(jobId), RUN_META.sessionId);
-    const multi = redis.multi().del(keys.runMeta(jobId), keys.runLog(jobId), keys.runControl(jobId), keys.runFiles(jobId));
+    const multi = redis.multi().del(keys.runMeta(jobId), keys.runLog(jobId), keys.runControl(jobId), keys.runFiles(jobId)).srem(keys.followed(this.#o.gatewayId), jobId);
     if (sessionId) multi.srem(keys.roomRuns(sessionId), jobId);
     await multi.exec();
   }

@@ -146,4 +146,19 @@ describe('issue 14: fleet operations', () => {
     later.dispose();
     db.close();
   });
+
+  it("an adopted run's end releases none of the adopter's own concurrent-run tokens", async () => {
+    await using f = new FleetHarness(redis.url);
+    const a = f.gateway();
+    const db = openGatewayDatabase(':memory:');
+    const q = new QuotaExtension({ store: new SqliteGatewayStore(db), logger: silentLogger, activeRuns: a.fleet.activeRuns, limits: { concurrentRuns: 2, runsPerMinute: 0, cpuSecondsPerDay: 0, rooms: 0, storageBytes: 0 } });
+    const owner = { key: 'user:ada', userId: 'ada', displayName: 'Ada' };
+    await q.beforeRun({ caller: anonymous('127.0.0.1'), owner, roomId: null }); // a run of A's own
+    q.afterRun({ owner, jobId: 'adopted', accepted: true, cpuMs: 1_500, adopted: true });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await a.fleet.activeRuns.count(owner.key)).toBe(1);
+    q.afterRun({ owner, jobId: 'own', accepted: true, cpuMs: 10 });
+    await eventually(async () => (await a.fleet.activeRuns.count(owner.key)) === 0, 'A released its own');
+    db.close();
+  });
 });

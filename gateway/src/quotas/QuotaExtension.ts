@@ -131,8 +131,8 @@ export class QuotaExtension implements GatewayExtension {
     if (!taken.ok) this.#refuseConcurrent(taken.used);
   }
 
-  afterRun({ owner, accepted, cpuMs }: AfterRunPayload): void {
-    this.#active.release(owner.key);
+  afterRun({ owner, accepted, cpuMs, adopted }: AfterRunPayload): void {
+    if (adopted !== true) this.#active.release(owner.key);
     if (accepted) this.#chargeCpu(owner.key, cpuMs);
   }
 

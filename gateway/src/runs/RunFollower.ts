@@ -25,6 +25,8 @@ export interface FinishedRun {
   readonly latencyMs: number;
   /** Milliseconds from submission to its first stdout or stderr; null without output. */
   readonly firstOutputMs: number | null;
+  /** Submitted through a gateway that is gone (fleet): nothing of its admission is held here, only its CPU time is to charge. */
+  readonly adopted: boolean;
 }
 
 /** What the run core tells others about the runs it started. Each must not throw (a throw is logged). */
@@ -52,6 +54,8 @@ export interface RunFollowerOptions extends FollowHooks {
 export interface Followed {
   readonly facts: RunFacts;
   readonly terminal: boolean;
+  /** Submitted through a gateway that is gone, followed here from its replay. */
+  adopted: boolean;
   subscription: RunSubscription | null;
   running: boolean;
   cpuMs: number | null;
@@ -88,6 +92,26 @@ export class RunFollower {
     for (const m of [...(f.subscription?.replay ?? []), ...early]) this.#onMessage(f, m);
   }
 
+  /**
+   * Follows a run another gateway submitted and can no longer follow (it is
+   * gone): from its replay, as if this one had submitted it, except that the
+   * room already has its `queued` record. False when the run is unknown.
+   */
+  async adopt(facts: RunFacts, subscribe: (s: RunSubscriber) => Promise<RunSubscription | undefined>): Promise<boolean> {
+    if (this.#followed.has(facts.jobId)) return true;
+    const f = this.#new(facts, false);
+    f.adopted = true;
+    f.subscription = (await subscribe({ send: (m) => this.#onMessage(f, m) })) ?? null;
+    if (f.subscription === null) {
+      this.#followed.delete(facts.jobId);
+      return false;
+    }
+    const early = f.early ?? [];
+    f.early = null;
+    for (const m of [...f.subscription.replay, ...early]) this.#onMessage(f, m);
+    return true;
+  }
+
   /** The queue refused the run: forget it. */
   drop(f: Followed): void {
     f.subscription?.unsubscribe();
@@ -115,7 +139,7 @@ export class RunFollower {
   }
 
   #new(facts: RunFacts, terminal: boolean): Followed {
-    const f: Followed = { facts, terminal, subscription: null, running: false, cpuMs: null, wallMs: null, firstOutputAt: null, ended: false, early: [], chain: Promise.resolve() };
+    const f: Followed = { facts, terminal, adopted: false, subscription: null, running: false, cpuMs: null, wallMs: null, firstOutputAt: null, ended: false, early: [], chain: Promise.resolve() };
     this.#followed.set(facts.jobId, f);
     return f;
   }
@@ -146,6 +170,8 @@ export class RunFollower {
       return;
     }
     if (m.type !== 'end') return;
+    // Released before it is charged: a gateway dying in between leaves it uncharged, never charged twice.
+    await this.#o.backend.log.release?.(f.facts.jobId).catch((err: unknown) => this.#o.logger.warn('could not release a followed run', { jobId: f.facts.jobId, error: String(err) }));
     if (f.terminal) {
       this.#tellTerminal(f, false);
       try {
@@ -159,7 +185,7 @@ export class RunFollower {
     this.#notify(f, roomRunStatusSchema.catch('internal_error').parse(m.status), m);
     try {
       const firstOutputMs = f.firstOutputAt === null ? null : f.firstOutputAt - f.facts.submittedAt;
-      this.#o.onRunEnd?.({ jobId: f.facts.jobId, owner: f.facts.owner, cpuMs: f.cpuMs, status: m.status, latencyMs: this.#o.now() - f.facts.submittedAt, firstOutputMs });
+      this.#o.onRunEnd?.({ jobId: f.facts.jobId, owner: f.facts.owner, cpuMs: f.cpuMs, status: m.status, latencyMs: this.#o.now() - f.facts.submittedAt, firstOutputMs, adopted: f.adopted });
     } catch (err) {
       this.#o.logger.error('onRunEnd failed', { jobId: f.facts.jobId, error: String(err) });
     }
@@ -170,7 +196,8 @@ export class RunFollower {
     const { jobId, sessionId: roomId } = f.facts;
     const file = await this.#o.backend.log.takeFile(jobId, seq);
     if (roomId === undefined || !this.#o.onRunFile) return;
-    if (!file) return this.#o.logger.warn('the content of a file the run wrote is gone; it is not put into the room', { jobId, seq });
+    // An adopted run's earlier files went into the room through the gateway that followed it then.
+    if (!file) return f.adopted ? undefined : this.#o.logger.warn('the content of a file the run wrote is gone; it is not put into the room', { jobId, seq });
     try {
       this.#o.onRunFile({ roomId, jobId, file });
     } catch (err) {

@@ -105,6 +105,18 @@ export class RunManager {
     return run;
   }
 
+  /**
+   * Follows a run a gateway that is gone submitted (fleet mode, see
+   * OrphanAdopter): its room records, files and CPU charge are this one's now.
+   * False when the run is unknown or expired.
+   */
+  async adopt(jobId: string): Promise<boolean> {
+    this.#refuseWhenDisposed(); // it stays in this gateway's set, for the next one
+    const facts = await this.#o.backend.log.info(jobId);
+    if (!facts) return false;
+    return this.#follower.adopt(facts, (s) => this.#o.backend.log.subscribe(jobId, s));
+  }
+
   /** The run with this gateway jobId while it is retained (in-process backend only; tests and diagnostics). */
   get(jobId: string): Run | undefined {
     const b = this.#o.backend as RunBackend & { get?: (jobId: string) => Run | undefined };

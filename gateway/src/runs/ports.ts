@@ -146,6 +146,11 @@ export interface RunLogPort {
    * put the file into the room. Undefined when taken already or expired.
    */
   takeFile(jobId: string, seq: number): Promise<FileEvent | undefined>;
+  /**
+   * This gateway no longer follows the run (its end was handled): in a
+   * fleet, nobody needs to adopt it. Optional: one process needs nothing.
+   */
+  release?(jobId: string): Promise<void>;
 }
 
 /** The channel to a running run's host: stdin, resize (TTY runs), kill. */

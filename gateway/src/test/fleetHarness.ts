@@ -42,6 +42,8 @@ export interface TestGatewayOptions {
   readonly replayBytes?: number;
   /** Longest wait for one Redis step when leaving (tests of Redis away). */
   readonly redisStepMs?: number;
+  /** GATEWAY_ID (default gw1, gw2…). */
+  readonly gatewayId?: string;
 }
 
 /** Gateways and hosts sharing one Redis and prefix. Dispose it after the test. */
@@ -53,7 +55,7 @@ export class FleetHarness implements AsyncDisposable {
   constructor(readonly redisUrl: string) {}
 
   gateway(o: TestGatewayOptions = {}): TestGateway {
-    const id = `gw${this.gateways.length + 1}`;
+    const id = o.gatewayId ?? `gw${this.gateways.length + 1}`;
     const fleet = new GatewayFleet({
       redisUrl: this.redisUrl,
       prefix: this.prefix,
@@ -69,6 +71,7 @@ export class FleetHarness implements AsyncDisposable {
     const ended: FinishedRun[] = [];
     const files: RunFile[] = [];
     const runs = new RunManager({ backend: fleet.runs, logger, defaults: { timeoutMs: 5000, memoryMb: 128, vcpus: 1 }, onRunEnd: (r) => ended.push(r), onRunFile: (f) => files.push(f) });
+    fleet.adoptOrphans(runs);
     const gw = { id, fleet, runs, ended, files };
     this.gateways.push(gw);
     return gw;

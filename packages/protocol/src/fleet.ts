@@ -55,6 +55,10 @@ export function fleetKeys(prefix: string) {
     activeRuns: (quotaKey: string) => `${prefix}:active-runs:${quotaKey}`,
     /** HASH gatewayId → JSON {@link GatewayRecord}, for health and metrics. */
     gateways: `${prefix}:gateways`,
+    /** SET of the runs a gateway submitted and follows to their end (room records, files, CPU charge); another adopts them when it is gone. */
+    followed: (gatewayId: string) => `${prefix}:followed:${gatewayId}`,
+    /** STRING lock held while a gateway adopts a gone gateway's runs. */
+    adoptLock: (gatewayId: string) => `${prefix}:adopt:${gatewayId}`,
   };
 }
 

@@ -1,0 +1,131 @@
+/**
+ * Runs whose gateway is gone (fleet mode). A run goes on on its host when the
+ * gateway that submitted it dies or stops, but that gateway was the one to
+ * record its end in the room, put the files it wrote into the room and charge
+ * its CPU time. Each gateway keeps the runs it follows in its `followed` set;
+ * every sweep, a live gateway takes the set of each gateway no longer in the
+ * `gateways` hash (one at a time per gone gateway, under a lock), moves its
+ * runs into its own set one by one (SMOVE: each run to one adopter) and
+ * follows them from their replay, as if it had submitted them. A gateway
+ * restarted under the same GATEWAY_ID adopts what its earlier process left.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { GATEWAY_HEARTBEAT_MS } from '@codecell/protocol';
+import type { FleetKeys } from '@codecell/protocol';
+import type { Logger } from '@codecell/server-kit';
+import type { GatewayPresence } from './GatewayPresence.js';
+
+/** What adopting needs from the run core (RunManager). */
+export interface Adopter {
+  /** Follows the run from its replay; false when it is unknown or expired. */
+  adopt(jobId: string): Promise<boolean>;
+  isFollowing(jobId: string): boolean;
+}
+
+/** Options of {@link OrphanAdopter}. */
+export interface OrphanAdopterOptions {
+  readonly redis: Redis;
+  readonly keys: FleetKeys;
+  readonly gatewayId: string;
+  readonly presence: GatewayPresence;
+  readonly runs: Adopter;
+  readonly logger: Logger;
+  /** @default GATEWAY_HEARTBEAT_MS */
+  readonly intervalMs?: number;
+}
+
+/** How long a gateway may take to adopt one gone gateway's runs before another may try, ms. */
+const ADOPT_LOCK_MS = 60_000;
+
+export class OrphanAdopter {
+  readonly #o: OrphanAdopterOptions;
+  readonly #token = randomBytes(9).toString('base64url');
+  #timer: NodeJS.Timeout | null = null;
+  #sweeping: Promise<void> | null = null;
+  #disposed = false;
+  /** Runs of this gateway's own set that an earlier process under its id left: checked once. */
+  #ownChecked = false;
+
+  constructor(options: OrphanAdopterOptions) {
+    this.#o = options;
+  }
+
+  /** Sweeps now and every interval. */
+  start(): void {
+    void this.sweep();
+    this.#timer = setInterval(() => void this.sweep(), this.#o.intervalMs ?? GATEWAY_HEARTBEAT_MS);
+    this.#timer.unref();
+  }
+
+  /** One sweep (one at a time); never throws. */
+  sweep(): Promise<void> {
+    this.#sweeping ??= this.#sweep()
+      .catch((err: unknown) => this.#o.logger.warn('could not adopt the runs of gone gateways (trying again)', { error: String(err) }))
+      .finally(() => (this.#sweeping = null));
+    return this.#sweeping;
+  }
+
+  /** Stops sweeping; waits for a sweep in progress. Safe to call twice. */
+  async dispose(): Promise<void> {
+    this.#disposed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#sweeping;
+  }
+
+  async #sweep(): Promise<void> {
+    const { redis, keys, gatewayId } = this.#o;
+    const own = keys.followed(gatewayId);
+    if (!this.#ownChecked) {
+      // Runs submitted now are in the set a moment before this process follows them: only the start's own check looks here.
+      for (const jobId of await redis.smembers(own)) if (!this.#o.runs.isFollowing(jobId)) await this.#adopt(jobId);
+      this.#ownChecked = true;
+    }
+    const live = new Set((await this.#o.presence.list()).map((g) => g.gatewayId));
+    const prefix = keys.followed('');
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 200);
+      cursor = next;
+      for (const key of found) {
+        const gone = key.slice(prefix.length);
+        if (gone === gatewayId || live.has(gone) || this.#disposed) continue;
+        await this.#adoptAllOf(gone);
+      }
+    } while (cursor !== '0' && !this.#disposed);
+  }
+
+  async #adoptAllOf(gone: string): Promise<void> {
+    const { redis, keys, gatewayId } = this.#o;
+    const lock = keys.adoptLock(gone);
+    if ((await redis.set(lock, this.#token, 'PX', ADOPT_LOCK_MS, 'NX')) !== 'OK') return;
+    try {
+      const from = keys.followed(gone);
+      const jobIds = await redis.smembers(from);
+      let adopted = 0;
+      for (const jobId of jobIds) {
+        if (this.#disposed) return;
+        // Each run to one gateway, even if two got here.
+        if ((await redis.smove(from, keys.followed(gatewayId), jobId)) !== 1) continue;
+        if (await this.#adopt(jobId)) adopted++;
+      }
+      if (jobIds.length > 0) this.#o.logger.info('adopted the runs of a gateway that is gone', { gone, runs: adopted });
+    } finally {
+      if ((await redis.get(lock)) === this.#token) await redis.del(lock);
+    }
+  }
+
+  /** Follows one run; one that is gone (expired) leaves the set. */
+  async #adopt(jobId: string): Promise<boolean> {
+    const { redis, keys, gatewayId } = this.#o;
+    try {
+      if (await this.#o.runs.adopt(jobId)) return true;
+    } catch (err) {
+      this.#o.logger.warn('could not adopt a run of a gone gateway', { jobId, error: String(err) });
+      return false;
+    }
+    await redis.srem(keys.followed(gatewayId), jobId);
+    return false;
+  }
+}
