@@ -4,7 +4,7 @@
  * record its end in the room, put the files it wrote into the room and charge
  * its CPU time. Each gateway keeps the runs it follows in its `followed` set;
  * every sweep, a live gateway takes the set of each gateway no longer in the
- * `gateways` hash (one at a time per gone gateway, under a lock), moves its
+ * `gateways` hash (listed in `followers`; one adopter at a time per gone gateway, under a lock), moves its
  * runs into its own set one by one (SMOVE: each run to one adopter) and
  * follows them from their replay, as if it had submitted them. A gateway
  * restarted under the same GATEWAY_ID adopts what its earlier process left.
@@ -83,17 +83,10 @@ export class OrphanAdopter {
       this.#ownChecked = true;
     }
     const live = new Set((await this.#o.presence.list()).map((g) => g.gatewayId));
-    const prefix = keys.followed('');
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 200);
-      cursor = next;
-      for (const key of found) {
-        const gone = key.slice(prefix.length);
-        if (gone === gatewayId || live.has(gone) || this.#disposed) continue;
-        await this.#adoptAllOf(gone);
-      }
-    } while (cursor !== '0' && !this.#disposed);
+    for (const gone of await redis.smembers(keys.followers)) {
+      if (gone === gatewayId || live.has(gone) || this.#disposed) continue;
+      await this.#adoptAllOf(gone);
+    }
   }
 
   async #adoptAllOf(gone: string): Promise<void> {
@@ -111,6 +104,8 @@ export class OrphanAdopter {
         if (await this.#adopt(jobId)) adopted++;
       }
       if (jobIds.length > 0) this.#o.logger.info('adopted the runs of a gateway that is gone', { gone, runs: adopted });
+      // Nothing left to adopt: it leaves the list (it comes back if a gateway under that id opens runs again).
+      if ((await redis.scard(from)) === 0) await redis.srem(keys.followers, gone);
     } finally {
       if ((await redis.get(lock)) === this.#token) await redis.del(lock);
     }

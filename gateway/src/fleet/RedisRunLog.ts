@@ -75,7 +75,7 @@ export class RedisRunLog implements RunLogPort {
       })
       .pexpire(meta, UNFINISHED_RUN_TTL_MS);
     if (f.sessionId !== undefined) multi.sadd(keys.roomRuns(f.sessionId), f.jobId);
-    multi.sadd(keys.followed(this.#o.gatewayId), f.jobId);
+    multi.sadd(keys.followed(this.#o.gatewayId), f.jobId).sadd(keys.followers, this.#o.gatewayId);
     await multi.exec();
   }
 

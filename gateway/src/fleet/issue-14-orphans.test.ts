@@ -59,6 +59,8 @@ describe('issue 14: runs of a gateway that is gone', () => {
     expect(b.ended.length + c.ended.length).toBe(1);
     await eventually(async () => (await adopter.fleet.redis.scard(adopter.fleet.keys.followed(adopter.id))) === 0, 'released by the adopter');
     expect(await adopter.fleet.redis.exists(adopter.fleet.keys.followed(a.id))).toBe(0);
+    // Nothing of A is left to look through.
+    expect(await adopter.fleet.redis.sismember(adopter.fleet.keys.followers, a.id)).toBe(0);
   });
 
   it('a gateway restarted under the same id adopts what its earlier process left; a run that ended meanwhile is charged from its replay', async () => {

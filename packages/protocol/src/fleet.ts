@@ -57,6 +57,8 @@ export function fleetKeys(prefix: string) {
     gateways: `${prefix}:gateways`,
     /** SET of the runs a gateway submitted and follows to their end (room records, files, CPU charge); another adopts them when it is gone. */
     followed: (gatewayId: string) => `${prefix}:followed:${gatewayId}`,
+    /** SET of the gateway ids that may have a `followed` set (what adopters look through). */
+    followers: `${prefix}:followers`,
     /** STRING lock held while a gateway adopts a gone gateway's runs. */
     adoptLock: (gatewayId: string) => `${prefix}:adopt:${gatewayId}`,
   };
