@@ -19,8 +19,12 @@ import type { GatewayPresence } from './GatewayPresence.js';
 
 /** What adopting needs from the run core (RunManager). */
 export interface Adopter {
-  /** Follows the run from its replay; false when it is unknown or expired. */
-  adopt(jobId: string): Promise<boolean>;
+  /**
+   * Follows the run from its replay; false when it is unknown or expired.
+   * With `submittedBefore`, a run submitted since is left alone (true): this
+   * process is about to follow it itself.
+   */
+  adopt(jobId: string, o?: { readonly submittedBefore?: number }): Promise<boolean>;
   isFollowing(jobId: string): boolean;
 }
 
@@ -47,6 +51,8 @@ export class OrphanAdopter {
   #disposed = false;
   /** Runs of this gateway's own set that an earlier process under its id left: checked once. */
   #ownChecked = false;
+  /** When this process began: its own runs were submitted since. */
+  readonly #startedAt = Date.now();
 
   constructor(options: OrphanAdopterOptions) {
     this.#o = options;
@@ -78,8 +84,8 @@ export class OrphanAdopter {
     const { redis, keys, gatewayId } = this.#o;
     const own = keys.followed(gatewayId);
     if (!this.#ownChecked) {
-      // Runs submitted now are in the set a moment before this process follows them: only the start's own check looks here.
-      for (const jobId of await redis.smembers(own)) if (!this.#o.runs.isFollowing(jobId)) await this.#adopt(jobId);
+      // Runs submitted now are in the set a moment before this process follows them: only those from before it began are adopted.
+      for (const jobId of await redis.smembers(own)) if (!this.#o.runs.isFollowing(jobId)) await this.#adopt(jobId, this.#startedAt);
       this.#ownChecked = true;
     }
     const live = new Set((await this.#o.presence.list()).map((g) => g.gatewayId));
@@ -112,10 +118,10 @@ export class OrphanAdopter {
   }
 
   /** Follows one run; one that is gone (expired) leaves the set. */
-  async #adopt(jobId: string): Promise<boolean> {
+  async #adopt(jobId: string, submittedBefore?: number): Promise<boolean> {
     const { redis, keys, gatewayId } = this.#o;
     try {
-      if (await this.#o.runs.adopt(jobId)) return true;
+      if (await this.#o.runs.adopt(jobId, submittedBefore === undefined ? {} : { submittedBefore })) return true;
     } catch (err) {
       this.#o.logger.warn('could not adopt a run of a gone gateway', { jobId, error: String(err) });
       return false;

@@ -107,13 +107,15 @@ export class RunManager {
 
   /**
    * Follows a run a gateway that is gone submitted (fleet mode, see
-   * OrphanAdopter): its room records, files and CPU charge are this one's now.
+   * OrphanAdopter): its room records, files and CPU charge are this one's now
+   * (one submitted since `submittedBefore` is left alone: this process follows it).
    * False when the run is unknown or expired.
    */
-  async adopt(jobId: string): Promise<boolean> {
+  async adopt(jobId: string, o: { readonly submittedBefore?: number } = {}): Promise<boolean> {
     this.#refuseWhenDisposed(); // it stays in this gateway's set, for the next one
     const facts = await this.#o.backend.log.info(jobId);
     if (!facts) return false;
+    if (o.submittedBefore !== undefined && facts.submittedAt >= o.submittedBefore) return true;
     return this.#follower.adopt(facts, (s) => this.#o.backend.log.subscribe(jobId, s));
   }
 
