@@ -68,7 +68,8 @@ export class OrphanAdopter {
   /** One sweep (one at a time); never throws. */
   sweep(): Promise<void> {
     this.#sweeping ??= this.#sweep()
-      .catch((err: unknown) => this.#o.logger.warn('could not adopt the runs of gone gateways (trying again)', { error: String(err) }))
+      // Redis away is the usual cause, and the next heartbeat tries again (as presence and the sweeper do).
+      .catch((err: unknown) => this.#o.logger.debug('could not adopt the runs of gone gateways (trying again)', { error: String(err) }))
       .finally(() => (this.#sweeping = null));
     return this.#sweeping;
   }
