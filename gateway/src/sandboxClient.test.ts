@@ -202,6 +202,25 @@ describe('SandboxClient', () => {
     expect(runs).toBe(1);
   });
 
+  it('never sends a run again once its answer began, even on a reused connection', async () => {
+    let runs = 0;
+    const c = await setup((_req, res) => {
+      runs++;
+      if (runs === 1) return answer(res, 'job-1');
+      // The second run, on the kept-alive connection: headers and a first event, then the sandbox goes away.
+      startNdjson(res, 'job-2');
+      writeEvent(res, { type: 'start', jobId: 'job-2', vmId: 'vm', at: 1 });
+      setTimeout(() => res.socket?.resetAndDestroy(), 20); // a reset (RST), as a crash leaves it
+    });
+    await drain(await c.run(body));
+    await new Promise((r) => setTimeout(r, 20));
+    const ac = new AbortController();
+    await expect(drain(await c.run(body, ac.signal))).rejects.toMatchObject({ code: 'sandbox_unavailable' });
+    ac.abort(); // as the relay does when a run ends
+    await new Promise((r) => setTimeout(r, 100));
+    expect(runs).toBe(2);
+  });
+
   it('closes an idle kept-alive connection itself, before the sandbox would', async () => {
     client = new SandboxClient({ baseUrl: (fake = await startFakeSandboxServer((_req, res) => answer(res, 'job-i'))).url, idleSocketMs: 100 });
     await drain(await client.run(body));

@@ -235,7 +235,8 @@ export class SandboxClient implements SandboxApi {
       req.once('error', (err) => {
         timeout.removeEventListener('abort', onTimeout);
         stop?.removeEventListener('abort', onStop);
-        if (!retried && req.reusedSocket && isDroppedConnection(err) && !o.signal?.aborted && !timeout.aborted) {
+        // Only before any answer: once one began, the sandbox has the run (its stream reports the break).
+        if (!retried && response === null && req.reusedSocket && isDroppedConnection(err) && !o.signal?.aborted && !timeout.aborted) {
           this.#dropIdleConnections(); // the others went the same way
           resolve(this.#send(o, token, true));
           return;
