@@ -38,6 +38,8 @@ export class SocketOutbox {
   #pendingLiveBytes = 0;
   #stopped = false;
   #flushScheduled = false;
+  /** Live bytes queued since the last flush began: not yet offered to the socket, so not the peer's backlog. */
+  #unofferedBytes = 0;
 
   constructor(options: SocketOutboxOptions) {
     this.#o = options;
@@ -55,7 +57,7 @@ export class SocketOutbox {
 
   /** True when live messages waiting behind a full socket passed the cap: the peer does not keep up. */
   get overflowing(): boolean {
-    return this.#pendingLiveBytes > this.#o.maxBufferedBytes;
+    return this.#pendingLiveBytes - this.#unofferedBytes > this.#o.maxBufferedBytes;
   }
 
   /** Queues a replayed message (serialised when it is sent). */
@@ -70,6 +72,7 @@ export class SocketOutbox {
     const text = JSON.stringify(msg);
     this.#outgoing.push({ msg, text });
     this.#pendingLiveBytes += text.length;
+    this.#unofferedBytes += text.length;
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     // After the promise jobs of this tick (the events of one sandbox chunk are
@@ -83,6 +86,7 @@ export class SocketOutbox {
   /** Hands queued messages to the socket, in one write, while it has less than the cap unsent; resumes as writes complete. */
   flush(): void {
     const { ws, socket } = this.#o;
+    this.#unofferedBytes = 0;
     socket?.cork();
     try {
       while (this.#outgoing.length > 0 && !this.#stopped && ws.readyState === WebSocket.OPEN && ws.bufferedAmount < this.#o.maxBufferedBytes) {
@@ -105,5 +109,6 @@ export class SocketOutbox {
     this.#stopped = true;
     this.#outgoing.length = 0;
     this.#pendingLiveBytes = 0;
+    this.#unofferedBytes = 0;
   }
 }
