@@ -53,6 +53,8 @@ export class OrphanAdopter {
   #ownChecked = false;
   /** When this process began: its own runs were submitted since. */
   readonly #startedAt = Date.now();
+  /** Runs moved into this gateway's set whose adoption failed (Redis away): tried again every sweep. */
+  readonly #retry = new Set<string>();
 
   constructor(options: OrphanAdopterOptions) {
     this.#o = options;
@@ -84,10 +86,19 @@ export class OrphanAdopter {
   async #sweep(): Promise<void> {
     const { redis, keys, gatewayId } = this.#o;
     const own = keys.followed(gatewayId);
-    if (!this.#ownChecked) {
-      // Runs submitted now are in the set a moment before this process follows them: only those from before it began are adopted.
-      for (const jobId of await redis.smembers(own)) if (!this.#o.runs.isFollowing(jobId)) await this.#adopt(jobId, this.#startedAt);
-      this.#ownChecked = true;
+    for (const jobId of [...this.#retry]) {
+      this.#retry.delete(jobId);
+      if (!this.#o.runs.isFollowing(jobId)) await this.#adopt(jobId);
+    }
+    // Under the lock another gateway takes to adopt this id's runs (it may think this one gone while it restarts).
+    if (!this.#ownChecked && (await this.#lock(gatewayId))) {
+      try {
+        // Runs submitted now are in the set a moment before this process follows them: only those from before it began are adopted.
+        for (const jobId of await redis.smembers(own)) if (!this.#o.runs.isFollowing(jobId)) await this.#adopt(jobId, this.#startedAt);
+        this.#ownChecked = true;
+      } finally {
+        await this.#unlock(gatewayId);
+      }
     }
     const live = new Set((await this.#o.presence.list()).map((g) => g.gatewayId));
     for (const gone of await redis.smembers(keys.followers)) {
@@ -98,8 +109,7 @@ export class OrphanAdopter {
 
   async #adoptAllOf(gone: string): Promise<void> {
     const { redis, keys, gatewayId } = this.#o;
-    const lock = keys.adoptLock(gone);
-    if ((await redis.set(lock, this.#token, 'PX', ADOPT_LOCK_MS, 'NX')) !== 'OK') return;
+    if (!(await this.#lock(gone))) return;
     try {
       const from = keys.followed(gone);
       const jobIds = await redis.smembers(from);
@@ -114,8 +124,18 @@ export class OrphanAdopter {
       // Nothing left to adopt: it leaves the list (it comes back if a gateway under that id opens runs again).
       if ((await redis.scard(from)) === 0) await redis.srem(keys.followers, gone);
     } finally {
-      if ((await redis.get(lock)) === this.#token) await redis.del(lock);
+      await this.#unlock(gone);
     }
+  }
+
+  /** Takes the lock on adopting `id`'s runs; false when another gateway holds it. */
+  async #lock(id: string): Promise<boolean> {
+    return (await this.#o.redis.set(this.#o.keys.adoptLock(id), this.#token, 'PX', ADOPT_LOCK_MS, 'NX')) === 'OK';
+  }
+
+  async #unlock(id: string): Promise<void> {
+    const lock = this.#o.keys.adoptLock(id);
+    if ((await this.#o.redis.get(lock)) === this.#token) await this.#o.redis.del(lock);
   }
 
   /** Follows one run; one that is gone (expired) leaves the set. */
@@ -124,7 +144,8 @@ export class OrphanAdopter {
     try {
       if (await this.#o.runs.adopt(jobId, submittedBefore === undefined ? {} : { submittedBefore })) return true;
     } catch (err) {
-      this.#o.logger.warn('could not adopt a run of a gone gateway', { jobId, error: String(err) });
+      this.#o.logger.warn('could not adopt a run of a gone gateway (trying again)', { jobId, error: String(err) });
+      this.#retry.add(jobId);
       return false;
     }
     await redis.srem(keys.followed(gatewayId), jobId);

@@ -79,8 +79,8 @@ export class RedisRunLog implements RunLogPort {
     await multi.exec();
   }
 
-  async release(jobId: string): Promise<void> {
-    await this.#o.redis.srem(this.#o.keys.followed(this.#o.gatewayId), jobId);
+  async release(jobId: string): Promise<boolean> {
+    return (await this.#o.redis.srem(this.#o.keys.followed(this.#o.gatewayId), jobId)) === 1;
   }
 
   async discard(jobId: string): Promise<void> {

@@ -63,6 +63,26 @@ describe('issue 14: runs of a gateway that is gone', () => {
     expect(await adopter.fleet.redis.sismember(adopter.fleet.keys.followers, a.id)).toBe(0);
   });
 
+  it('a run followed twice (adopted from a gateway only thought gone) is charged once, by the gateway holding it', async () => {
+    await using f = new FleetHarness(redis.url);
+    const a = f.gateway();
+    const b = f.gateway();
+    const h = await f.host();
+    const { jobId } = await a.runs.submit(runInput('x', { roomId: 'room3' }), { key: 'user:cy', userId: 'cy', displayName: 'Cy' });
+    const run = await h.runner.nth(0);
+    run.start();
+    // A stops heartbeating (a stalled process) but still follows its run; B takes it as gone and adopts.
+    await a.fleet.presence.dispose();
+    await b.fleet.adopter?.sweep();
+    await eventually(() => b.runs.isFollowing(jobId), 'B follows the run too');
+    expect(a.runs.isFollowing(jobId)).toBe(true);
+    run.exit('ok');
+    await eventually(() => b.ended.length === 1, 'B charged the run');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(a.ended).toEqual([]);
+    expect(b.ended[0]).toMatchObject({ jobId, adopted: true });
+  });
+
   it('a gateway restarted under the same id adopts what its earlier process left; a run that ended meanwhile is charged from its replay', async () => {
     await using f = new FleetHarness(redis.url);
     const h = await f.host();

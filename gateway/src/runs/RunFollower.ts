@@ -101,7 +101,12 @@ export class RunFollower {
     if (this.#followed.has(facts.jobId)) return true;
     const f = this.#new(facts, false);
     f.adopted = true;
-    f.subscription = (await subscribe({ send: (m) => this.#onMessage(f, m) })) ?? null;
+    try {
+      f.subscription = (await subscribe({ send: (m) => this.#onMessage(f, m) })) ?? null;
+    } catch (err) {
+      this.#followed.delete(facts.jobId);
+      throw err;
+    }
     if (f.subscription === null) {
       this.#followed.delete(facts.jobId);
       return false;
@@ -170,8 +175,13 @@ export class RunFollower {
       return;
     }
     if (m.type !== 'end') return;
-    // Released before it is charged: a gateway dying in between leaves it uncharged, never charged twice.
-    await this.#o.backend.log.release?.(f.facts.jobId).catch((err: unknown) => this.#o.logger.warn('could not release a followed run', { jobId: f.facts.jobId, error: String(err) }));
+    // Released before it is charged, and charged only by the gateway that held it: a run followed
+    // twice (adopted from a gateway thought gone) or a death in between is never charged twice.
+    const release = this.#o.backend.log.release?.(f.facts.jobId) ?? Promise.resolve(true);
+    const held = await release.catch((err: unknown) => {
+      this.#o.logger.warn('could not release a followed run; it is charged by whoever adopts it', { jobId: f.facts.jobId, error: String(err) });
+      return false;
+    });
     if (f.terminal) {
       this.#tellTerminal(f, false);
       try {
@@ -183,6 +193,7 @@ export class RunFollower {
     }
     // S4 statuses are exit statuses or error codes; anything else would be a bug upstream.
     this.#notify(f, roomRunStatusSchema.catch('internal_error').parse(m.status), m);
+    if (!held) return;
     try {
       const firstOutputMs = f.firstOutputAt === null ? null : f.firstOutputAt - f.facts.submittedAt;
       this.#o.onRunEnd?.({ jobId: f.facts.jobId, owner: f.facts.owner, cpuMs: f.cpuMs, status: m.status, latencyMs: this.#o.now() - f.facts.submittedAt, firstOutputMs, adopted: f.adopted });

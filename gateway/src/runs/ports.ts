@@ -148,9 +148,11 @@ export interface RunLogPort {
   takeFile(jobId: string, seq: number): Promise<FileEvent | undefined>;
   /**
    * This gateway no longer follows the run (its end was handled): in a
-   * fleet, nobody needs to adopt it. Optional: one process needs nothing.
+   * fleet, nobody needs to adopt it. True when this gateway held it: only
+   * then is its end charged here (another that adopted it meanwhile charges
+   * it instead). Optional: one process holds all its runs.
    */
-  release?(jobId: string): Promise<void>;
+  release?(jobId: string): Promise<boolean>;
 }
 
 /** The channel to a running run's host: stdin, resize (TTY runs), kill. */
