@@ -10,13 +10,15 @@
  * sandbox_unavailable and the room's next run succeeds on the other host.
  * And what runs are since issues 11-12: a TTY run started on one gateway's
  * page socket is resized through the other's, the file it wrote reaches the
- * room, and terminal sessions are refused with not_supported.
+ * room, and the room's shell opened through one gateway is listed and typed
+ * into through the other.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import * as Y from 'yjs';
 import { ROOM_DOC } from '@codecell/protocol';
+import { connectRedis } from '@codecell/redis-kit';
 import type { StreamMessage, StreamServerMessage } from '@codecell/protocol';
 import { startTestPostgres, startTestRedis } from '@codecell/server-kit/test';
 import type { TestPostgres, TestRedis } from '@codecell/server-kit/test';
@@ -40,6 +42,7 @@ let gwA: GatewayProcess;
 let gwB: GatewayProcess;
 let proxy: FailoverProxy;
 const clients: RoomClient[] = [];
+let prefix = '';
 
 /** Runs each sandbox host executed so far, from its own health. */
 async function runsOn(hostId: string): Promise<number> {
@@ -55,9 +58,36 @@ async function endOf(baseUrl: string, jobId: string): Promise<StreamMessage[]> {
   return s.messages;
 }
 
+/** What Redis holds of a run, and the processes' last words: for a failure message. */
+async function runState(jobId: string): Promise<string> {
+  const r = connectRedis({ url: redis.url, name: 'fleet-test-explain' });
+  try {
+    const meta = await r.hgetall(`${prefix}:run:${jobId}`);
+    const log = await r.xrange(`${prefix}:run:${jobId}:log`, '-', '+');
+    const tails = [...Object.entries(hosts).map(([id, h]) => `${id}: ${h.stderrTail()}`), `gateway A: ${gwA.stderrTail()}`, `gateway B: ${gwB.stderrTail()}`];
+    return [`meta ${JSON.stringify(meta)}`, `log ${JSON.stringify(log).slice(-2000)}`, ...tails.map((t) => t.slice(-1500))].join('\n');
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** `p`, or after `o.ms` an error saying `o.what` and what `o.explain` finds. */
+async function withinOrExplain<T>(p: Promise<T>, o: { ms: number; what: string; explain: () => Promise<string> }): Promise<T> {
+  const { ms, what, explain } = o;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => void explain().then((why) => reject(new Error(`${what}\n${why}`)), reject), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 beforeAll(async () => {
   [redis, pgServer] = await Promise.all([startTestRedis(), startTestPostgres()]);
-  const prefix = `vm${randomBytes(3).toString('hex')}`;
+  prefix = `vm${randomBytes(3).toString('hex')}`;
   const fleet = { REDIS_URL: redis.url, REDIS_PREFIX: prefix };
   const sandboxEnv = (id: string) => ({ ...fleet, SANDBOX_HOST_ID: id, SANDBOX_TOKEN: TOKEN, POOL_SIZE: '1', MAX_CONCURRENT_RUNS: '2', DRAIN_TIMEOUT_MS: '5000', SESSION_IDLE_MS: '600000' });
   // One after the other: two template VMs booting at once under TCG on 2 cores would each take twice as long.
@@ -130,7 +160,7 @@ describe('issue 14: a fleet of 2 gateways and 2 sandbox hosts with real microVMs
     expect(after[first === 'host-1' ? 'host-2' : 'host-1']).toBe(first === 'host-1' ? before.h2 : before.h1);
   }, 180_000);
 
-  it("a TTY run started on A's page socket is resized through B's; the file it wrote reaches the room; terminal sessions are refused with not_supported", async () => {
+  it("a TTY run started on A's page socket is resized through B's; the file it wrote reaches the room; the room's shell opened through B is typed into through A", async () => {
     const pageA = openPage(gwA.url);
     const pageB = openPage(gwB.url);
     const program = [
@@ -157,8 +187,18 @@ describe('issue 14: a fleet of 2 gateways and 2 sandbox hosts with real microVMs
     if (!onB) throw new Error('no client of B');
     await waitUntil(() => files(onB).get('size.txt')?.toJSON() === '100x30\n', { what: 'size.txt in the room', timeoutMs: 10_000 });
     expect(pageB.jobMessages(accepted.jobId).find((m) => m.type === 'event' && m.event.type === 'file')).toMatchObject({ event: { path: 'size.txt', content: '' } });
+    // The room's shell, opened through B, is A's page's too: listed, typed into, watched; it sees the room's files.
+    pageA.send({ type: 'terminals', roomId });
     pageB.send({ type: 'terminal', ref: 'shell', roomId, program: 'bash', size: { cols: 80, rows: 24 } });
-    expect(await pageB.waitFor((m) => m.type === 'refused' && m.ref === 'shell')).toMatchObject({ code: 'not_supported', message: expect.stringMatching(/fleet mode/) });
+    const shell = await pageB.waitFor((m): m is Extract<StreamServerMessage, { type: 'accepted' }> => m.type === 'accepted' && m.ref === 'shell', 30_000);
+    await pageA.waitFor((m) => m.type === 'terminals' && m.open.some((t) => t.jobId === shell.jobId && t.program === 'bash'), 30_000);
+    pageA.send({ type: 'watch', jobId: shell.jobId });
+    await pageB.waitUntil(() => pageB.stdout(shell.jobId).includes('$'), 90_000);
+    pageA.send({ type: 'stdin', jobId: shell.jobId, data: 'echo fleet-$((6*7)); cat size.txt\r' });
+    await pageB.waitUntil(() => /fleet-42\r?\n/.test(pageB.stdout(shell.jobId)) && pageB.stdout(shell.jobId).includes('100x30'), 60_000);
+    pageA.send({ type: 'stdin', jobId: shell.jobId, data: 'exit\r' });
+    await pageB.waitUntil(() => pageB.jobMessages(shell.jobId).at(-1)?.type === 'end', 60_000);
+    await pageA.waitFor((m) => m.type === 'terminals' && m.open.length === 0, 30_000);
     pageA.ws.close();
     pageB.ws.close();
   }, 180_000);
@@ -171,7 +211,7 @@ describe('issue 14: a fleet of 2 gateways and 2 sandbox hosts with real microVMs
     }
     await redis.restart({ downMs: 300 });
     for (const { jobId, n } of accepted) {
-      const messages = await endOf(gwB.url, jobId);
+      const messages = await withinOrExplain(endOf(gwB.url, jobId), { ms: 60_000, what: `run ${n} (${jobId}) never ended after the Redis restart`, explain: () => runState(jobId) });
       expect(messages.at(-1), `run ${n}`).toMatchObject({ type: 'end', status: 'ok' });
       expect(stdoutOf(messages)).toBe(`${n * 11}\n`);
     }

@@ -2,7 +2,8 @@
  * The run backend of fleet mode (REDIS_URL): the queue is BullMQ (a queue per
  * sandbox host, session affinity), the event log is Redis Streams (any
  * gateway serves any `/stream/<jobId>` with full replay), the stdin/kill
- * channel is a control stream per run that its host follows. Dead and
+ * channel is a control stream per run that its host follows; terminal
+ * sessions are shared through a hash per room. Dead and
  * draining hosts are swept by every gateway (one at a time per host).
  * @module
  */
@@ -13,6 +14,7 @@ import type { StreamTail } from '@codecell/redis-kit';
 import type { Logger } from '@codecell/server-kit';
 import type { RunBackend, RunStats } from '../runs/ports.js';
 import type { HostDirectory } from './HostDirectory.js';
+import { FleetTerminals } from './FleetTerminals.js';
 import { HostSweeper } from './HostSweeper.js';
 import { RedisRunControl } from './RedisRunControl.js';
 import { RedisRunLog } from './RedisRunLog.js';
@@ -49,8 +51,8 @@ export class FleetRuns implements RunBackend {
   readonly queue: RedisRunQueue;
   readonly log: RedisRunLog;
   readonly control: RedisRunControl;
-  /** Terminal sessions need the gateway and the sandbox in one deployment (README limits). */
-  readonly terminals = null;
+  /** The rooms' terminal sessions, shared by every gateway. */
+  readonly terminals: FleetTerminals;
   readonly #sweeper: HostSweeper;
   readonly #stepMs: number;
 
@@ -60,6 +62,7 @@ export class FleetRuns implements RunBackend {
     this.queue = new RedisRunQueue({ redis, keys, hosts: o.hosts, logger, maxQueued: o.maxQueued, maxQueuedBytes: o.maxQueuedBytes, replayBytes: o.replayBytes, retentionMs: o.retentionMs });
     this.log = new RedisRunLog({ redis, keys, tail: o.tail, logger, retentionMs: o.retentionMs, gatewayId: o.gatewayId, ...(o.now ? { now: o.now } : {}) });
     this.control = new RedisRunControl({ redis, keys });
+    this.terminals = new FleetTerminals({ redis, keys, tail: o.tail, log: this.log, queue: this.queue, logger, ...(o.now ? { now: o.now } : {}) });
     this.#sweeper = new HostSweeper({ redis, keys, hosts: o.hosts, queue: this.queue, log: this.log, logger, owner: o.gatewayId });
     this.#sweeper.start();
     // After Redis restarts, registrations may have lapsed meanwhile: give hosts a heartbeat or two to come back.
@@ -84,6 +87,7 @@ export class FleetRuns implements RunBackend {
     // Bounded: a sweep in progress waits for Redis, which may be away.
     await settleWithin(this.#sweeper.dispose(), this.#stepMs);
     this.log.dispose();
+    this.terminals.dispose();
     await settleWithin(this.queue.dispose(), this.#stepMs);
   }
 }

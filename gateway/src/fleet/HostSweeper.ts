@@ -5,18 +5,19 @@
  *   gone with the host), its waiting runs move to a live host (or end, when
  *   none is left), and its queue is removed;
  * - a draining host's waiting runs move to other hosts.
+ * Terminal sessions are swept the same way, from each host's terminal queue.
  * A room whose host died gets a new host on its next run: the request carries
  * the room's files, so its `/workspace` is rebuilt there.
  * @module
  */
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { CodeCellError, HOST_HEARTBEAT_MS, HOST_TTL_MS, fleetJobSchema } from '@codecell/protocol';
+import { CodeCellError, HOST_HEARTBEAT_MS, HOST_TTL_MS, fleetJobSchema, fleetTerminalJobSchema } from '@codecell/protocol';
 import type { FleetKeys, HostRecord } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
 import type { RunLogPort } from '../runs/ports.js';
 import type { HostDirectory } from './HostDirectory.js';
-import type { RedisRunQueue } from './RedisRunQueue.js';
+import type { HostQueueKind, RedisRunQueue } from './RedisRunQueue.js';
 
 /** How long one gateway holds a host while it sweeps it, ms. */
 export const SWEEP_LOCK_MS = 10_000;
@@ -94,12 +95,15 @@ export class HostSweeper {
   }
 
   async #sweepDead(hostId: string, live: readonly HostRecord[]): Promise<void> {
-    const q = this.#o.queue.queueOf(hostId);
-    const inFlight = await q.getJobs(['active']);
-    for (const job of inFlight) {
+    const inFlight = [
+      ...(await this.#o.queue.queueOf(hostId, 'run').getJobs(['active'])).map((job) => ({ job, kind: 'run' as const })),
+      ...(await this.#o.queue.queueOf(hostId, 'terminal').getJobs(['active'])).map((job) => ({ job, kind: 'terminal' as const })),
+    ];
+    for (const { job, kind } of inFlight) {
+      const stopped = `the sandbox host ${hostId} stopped while this ${kind === 'run' ? 'run was' : 'terminal session was'} in flight (no heartbeat for ${HOST_TTL_MS / 1000} s)`;
       const e = new CodeCellError(
         'sandbox_unavailable',
-        `the sandbox host ${hostId} stopped while this run was in flight (no heartbeat for ${HOST_TTL_MS / 1000} s); run it again: the room's next run starts on another host`,
+        kind === 'run' ? `${stopped}; run it again: the room's next run starts on another host` : `${stopped}; open it again: it starts on another host, with the room's files`,
       );
       if (job.id !== undefined) await this.#o.log.finish(job.id, { status: e.code, code: null, message: e.message }, { type: 'error', code: e.code, message: e.message });
     }
@@ -109,26 +113,31 @@ export class HostSweeper {
     this.#o.logger.warn('a sandbox host is gone: its runs in flight ended, its waiting runs moved', { hostId, inFlight: inFlight.length });
   }
 
-  /** Moves the runs waiting on `hostId` to the open hosts with the most free slots; ends them when there is none. */
+  /** Moves the runs and terminal sessions waiting on `hostId` to the open hosts with the most free slots; ends them when there is none. */
   async #moveWaiting(hostId: string, live: readonly HostRecord[]): Promise<void> {
-    const jobs: Job[] = await this.#o.queue.queueOf(hostId).getJobs([...WAITING_STATES]);
+    await this.#moveKind(hostId, live, 'run');
+    await this.#moveKind(hostId, live, 'terminal');
+  }
+
+  async #moveKind(hostId: string, live: readonly HostRecord[], kind: HostQueueKind): Promise<void> {
+    const jobs: Job[] = await this.#o.queue.queueOf(hostId, kind).getJobs([...WAITING_STATES]);
     if (jobs.length === 0) return;
     const open = live.filter((h) => h.hostId !== hostId && !h.draining);
     const loads = new Map<string, number>();
     for (const h of open) loads.set(h.hostId, (await this.#o.queue.loadOf(h)).free);
     for (const job of jobs) {
       if (job.id === undefined) continue;
-      const parsed = fleetJobSchema.safeParse(job.data);
+      const parsed = (kind === 'run' ? fleetJobSchema : fleetTerminalJobSchema).safeParse(job.data);
       const to = bestHost(open, loads);
       if (!to || !parsed.success) {
         const e = new CodeCellError('sandbox_unavailable', `no sandbox host is left to run it (${hostId} ${open.length === 0 ? 'was the last one' : 'left'}); start a sandbox host with the same REDIS_URL`);
-        await this.#o.queue.queueOf(hostId).remove(job.id);
+        await this.#o.queue.queueOf(hostId, kind).remove(job.id);
         await this.#o.log.finish(job.id, { status: e.code, code: null, message: e.message }, { type: 'error', code: e.code, message: e.message });
         continue;
       }
-      if (await this.#o.queue.move({ jobId: job.id, from: hostId, to, job: parsed.data })) loads.set(to.hostId, (loads.get(to.hostId) ?? 0) - 1);
+      if (await this.#o.queue.move({ jobId: job.id, from: hostId, to, job: parsed.data, kind })) loads.set(to.hostId, (loads.get(to.hostId) ?? 0) - 1);
     }
-    this.#o.logger.info('moved runs off a sandbox host', { hostId, runs: jobs.length });
+    this.#o.logger.info(`moved ${kind === 'run' ? 'runs' : 'terminal sessions'} off a sandbox host`, { hostId, jobs: jobs.length });
   }
 }
 

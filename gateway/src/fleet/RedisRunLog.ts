@@ -72,6 +72,8 @@ export class RedisRunLog implements RunLogPort {
         [RUN_META.seq]: '0',
         [RUN_META.stdinPending]: '0',
         ...(f.sessionId === undefined ? {} : { [RUN_META.sessionId]: f.sessionId }),
+        // A terminal session always has a terminal: resizes reach it.
+        ...(f.terminal === true ? { [RUN_META.terminal]: '1', [RUN_META.tty]: '1' } : {}),
       })
       .pexpire(meta, UNFINISHED_RUN_TTL_MS);
     if (f.sessionId !== undefined) multi.sadd(keys.roomRuns(f.sessionId), f.jobId);
@@ -213,6 +215,7 @@ export function infoFromMeta(jobId: string, m: Record<string, string>): RunInfo 
     submittedAt: Number(m[RUN_META.submittedAt] ?? 0),
     state: state.data,
     end: end?.type === 'end' ? { status: end.status, code: end.code, message: end.message } : null,
+    ...(m[RUN_META.terminal] === '1' ? { terminal: true } : {}),
   };
 }
 

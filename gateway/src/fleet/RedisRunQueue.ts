@@ -11,10 +11,10 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CodeCellError, FLEET_PROTOCOL_VERSION, RUN_META } from '@codecell/protocol';
-import type { FleetJob, FleetKeys, HostRecord } from '@codecell/protocol';
+import type { FleetJob, FleetKeys, FleetTerminalJob, HostRecord, TerminalRequest } from '@codecell/protocol';
 import { appendQueued } from '@codecell/redis-kit';
 import type { Logger } from '@codecell/server-kit';
-import type { Enqueued, QueuedRun, RunQueuePort } from '../runs/ports.js';
+import type { Enqueued, QueuedRun, RunFacts, RunQueuePort } from '../runs/ports.js';
 import { requestBytes } from '../runs/runRequest.js';
 import type { HostDirectory } from './HostDirectory.js';
 
@@ -22,6 +22,9 @@ import type { HostDirectory } from './HostDirectory.js';
 export const POSITION_POLL_MS = 1_000;
 /** How long a room's host is remembered by the gateway that chose it (the host refreshes it while it keeps the VM), ms. */
 export const SESSION_AFFINITY_TTL_MS = 10 * 60_000;
+
+/** Which of a host's two queues: its runs (up to its capacity at once), or its terminal sessions (no run slot). */
+export type HostQueueKind = 'run' | 'terminal';
 
 /** A host's runs as the queue sees them. */
 export interface HostLoad {
@@ -66,15 +69,40 @@ export class RedisRunQueue implements RunQueuePort {
     return this.#waiting.size;
   }
 
-  /** The BullMQ queue of a host (made once, shared). */
-  queueOf(hostId: string): Queue {
-    let q = this.#queues.get(hostId);
+  /** A BullMQ queue of a host (made once, shared). */
+  queueOf(hostId: string, kind: HostQueueKind = 'run'): Queue {
+    const name = kind === 'run' ? this.#o.keys.hostQueue(hostId) : this.#o.keys.hostTerminalQueue(hostId);
+    let q = this.#queues.get(name);
     if (!q) {
-      q = new Queue(this.#o.keys.hostQueue(hostId), { connection: this.#o.redis, prefix: this.#o.keys.bullPrefix });
-      q.on('error', (err) => this.#o.logger.debug('queue error', { hostId, error: err.message }));
-      this.#queues.set(hostId, q);
+      q = new Queue(name, { connection: this.#o.redis, prefix: this.#o.keys.bullPrefix });
+      q.on('error', (err) => this.#o.logger.debug('queue error', { hostId, kind, error: err.message }));
+      this.#queues.set(name, q);
     }
     return q;
+  }
+
+  /**
+   * Puts a terminal session (its log is open already) on the room's host
+   * while that host lives and takes work, else on the open host with the
+   * most free slots; its host starts it at once (it takes no run slot).
+   * Returns the host's id.
+   * @throws CodeCellError capacity_exceeded (its files exceed MAX_QUEUED_BYTES), sandbox_unavailable (no host)
+   */
+  async enqueueTerminal({ facts, request }: { readonly facts: RunFacts; readonly request: TerminalRequest }): Promise<string> {
+    const { redis, keys } = this.#o;
+    const bytes = Buffer.byteLength(JSON.stringify(request));
+    if (bytes > this.#o.maxQueuedBytes) {
+      throw new CodeCellError('capacity_exceeded', `the terminal session's files hold ${bytes} bytes (MAX_QUEUED_BYTES=${this.#o.maxQueuedBytes}); make the room's files smaller`);
+    }
+    const open = (await this.#o.hosts.hosts()).live.filter((h) => !h.draining);
+    if (open.length === 0) throw new CodeCellError('sandbox_unavailable', 'no sandbox host is registered in Redis to open the terminal session on; start one with the same REDIS_URL and REDIS_PREFIX');
+    const loads = await Promise.all(open.map((h) => this.loadOf(h)));
+    const host = open[await this.#choose(open, loads, request.sessionId)] as HostRecord;
+    await redis.hset(keys.runMeta(facts.jobId), RUN_META.hostId, host.hostId);
+    const job: FleetTerminalJob = { v: FLEET_PROTOCOL_VERSION, terminal: request, replayBytes: this.#o.replayBytes, retentionMs: this.#o.retentionMs };
+    await this.queueOf(host.hostId, 'terminal').add('terminal', job, { jobId: facts.jobId, removeOnComplete: true, removeOnFail: true });
+    await redis.set(keys.session(request.sessionId), host.hostId, 'PX', SESSION_AFFINITY_TTL_MS);
+    return host.hostId;
   }
 
   async enqueue({ facts, request }: QueuedRun): Promise<Enqueued> {
@@ -134,9 +162,9 @@ export class RedisRunQueue implements RunQueuePort {
   }
 
   async cancel(jobId: string): Promise<boolean> {
-    const hostId = await this.#o.redis.hget(this.#o.keys.runMeta(jobId), RUN_META.hostId);
+    const [hostId, terminal] = await this.#o.redis.hmget(this.#o.keys.runMeta(jobId), RUN_META.hostId, RUN_META.terminal);
     if (!hostId) return false;
-    const removed = (await this.queueOf(hostId).remove(jobId)) === 1;
+    const removed = (await this.queueOf(hostId, terminal === '1' ? 'terminal' : 'run').remove(jobId)) === 1;
     // Removed while waiting: no host took it. A job that is active is locked and stays.
     const state = await this.#o.redis.hget(this.#o.keys.runMeta(jobId), RUN_META.state);
     if (removed) this.#waiting.delete(jobId);
@@ -150,23 +178,25 @@ export class RedisRunQueue implements RunQueuePort {
   }
 
   /** Moves a waiting run to another host (its host died or drains): added there first, then taken off the old queue. */
-  async move(o: { jobId: string; from: string; to: HostRecord; job: FleetJob }): Promise<boolean> {
+  async move(o: { jobId: string; from: string; to: HostRecord; job: FleetJob | FleetTerminalJob; kind: HostQueueKind }): Promise<boolean> {
     const { redis, keys } = this.#o;
     await redis.hset(keys.runMeta(o.jobId), RUN_META.hostId, o.to.hostId);
-    await this.queueOf(o.to.hostId).add('run', o.job, { jobId: o.jobId, removeOnComplete: true, removeOnFail: true });
-    if ((await this.queueOf(o.from).remove(o.jobId)) === 1) return true;
+    await this.queueOf(o.to.hostId, o.kind).add(o.kind, o.job, { jobId: o.jobId, removeOnComplete: true, removeOnFail: true });
+    if ((await this.queueOf(o.from, o.kind).remove(o.jobId)) === 1) return true;
     // It was taken on the old host meanwhile: it runs there.
-    await this.queueOf(o.to.hostId).remove(o.jobId);
+    await this.queueOf(o.to.hostId, o.kind).remove(o.jobId);
     await redis.hset(keys.runMeta(o.jobId), RUN_META.hostId, o.from);
     return false;
   }
 
   /** Forgets a dead host's queue (after its runs were moved or ended). */
   async forget(hostId: string): Promise<void> {
-    const q = this.queueOf(hostId);
-    await q.obliterate({ force: true });
-    this.#queues.delete(hostId);
-    await q.close();
+    for (const kind of ['run', 'terminal'] as const) {
+      const q = this.queueOf(hostId, kind);
+      await q.obliterate({ force: true });
+      this.#queues.delete(q.name);
+      await q.close();
+    }
   }
 
   /** Stops polling and closes the queues (not the shared connection). */

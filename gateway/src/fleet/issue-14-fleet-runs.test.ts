@@ -6,10 +6,9 @@
  * What a run is since issues 10-12 travels too: compile stages and their
  * events; files a run wrote reach the gateway that submitted it, with their
  * content, while every stream carries them emptied; a TTY run is resized
- * through another gateway (a pipe run refuses with not_a_terminal); terminal
- * sessions, which need the gateway and the sandbox in one deployment, are
- * refused with not_supported; the runtime list comes from the hosts'
- * registrations.
+ * through another gateway (a pipe run refuses with not_a_terminal); the
+ * runtime list comes from the hosts' registrations. Terminal sessions:
+ * issue-14-fleet-terminals.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCodeInputSchema } from '@codecell/protocol';
@@ -234,12 +233,9 @@ describe('issue 14: runs of issues 10-12 through the fleet', () => {
     await expect(b.runs.resize('nope', { cols: 90, rows: 20 })).rejects.toMatchObject({ code: 'not_found' });
   });
 
-  it('refuses terminal sessions with not_supported, saying why; lists the runtimes every host has', async () => {
+  it('lists the runtimes every host has', async () => {
     await using f = new FleetHarness(redis.url);
     const a = f.gateway();
-    expect(() => a.runs.startTerminal({ sessionId: 'r1', program: 'bash', size: { cols: 80, rows: 24 } }, null)).toThrow(
-      expect.objectContaining({ code: 'not_supported', message: expect.stringMatching(/fleet mode \(REDIS_URL\)/) }),
-    );
     const catalog = new RuntimeCatalog({ sandbox: { runtimes: () => a.fleet.hosts.runtimes() }, logger: silentLogger });
     expect((await catalog.list()).filter((r) => r.available)).toEqual([]);
     await f.host({ runtimes: { py: '3.11.2', c: '12.2.0', go: '1.19.8' } });

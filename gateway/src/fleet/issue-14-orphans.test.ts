@@ -99,4 +99,26 @@ describe('issue 14: runs of a gateway that is gone', () => {
     await eventually(() => again.ended.length === 1, 'the restarted gateway charged the run');
     expect(again.ended[0]).toMatchObject({ jobId, owner, cpuMs: 5, adopted: true });
   });
+  it("a terminal session is adopted as a session: its later files reach the room, its CPU time is charged once, it is no run", async () => {
+    await using f = new FleetHarness(redis.url);
+    const a = f.gateway();
+    const b = f.gateway();
+    const h = await f.host();
+    const owner = { key: 'user:ada', userId: 'ada', displayName: 'Ada' };
+    const shell = await a.terminals.open({ roomId: 'room', program: 'bash', size: { cols: 80, rows: 24 }, owner });
+    const term = await h.runner.nthTerminal(0);
+    term.start();
+    await a.runs.dispose();
+    await a.fleet.dispose();
+    term.push({ type: 'file', path: 'late.txt', size: 2, encoding: 'utf8', content: 'l\n', truncated: false });
+    await b.fleet.adopter?.sweep();
+    await eventually(() => b.files.length === 1, 'the adopter put the file into the room');
+    expect(b.files[0]).toMatchObject({ roomId: 'room', jobId: shell.jobId, file: { path: 'late.txt' } });
+    // B's members still see the shell, and join it.
+    expect((await b.terminals.open({ roomId: 'room', program: 'bash', size: { cols: 80, rows: 24 }, owner })).jobId).toBe(shell.jobId);
+    term.exit('ok');
+    await eventually(() => b.terminalsEnded.length === 1, 'the adopter charged the session');
+    expect(b.terminalsEnded).toEqual([{ jobId: shell.jobId, cpuMs: 5 }]);
+    expect(b.ended).toEqual([]);
+  });
 });

@@ -11,7 +11,7 @@
 import { roomRunStatusSchema } from '@codecell/protocol';
 import type { RoomRunRecord, RoomRunStatus, StreamMessage } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
-import type { RunBackend, RunFacts, RunSubscriber, RunSubscription, TerminalRun } from './ports.js';
+import type { RunBackend, RunFacts, RunSubscriber, RunSubscription } from './ports.js';
 import type { OnRunFile, OnRunUpdate, RunOwner } from './types.js';
 
 /** A run that ended, as `onRunEnd` hears of it. */
@@ -99,7 +99,7 @@ export class RunFollower {
    */
   async adopt(facts: RunFacts, subscribe: (s: RunSubscriber) => Promise<RunSubscription | undefined>): Promise<boolean> {
     if (this.#followed.has(facts.jobId)) return true;
-    const f = this.#new(facts, false);
+    const f = this.#new(facts, facts.terminal === true);
     f.adopted = true;
     try {
       f.subscription = (await subscribe({ send: (m) => this.#onMessage(f, m) })) ?? null;
@@ -111,6 +111,7 @@ export class RunFollower {
       this.#followed.delete(facts.jobId);
       return false;
     }
+    if (f.terminal) this.#tellTerminal(f, true);
     const early = f.early ?? [];
     f.early = null;
     for (const m of [...f.subscription.replay, ...early]) this.#onMessage(f, m);
@@ -124,13 +125,22 @@ export class RunFollower {
   }
 
   /** Follows a terminal session that just started: for the files it writes and its end. */
-  followTerminal(facts: RunFacts, run: TerminalRun): void {
+  async followTerminal(facts: RunFacts, subscribe: (s: RunSubscriber) => Promise<RunSubscription | undefined>): Promise<void> {
     const f = this.#new(facts, true);
-    f.early = null;
     this.#tellTerminal(f, true);
-    const sub = run.subscribe({ send: (m) => this.#onMessage(f, m) });
-    f.subscription = sub;
-    for (const m of sub.replay) this.#onMessage(f, m);
+    try {
+      f.subscription = (await subscribe({ send: (m) => this.#onMessage(f, m) })) ?? null;
+    } catch (err) {
+      this.#o.logger.warn('could not follow a terminal session; the files it writes do not reach the room', { jobId: facts.jobId, error: String(err) });
+    }
+    if (f.subscription === null) {
+      this.#followed.delete(facts.jobId);
+      this.#tellTerminal(f, false);
+      return;
+    }
+    const early = f.early ?? [];
+    f.early = null;
+    for (const m of [...f.subscription.replay, ...early]) this.#onMessage(f, m);
   }
 
   isFollowing(jobId: string): boolean {

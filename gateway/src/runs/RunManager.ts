@@ -6,15 +6,15 @@
  * they write into the room. The same code serves the embedded default
  * (`LocalRuns`: one process, one sandbox) and fleet mode (Redis: any gateway,
  * any sandbox host). Terminal sessions (a room's shell or REPL) start at once
- * beside the queue, where the backend has them. Knows nothing of HTTP,
+ * beside the queue. Knows nothing of HTTP,
  * WebSocket or tRPC.
  * @module
  */
 import { randomBytes } from 'node:crypto';
 import { CodeCellError } from '@codecell/protocol';
-import type { RunCodeOutput, SendStdinInput, StopRunInput, TerminalRequest, TerminalSize } from '@codecell/protocol';
+import type { OpenTerminal, RunCodeOutput, SendStdinInput, StopRunInput, TerminalRequest, TerminalSize } from '@codecell/protocol';
 import type { Logger } from '@codecell/server-kit';
-import type { RunBackend, RunFacts, RunInfo, RunStats, RunSubscriber, RunSubscription, TerminalRun } from './ports.js';
+import type { RunBackend, RunFacts, RunInfo, RunStats, RunSubscriber, RunSubscription } from './ports.js';
 import type { Run } from './Run.js';
 import { RunFollower } from './RunFollower.js';
 import type { FollowHooks } from './RunFollower.js';
@@ -23,11 +23,8 @@ import type { RunDefaults, RunMaxima } from './runRequest.js';
 import type { ParsedRunCodeInput, RunOwner } from './types.js';
 
 export { MAX_PENDING_STDIN_BYTES } from './ports.js';
+export type { TerminalPort } from './ports.js';
 export type { FinishedRun } from './RunFollower.js';
-
-/** Why a terminal session cannot be opened in fleet mode (README limits). */
-export const TERMINALS_NEED_ONE_HOST =
-  "terminal sessions (the room's shell and console) are not available in fleet mode (REDIS_URL): they need the gateway and the sandbox in one deployment; run the program with Run, or use the embedded gateway";
 
 /** Options of {@link RunManager}. */
 export interface RunManagerOptions extends FollowHooks {
@@ -91,18 +88,29 @@ export class RunManager {
   }
 
   /**
-   * Starts a terminal session (shell, REPL) in its room's VM at once: it
-   * waits for no slot and is not recorded in the room's runs.
-   * @throws CodeCellError not_supported (fleet mode), sandbox_unavailable
+   * Opens the room's terminal session of `request.program` (shell, REPL) in
+   * its VM, or joins the one open already (in a fleet, on any gateway): it
+   * waits for no slot and is not recorded in the room's runs. One this call
+   * started is followed here (its files, its CPU charge).
+   * @throws CodeCellError sandbox_unavailable, capacity_exceeded
    */
-  startTerminal(request: TerminalRequest, owner: RunOwner | null): TerminalRun {
+  async openTerminal(request: TerminalRequest, owner: RunOwner | null): Promise<OpenTerminal> {
     this.#refuseWhenDisposed();
-    const terminals = this.#o.backend.terminals;
-    if (terminals === null) throw new CodeCellError('not_supported', TERMINALS_NEED_ONE_HOST);
-    const facts = this.#facts({ sessionId: request.sessionId, startedBy: owner?.displayName ?? null, owner });
-    const run = terminals.start({ facts, request });
-    this.#follower.followTerminal(facts, run);
-    return run;
+    const facts = this.#facts({ sessionId: request.sessionId, startedBy: owner?.displayName ?? null, owner, terminal: true });
+    const { log, terminals } = this.#o.backend;
+    const { session, started } = await terminals.open({ facts, request });
+    if (started) await this.#follower.followTerminal(facts, (s) => log.subscribe(facts.jobId, s));
+    return session;
+  }
+
+  /** The room's open terminal sessions (every gateway's, in a fleet). */
+  terminals(roomId: string): Promise<OpenTerminal[]> {
+    return this.#o.backend.terminals.list(roomId);
+  }
+
+  /** Calls `onChange` when a terminal session of the room was opened (see `TerminalPort.watch`). */
+  watchTerminals(roomId: string, onChange: () => void): () => void {
+    return this.#o.backend.terminals.watch(roomId, onChange);
   }
 
   /**
@@ -196,7 +204,7 @@ export class RunManager {
     if (this.#disposed) throw new CodeCellError('sandbox_unavailable', 'the gateway is shutting down; try again in a moment');
   }
 
-  #facts(o: Pick<RunFacts, 'sessionId' | 'startedBy' | 'owner'>): RunFacts {
+  #facts(o: Pick<RunFacts, 'sessionId' | 'startedBy' | 'owner' | 'terminal'>): RunFacts {
     return { jobId: (this.#o.newJobId ?? (() => randomBytes(12).toString('base64url')))(), ...o, submittedAt: this.#now() };
   }
 

@@ -75,8 +75,8 @@ export class RunService {
     await this.#o.access.require(caller, input.roomId, 'run');
     const owner = this.#ownerOf(caller, {});
     await this.#o.hooks.beforeTerminal({ caller, owner, roomId: input.roomId });
-    const run = this.#o.terminals.open({ ...input, owner });
-    return { jobId: run.jobId, position: 0 };
+    const session = await this.#o.terminals.open({ ...input, owner });
+    return { jobId: session.jobId, position: 0 };
   }
 
   /** Follows the room's open terminal sessions (viewer and above); call the result to stop. */

@@ -12,7 +12,7 @@
  * queue. The gateway itself never limits how many run at once.
  * @module
  */
-import type { FileEvent, Health, RunEvent, RunRequest, StdinRequest, StreamMessage, TerminalRequest, TerminalSize } from '@codecell/protocol';
+import type { FileEvent, Health, OpenTerminal, RunEvent, RunRequest, StdinRequest, StreamMessage, TerminalRequest, TerminalSize } from '@codecell/protocol';
 import type { RunOwner } from './types.js';
 
 /** A started `POST /run`: the sandbox's job id and its events in order. */
@@ -73,6 +73,8 @@ export interface RunFacts {
   readonly owner: RunOwner | null;
   /** Epoch ms. */
   readonly submittedAt: number;
+  /** A terminal session (a room's shell or REPL), not a run. @default false */
+  readonly terminal?: boolean;
 }
 
 /** A run as its log knows it now. */
@@ -184,23 +186,35 @@ export interface RunStats {
   readonly retainedReplayBytes: number;
 }
 
-/** A terminal session started by {@link TerminalPort}: what the room's terminal list and the run core see of it. */
-export interface TerminalRun {
-  readonly jobId: string;
-  readonly sessionId: string | undefined;
-  readonly startedBy: string | null;
-  readonly state: RunState;
-  subscribe(subscriber: RunSubscriber): RunSubscription;
+/** A room's terminal session as {@link TerminalPort.open} found or started it. */
+export interface OpenedTerminal {
+  readonly session: OpenTerminal;
+  /** True when this call started it; false when it joined the one open already. */
+  readonly started: boolean;
 }
 
 /**
- * Terminal sessions (a room's shell or REPL, issue 12): started at once in
- * the room's VM, beside the queue (they hold no run slot). Its log and
- * control are the backend's (stream, stdin, resize, kill by jobId).
+ * Terminal sessions (a room's shell or REPL, issue 12): at most one per
+ * program per room, shared like tmux, started at once in the room's VM beside
+ * the queue (they hold no run slot). Their log and control are the backend's
+ * (stream, stdin, resize, kill by jobId). In a fleet every gateway sees the
+ * same sessions.
  */
 export interface TerminalPort {
-  /** @throws CodeCellError sandbox_unavailable (shutting down) */
-  start(o: { readonly facts: RunFacts; readonly request: TerminalRequest }): TerminalRun;
+  /**
+   * The room's session of `request.program`: the open one, else a new one
+   * (`facts` name it; `files` are written first).
+   * @throws CodeCellError sandbox_unavailable (shutting down, no host), capacity_exceeded
+   */
+  open(o: { readonly facts: RunFacts; readonly request: TerminalRequest }): Promise<OpenedTerminal>;
+  /** The room's open sessions. */
+  list(roomId: string): Promise<OpenTerminal[]>;
+  /**
+   * Calls `onChange` (which must not throw) when a session of the room was
+   * opened, by any gateway; ends may be told as well (watchers follow each
+   * session's log for its end). Returns how to stop; safe to call twice.
+   */
+  watch(roomId: string, onChange: () => void): () => void;
 }
 
 /** The three ports together, as one deployment provides them. */
@@ -208,8 +222,8 @@ export interface RunBackend {
   readonly queue: RunQueuePort;
   readonly log: RunLogPort;
   readonly control: RunControlPort;
-  /** Terminal sessions, when this backend has them (the in-process one); null in fleet mode. */
-  readonly terminals: TerminalPort | null;
+  /** The rooms' terminal sessions. */
+  readonly terminals: TerminalPort;
   /** This process's counts. */
   stats(): RunStats;
   /** Ends what this process owns: queued runs end `killed`, running ones are aborted (in-process) or left to their hosts (fleet). */

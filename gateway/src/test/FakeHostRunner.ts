@@ -1,12 +1,13 @@
 /**
  * A fake sandbox for fleet hosts in unit tests ({@link HostRunner} of
  * `@codecell/sandbox/fleet`): each run is driven by the test, or, in `auto`
- * mode, starts, prints its source and exits ok after a delay. Stdin, resizes
+ * mode, starts, prints its source and exits ok after a delay. Terminal
+ * sessions are driven by the test. Stdin, resizes
  * and kills are recorded (a resize of a pipe run is refused, as the sandbox does); a kill ends the run `killed`, as the real sandbox does.
  * @module
  */
 import { CodeCellError } from '@codecell/protocol';
-import type { RunEvent, RunRequest, RuntimeId, TerminalSize } from '@codecell/protocol';
+import type { RunEvent, RunRequest, RuntimeId, TerminalRequest, TerminalSize } from '@codecell/protocol';
 import type { HostRun, HostRunner } from '@codecell/sandbox/fleet';
 
 /** One run the fake host got. */
@@ -20,11 +21,17 @@ export class FakeHostRun implements HostRun {
   #wake: (() => void) | null = null;
   readonly events: AsyncIterable<RunEvent>;
 
+  readonly onEnd: () => void;
+  /** Set for a terminal session (its `request` is then a TTY run of no source). */
+  readonly terminal: TerminalRequest | null;
+
   constructor(
     readonly jobId: string,
     readonly request: RunRequest,
-    readonly onEnd: () => void,
+    o: { readonly onEnd: () => void; readonly terminal?: TerminalRequest },
   ) {
+    this.onEnd = o.onEnd;
+    this.terminal = o.terminal ?? null;
     this.#stdinClosed = request.stdinOpen !== true && request.stdin !== undefined;
     this.events = this.#iterate();
   }
@@ -86,19 +93,47 @@ export class FakeHostRun implements HostRun {
 /** The fake host's runner. */
 export class FakeHostRunner implements HostRunner {
   readonly runs: FakeHostRun[] = [];
+  readonly terminals: FakeHostRun[] = [];
   #active = 0;
   #n = 0;
 
   /** `auto`: each run starts, prints the entry file's content and exits ok after `delayMs`. `runtimes`: its image's (default Python 3.11.2). */
-  constructor(readonly o: { readonly capacity: number; readonly auto?: { readonly delayMs: number }; readonly runtimes?: Partial<Record<RuntimeId, string>> }) {}
+  constructor(
+    readonly o: {
+      readonly capacity: number;
+      readonly auto?: { readonly delayMs: number };
+      readonly runtimes?: Partial<Record<RuntimeId, string>>;
+      /** Thrown by startTerminal (the sandbox refusing a session). */
+      readonly refuseTerminals?: Error;
+    },
+  ) {}
 
   runtimes(): Partial<Record<RuntimeId, string>> {
     return this.o.runtimes ?? { py: '3.11.2' };
   }
 
+  /** A terminal session: recorded in {@link terminals}, driven by the test; it holds no run slot. */
+  startTerminal(request: TerminalRequest): HostRun {
+    if (this.o.refuseTerminals) throw this.o.refuseTerminals;
+    const asRun: RunRequest = { language: 'sh', source: '', tty: request.size ?? true, stdinOpen: true, sessionId: request.sessionId };
+    const run = new FakeHostRun(`faketerm${++this.#n}`, asRun, { onEnd: () => undefined, terminal: request });
+    this.terminals.push(run);
+    return run;
+  }
+
+  /** The `n`-th terminal session (0-based), once it arrived. */
+  async nthTerminal(n: number, timeoutMs = 5_000): Promise<FakeHostRun> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.terminals[n]) {
+      if (Date.now() > deadline) throw new Error(`terminal session ${n} never reached this host (it got ${this.terminals.length})`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.terminals[n];
+  }
+
   start(request: RunRequest): HostRun {
     this.#active++;
-    const run = new FakeHostRun(`fake${++this.#n}`, request, () => this.#active--);
+    const run = new FakeHostRun(`fake${++this.#n}`, request, { onEnd: () => this.#active-- });
     this.runs.push(run);
     if (this.o.auto) {
       run.start();

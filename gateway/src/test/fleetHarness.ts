@@ -1,7 +1,7 @@
 /**
  * A fleet in one test process, on a real Redis the test started: gateways
  * (each a {@link GatewayFleet} and a {@link RunManager}, as gatewayServices
- * wires them) and sandbox hosts ({@link FleetHost} with a
+ * wires them, with the rooms' terminal sessions) and sandbox hosts ({@link FleetHost} with a
  * {@link FakeHostRunner}). Each harness uses its own key prefix.
  * @module
  */
@@ -14,6 +14,7 @@ import { createLogger, silentLogger } from '@codecell/server-kit';
 /** FLEET_DEBUG=1 prints the hosts' and gateways' logs. */
 const logger = process.env['FLEET_DEBUG'] ? createLogger('fleet-test', 'debug') : silentLogger;
 import { GatewayFleet } from '../fleet/GatewayFleet.js';
+import { RoomTerminals } from '../runs/RoomTerminals.js';
 import { RunManager } from '../runs/RunManager.js';
 import type { FinishedRun } from '../runs/RunManager.js';
 import type { RunFile } from '../runs/types.js';
@@ -27,6 +28,10 @@ export interface TestGateway {
   readonly ended: FinishedRun[];
   /** Files runs this gateway submitted wrote (onRunFile: what would go into the room). */
   readonly files: RunFile[];
+  /** The rooms' terminal sessions, as the gateway's RunService uses them. */
+  readonly terminals: RoomTerminals;
+  /** Terminal sessions this gateway followed to their end (onTerminalEnd: what is charged). */
+  readonly terminalsEnded: Array<{ jobId: string; cpuMs: number | null }>;
 }
 
 /** One host of the harness. */
@@ -70,22 +75,37 @@ export class FleetHarness implements AsyncDisposable {
     });
     const ended: FinishedRun[] = [];
     const files: RunFile[] = [];
-    const runs = new RunManager({ backend: fleet.runs, logger, defaults: { timeoutMs: 5000, memoryMb: 128, vcpus: 1 }, onRunEnd: (r) => ended.push(r), onRunFile: (f) => files.push(f) });
+    const terminalsEnded: Array<{ jobId: string; cpuMs: number | null }> = [];
+    const runs = new RunManager({
+      backend: fleet.runs,
+      logger,
+      defaults: { timeoutMs: 5000, memoryMb: 128, vcpus: 1 },
+      onRunEnd: (r) => ended.push(r),
+      onRunFile: (f) => files.push(f),
+      onTerminalEnd: (t) => terminalsEnded.push({ jobId: t.jobId, cpuMs: t.cpuMs }),
+    });
     fleet.adoptOrphans(runs);
-    const gw = { id, fleet, runs, ended, files };
+    const gw = { id, fleet, runs, ended, files, terminals: new RoomTerminals({ runs, logger }), terminalsEnded };
     this.gateways.push(gw);
     return gw;
   }
 
-  async host(o: { capacity?: number; auto?: { delayMs: number }; hostId?: string; runtimes?: Partial<Record<RuntimeId, string>>; redisStepMs?: number } = {}): Promise<TestHost> {
-    const runner = new FakeHostRunner({ capacity: o.capacity ?? 1, ...(o.auto ? { auto: o.auto } : {}), ...(o.runtimes ? { runtimes: o.runtimes } : {}) });
+  async host(
+    o: { capacity?: number; auto?: { delayMs: number }; hostId?: string; runtimes?: Partial<Record<RuntimeId, string>>; redisStepMs?: number; refuseTerminals?: Error; sessionTtlMs?: number } = {},
+  ): Promise<TestHost> {
+    const runner = new FakeHostRunner({
+      capacity: o.capacity ?? 1,
+      ...(o.auto ? { auto: o.auto } : {}),
+      ...(o.runtimes ? { runtimes: o.runtimes } : {}),
+      ...(o.refuseTerminals ? { refuseTerminals: o.refuseTerminals } : {}),
+    });
     const host = await FleetHost.start({
       redisUrl: this.redisUrl,
       prefix: this.prefix,
       hostId: o.hostId ?? `host${this.hosts.length + 1}`,
       runner,
       logger,
-      sessionTtlMs: 60_000,
+      sessionTtlMs: o.sessionTtlMs ?? 60_000,
       ...(o.redisStepMs === undefined ? {} : { redisStepMs: o.redisStepMs }),
     });
     const h = { host, runner };

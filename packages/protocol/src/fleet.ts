@@ -8,9 +8,11 @@
  */
 import { z } from 'zod';
 import { runRequestSchema } from './sandboxApi.js';
+import { openTerminalSchema } from './streamSocket.js';
+import { terminalRequestSchema } from './terminalRequest.js';
 
 /** Bumped when the layout below changes incompatibly; hosts and gateways of another version ignore each other. */
-export const FLEET_PROTOCOL_VERSION = 2;
+export const FLEET_PROTOCOL_VERSION = 3;
 
 /** Default key prefix (REDIS_PREFIX). */
 export const DEFAULT_REDIS_PREFIX = 'codecell';
@@ -35,6 +37,8 @@ export function fleetKeys(prefix: string) {
     hosts: `${prefix}:hosts`,
     /** Name of the BullMQ queue a host takes its runs from. */
     hostQueue: (hostId: string) => `host-${hostId}`,
+    /** Name of the BullMQ queue a host takes its terminal sessions from (they hold no run slot). */
+    hostTerminalQueue: (hostId: string) => `host-${hostId}-terminals`,
     /** STRING: the host holding a room's session VM (expires with the session). */
     session: (roomId: string) => `${prefix}:session:${roomId}`,
     /** HASH: a run's facts and state (see {@link RUN_META}). */
@@ -47,6 +51,10 @@ export function fleetKeys(prefix: string) {
     runControl: (jobId: string) => `${prefix}:run:${jobId}:ctl`,
     /** SET of stdin chunk ids queued already (a resent command is not queued twice). */
     runStdinIds: (jobId: string) => `${prefix}:run:${jobId}:stdin-ids`,
+    /** HASH program → JSON OpenTerminal: the room's terminal session of each program, shared by every gateway (an entry whose run finished is stale). */
+    roomTerminals: (roomId: string) => `${prefix}:room-terminals:${roomId}`,
+    /** STREAM: an entry each time a gateway opened a terminal session of the room (its watchers list the room again). */
+    roomTerminalChanges: (roomId: string) => `${prefix}:room-terminals:${roomId}:changes`,
     /** SET: unfinished runs of a room. */
     roomRuns: (roomId: string) => `${prefix}:room-runs:${roomId}`,
     /** STRING lock held while a gateway moves a dead host's runs. */
@@ -88,6 +96,8 @@ export const RUN_META = {
   stdinPending: 'stdinPending',
   /** `1` for a TTY run (resize reaches it; others refuse with not_a_terminal). */
   tty: 'tty',
+  /** `1` for a terminal session (a room's shell or REPL): not a run of the room, in its host's terminal queue. */
+  terminal: 'terminal',
   end: 'end',
   finishedAt: 'finishedAt',
   cpuMs: 'cpuMs',
@@ -107,6 +117,18 @@ export const fleetJobSchema = z.strictObject({
   retentionMs: z.int().positive(),
 });
 export type FleetJob = z.infer<typeof fleetJobSchema>;
+
+/** The BullMQ job of a terminal session, in its host's terminal queue (its job id is the gateway's jobId). */
+export const fleetTerminalJobSchema = z.strictObject({
+  v: z.literal(FLEET_PROTOCOL_VERSION),
+  terminal: terminalRequestSchema,
+  replayBytes: z.int().positive(),
+  retentionMs: z.int().positive(),
+});
+export type FleetTerminalJob = z.infer<typeof fleetTerminalJobSchema>;
+
+/** One entry of a room's `roomTerminals` hash. */
+export const roomTerminalEntrySchema = openTerminalSchema;
 
 const intString = z.coerce.number().int().nonnegative();
 

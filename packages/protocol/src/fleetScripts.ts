@@ -128,6 +128,44 @@ return 'ok'`,
    * KEYS: activeRuns. ARGV: now, limit (0: none), token, token expiry.
    * Drops expired tokens, then adds this one unless `limit` are there. Returns {1 | 0, count}.
    */
+  /**
+   * KEYS: the room's terminals hash, its changes stream. ARGV: program, the new entry's JSON, the
+   * prefix of run meta keys (`<prefix>:run:`), TTL ms, the prefix of host keys (`<prefix>:host:`),
+   * now (epoch ms). Claims the room's terminal session of `program` for the new entry unless the
+   * entry there is still open: its run unfinished, and its host registered (or, not queued on a
+   * host yet, claimed less than a minute ago). Meta and host keys are read by name: one Redis, not a
+   * cluster. Returns the entry that holds the program now: the new one, or the open one (run twice,
+   * it finds its own entry, which is open).
+   */
+  claimTerminal: `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local ok, e = pcall(cjson.decode, cur)
+  if ok and type(e) == 'table' and type(e.jobId) == 'string' then
+    local m = redis.call('HMGET', ARGV[3] .. e.jobId, 'state', 'hostId', 'submittedAt')
+    if m[1] and m[1] ~= 'finished' then
+      if m[2] then
+        if redis.call('EXISTS', ARGV[5] .. m[2]) == 1 then return cur end
+      elseif tonumber(ARGV[6]) - (tonumber(m[3]) or 0) < 60000 then
+        return cur
+      end
+    end
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', '16', '*', 'p', ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return ARGV[2]`,
+  /** KEYS: the room's terminals hash, its changes stream. ARGV: program, jobId. Frees the program's entry if it is still that run's. */
+  releaseTerminal: `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return 0 end
+local ok, e = pcall(cjson.decode, cur)
+if ok and type(e) == 'table' and e.jobId ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', '16', '*', 'p', ARGV[1])
+return 1`,
   acquireActive: `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local n = redis.call('ZCARD', KEYS[1])

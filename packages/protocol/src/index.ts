@@ -333,12 +333,14 @@ export {
   fleetKeys,
   fleetRunStateSchema,
   fleetJobSchema,
+  fleetTerminalJobSchema,
+  roomTerminalEntrySchema,
   hostRecordSchema,
   gatewayRecordSchema,
   logEntryKinds,
   controlEntrySchema,
 } from './fleet.js';
-export type { FleetKeys, FleetJob, HostRecord, GatewayRecord, ControlEntry } from './fleet.js';
+export type { FleetKeys, FleetJob, FleetTerminalJob, HostRecord, GatewayRecord, ControlEntry } from './fleet.js';
 export { FLEET_SCRIPTS } from './fleetScripts.js';
 export { RunEndTracker } from './runEnd.js';
 export type { RunEndInfo } from './runEnd.js';

@@ -1,22 +1,31 @@
 /**
  * A sandbox host in a fleet (REDIS_URL set): a BullMQ worker beside the HTTP
  * server takes runs from this host's queue, up to MAX_CONCURRENT_RUNS at
- * once, and executes them (see FleetRunExecutor); the host registers itself
+ * once, and a second worker its terminal sessions (they hold no run slot),
+ * and executes them (see FleetRunExecutor); the host registers itself
  * and refreshes its registration every heartbeat. Drain (SIGTERM): say so in
  * the registration at once (gateways stop sending runs and move what waits
- * here to other hosts), finish the runs in progress, then leave.
+ * here to other hosts), end its terminal sessions (they open again on
+ * another host), finish the runs in progress, then leave.
  * @module
  */
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { fleetKeys } from '@codecell/protocol';
+import { CodeCellError, fleetKeys } from '@codecell/protocol';
 import type { FleetKeys, HostFleetHealth } from '@codecell/protocol';
 import { StreamTail, closeRedis, connectRedis, settleWithin } from '@codecell/redis-kit';
 import type { Logger } from '@codecell/server-kit';
-import { executeFleetRun } from './FleetRunExecutor.js';
+import { executeFleetJob } from './FleetRunExecutor.js';
+import type { ExecutionHandle } from './FleetRunExecutor.js';
 import { HostRegistration } from './HostRegistration.js';
 import type { HostRunner } from './ports.js';
+
+/**
+ * Terminal sessions this host's terminal worker executes at once; the sandbox
+ * refuses beyond its own limits (MAX_SESSIONS, 4 terminals per session).
+ */
+export const TERMINAL_CONCURRENCY = 256;
 
 /** Longest wait for the worker to stop when leaving, ms. */
 export const LEAVE_TIMEOUT_MS = 3_000;
@@ -41,6 +50,10 @@ export interface FleetHostOptions {
   readonly redisStepMs?: number;
 }
 
+function drainingError(): CodeCellError {
+  return new CodeCellError('sandbox_unavailable', 'the sandbox host is draining (SIGTERM), so its terminal sessions end; open the terminal again: it starts on another host, with the room\'s files');
+}
+
 /** This host's part in the fleet. */
 export class FleetHost {
   readonly hostId: string;
@@ -49,6 +62,9 @@ export class FleetHost {
   readonly #tail: StreamTail;
   readonly #registration: HostRegistration;
   readonly #worker: Worker;
+  /** Takes terminal sessions (shell, REPL), which hold no run slot. */
+  readonly #terminalWorker: Worker;
+  readonly #terminals = new Set<ExecutionHandle>();
   readonly #keys: FleetKeys;
   #active = 0;
   #workerClosed: Promise<void> | null = null;
@@ -81,25 +97,34 @@ export class FleetHost {
         return { ...s, active: Math.max(s.active, this.#active), runtimes: o.runner.runtimes() };
       },
     });
-    const capacity = o.runner.stats().capacity;
-    this.#worker = new Worker(
-      this.#keys.hostQueue(this.hostId),
+    this.#worker = this.#newWorker('run', o.runner.stats().capacity);
+    this.#terminalWorker = this.#newWorker('terminal', TERMINAL_CONCURRENCY);
+  }
+
+  /** A worker of one of this host's queues, `concurrency` jobs at once. */
+  #newWorker(kind: 'run' | 'terminal', concurrency: number): Worker {
+    const o = this.#o;
+    const ctx = { redis: this.#redis, keys: this.#keys, tail: this.#tail, runner: o.runner, logger: o.logger, hostId: this.hostId, sessionTtlMs: o.sessionTtlMs };
+    const worker = new Worker(
+      kind === 'run' ? this.#keys.hostQueue(this.hostId) : this.#keys.hostTerminalQueue(this.hostId),
       async (job) => {
-        this.#active++;
+        if (kind === 'run') this.#active++;
         try {
-          await executeFleetRun(
-            { redis: this.#redis, keys: this.#keys, tail: this.#tail, runner: o.runner, logger: o.logger, hostId: this.hostId, sessionTtlMs: o.sessionTtlMs },
-            { jobId: job.id ?? '', data: job.data },
-          );
+          await executeFleetJob(ctx, {
+            jobId: job.id ?? '',
+            data: job.data,
+            kind,
+            ...(kind === 'terminal' ? { onExecution: (e: ExecutionHandle) => this.#holdTerminal(e) } : {}),
+          });
         } finally {
-          this.#active--;
+          if (kind === 'run') this.#active--;
           void this.#registration.beat().catch(() => undefined);
         }
       },
       {
         connection: this.#redis,
         prefix: this.#keys.bullPrefix,
-        concurrency: capacity,
+        concurrency,
         autorun: false,
         // A run must never execute twice: a job whose lock lapsed (Redis away for long) fails instead of running again.
         maxStalledCount: 0,
@@ -107,16 +132,31 @@ export class FleetHost {
         removeOnFail: { count: 0 },
       },
     );
-    this.#worker.on('error', (err) => o.logger.debug('fleet worker error (retrying)', { error: err.message }));
-    this.#worker.on('failed', (job, err) => o.logger.warn('fleet job failed', { jobId: job?.id, error: err.message }));
+    worker.on('error', (err) => o.logger.debug('fleet worker error (retrying)', { kind, error: err.message }));
+    worker.on('failed', (job, err) => o.logger.warn('fleet job failed', { kind, jobId: job?.id, error: err.message }));
+    return worker;
+  }
+
+  /** Keeps a terminal session in execution until it ends (drain ends those left). */
+  #holdTerminal(e: ExecutionHandle): () => void {
+    if (this.#draining) e.abort(drainingError());
+    this.#terminals.add(e);
+    return () => void this.#terminals.delete(e);
+  }
+
+  /** Both workers closed (`force`: without waiting for their jobs). */
+  #closeWorkers(force: boolean): Promise<void> {
+    return (this.#workerClosed ??= Promise.all([this.#worker.close(force), this.#terminalWorker.close(force)]).then(() => undefined));
   }
 
   /** Registers the host and starts taking runs. */
   static async start(o: FleetHostOptions): Promise<FleetHost> {
     const host = new FleetHost(o);
     await host.#registration.start();
-    void host.#worker.run().catch((err: unknown) => o.logger.error('fleet worker stopped', { error: String(err) }));
-    await host.#worker.waitUntilReady();
+    for (const w of [host.#worker, host.#terminalWorker]) {
+      void w.run().catch((err: unknown) => o.logger.error('fleet worker stopped', { queue: w.name, error: String(err) }));
+      await w.waitUntilReady();
+    }
     o.logger.info('joined the fleet', { hostId: host.hostId, capacity: o.runner.stats().capacity, prefix: o.prefix });
     return host;
   }
@@ -151,8 +191,10 @@ export class FleetHost {
     this.#draining = true;
     // Bounded: with Redis away the registration just expires, and gateways see the host gone instead.
     await settleWithin(this.#registration.setDraining(), this.#stepMs);
-    this.#o.logger.info('draining: no new runs; finishing those in progress', { hostId: this.hostId, active: this.#active });
-    const closed = (this.#workerClosed ??= this.#worker.close());
+    this.#o.logger.info('draining: no new runs; finishing those in progress; ending terminal sessions', { hostId: this.hostId, active: this.#active, terminals: this.#terminals.size });
+    // A shell has no end of its own to wait for: it ends now, and opens again on another host.
+    for (const e of this.#terminals) e.abort(drainingError());
+    const closed = this.#closeWorkers(false);
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([closed.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
     clearTimeout(timer);
@@ -170,7 +212,7 @@ export class FleetHost {
     this.#closing ??= Promise.resolve();
     this.#redis.disconnect(false);
     await this.#tail.dispose();
-    await this.#worker.close(true).catch(() => undefined);
+    await this.#closeWorkers(true).catch(() => undefined);
   }
 
   /**
@@ -182,7 +224,7 @@ export class FleetHost {
     this.#draining = true;
     return (this.#closing ??= (async () => {
       await settleWithin(this.#registration.dispose(), this.#stepMs);
-      await settleWithin((this.#workerClosed ??= this.#worker.close(true)), (LEAVE_TIMEOUT_MS / REDIS_STEP_TIMEOUT_MS) * this.#stepMs);
+      await settleWithin(this.#closeWorkers(true), (LEAVE_TIMEOUT_MS / REDIS_STEP_TIMEOUT_MS) * this.#stepMs);
       await this.#tail.dispose();
       await closeRedis(this.#redis, this.#stepMs / 2);
     })());

@@ -1,5 +1,5 @@
 /**
- * Executes one run a sandbox host took from its BullMQ queue: marks it
+ * Executes one run (or terminal session) a sandbox host took from its BullMQ queue: marks it
  * started, follows its control stream (stdin, kill, resize) from the first
  * entry, so stdin typed before the run started arrives in order, starts it on
  * this host and writes its events into the run's log stream (output merged,
@@ -10,8 +10,8 @@
  * @module
  */
 import type { Redis } from 'ioredis';
-import { CodeCellError, FLEET_SCRIPTS, RUN_META, RunEndTracker, controlEntrySchema, fleetJobSchema, toCodeCellError } from '@codecell/protocol';
-import type { ControlEntry, FleetJob, FleetKeys, RunEvent, TerminalSize } from '@codecell/protocol';
+import { CodeCellError, FLEET_SCRIPTS, RUN_META, RunEndTracker, controlEntrySchema, fleetJobSchema, fleetTerminalJobSchema, toCodeCellError } from '@codecell/protocol';
+import type { ControlEntry, FleetKeys, RunEvent, TerminalSize } from '@codecell/protocol';
 import { EventWriter, appendQueued, evalScript, finishRun } from '@codecell/redis-kit';
 import type { RunEnd, RunLogTarget, StreamEntry, StreamTail } from '@codecell/redis-kit';
 import type { Logger } from '@codecell/server-kit';
@@ -32,19 +32,63 @@ export interface FleetRunContext {
   readonly now?: () => number;
 }
 
-/** Runs the job `jobId` (its BullMQ data is `data`) to its end. Never throws. */
-export async function executeFleetRun(ctx: FleetRunContext, job: { readonly jobId: string; readonly data: unknown }): Promise<void> {
-  const parsed = fleetJobSchema.safeParse(job.data);
+/** A job in execution, as its host sees it (to end terminal sessions when it drains). */
+export interface ExecutionHandle {
+  /** Kills it; its log ends with `error` instead of how the program ended. */
+  abort(error: CodeCellError): void;
+}
+
+/** Which job of which of the host's queues (see `FleetHost`). */
+export interface FleetJobInput {
+  readonly jobId: string;
+  /** Its BullMQ data. */
+  readonly data: unknown;
+  /** A run (the run queue) or a terminal session (the terminal queue). */
+  readonly kind: 'run' | 'terminal';
+  /** Told the execution once it began (before the program starts); call the result when it ends. */
+  readonly onExecution?: (e: ExecutionHandle) => () => void;
+}
+
+/** What one execution starts and where it writes. */
+interface ExecutionSpec {
+  readonly sessionId: string | undefined;
+  readonly replayBytes: number;
+  readonly retentionMs: number;
+  readonly start: () => HostRun;
+}
+
+/** Runs the job `jobId` to its end. Never throws. */
+export async function executeFleetJob(ctx: FleetRunContext, job: FleetJobInput): Promise<void> {
   const target: RunLogTarget = { redis: ctx.redis, keys: ctx.keys, jobId: job.jobId };
-  if (!parsed.success) {
-    ctx.logger.error('a fleet job is not a run of this protocol version', { jobId: job.jobId, issue: parsed.error.issues[0]?.message });
-    await endWithError(ctx, target, { error: new CodeCellError('invalid_request', 'the run job was written by an incompatible gateway version'), retentionMs: 60_000 });
+  const spec = specOf(ctx, job);
+  if (spec === null) {
+    ctx.logger.error(`a fleet job is not a ${job.kind === 'run' ? 'run' : 'terminal session'} of this protocol version`, { jobId: job.jobId });
+    await endWithError(ctx, target, { error: new CodeCellError('invalid_request', 'the job was written by an incompatible gateway version'), retentionMs: 60_000 });
     return;
   }
   const moved = await evalScript(ctx.redis, { script: FLEET_SCRIPTS.moveState, keys: [ctx.keys.runMeta(job.jobId)], args: ['queued', 'starting', ctx.hostId] });
   // Ended before any host took it (stopped while queued, or its log expired).
   if (moved !== 1) return;
-  await new Execution(ctx, target, parsed.data).run();
+  const execution = new Execution(ctx, target, spec);
+  const done = job.onExecution?.(execution);
+  try {
+    await execution.run();
+  } finally {
+    done?.();
+  }
+}
+
+function specOf(ctx: FleetRunContext, job: FleetJobInput): ExecutionSpec | null {
+  if (job.kind === 'run') {
+    const parsed = fleetJobSchema.safeParse(job.data);
+    if (!parsed.success) return null;
+    const { request, replayBytes, retentionMs } = parsed.data;
+    return { sessionId: request.sessionId, replayBytes, retentionMs, start: () => ctx.runner.start(request) };
+  }
+  const parsed = fleetTerminalJobSchema.safeParse(job.data);
+  if (!parsed.success) return null;
+  const { terminal, replayBytes, retentionMs } = parsed.data;
+  return { sessionId: terminal.sessionId, replayBytes, retentionMs, start: () => ctx.runner.startTerminal(terminal) };
 }
 
 async function endWithError(ctx: FleetRunContext, target: RunLogTarget, o: { error: unknown; retentionMs: number; sessionId?: string | undefined }): Promise<void> {
@@ -58,11 +102,13 @@ async function endWithError(ctx: FleetRunContext, target: RunLogTarget, o: { err
   });
 }
 
-/** One run on this host. */
-class Execution {
+/** One run (or terminal session) on this host. */
+class Execution implements ExecutionHandle {
   readonly #ctx: FleetRunContext;
   readonly #t: RunLogTarget;
-  readonly #job: FleetJob;
+  readonly #job: ExecutionSpec;
+  /** Why this host ended it (draining), instead of how the program ended. */
+  #abortedWith: CodeCellError | null = null;
   readonly #writer: EventWriter;
   readonly #tracker = new RunEndTracker();
   #run: HostRun | null = null;
@@ -75,8 +121,10 @@ class Execution {
   #buffer: RunEvent[] = [];
   #flushing: Promise<void> | null = null;
   #stopControl: () => void = () => undefined;
+  /** Keeps the room's affinity to this host while the run (a shell, for hours maybe) holds its VM. */
+  #affinity: NodeJS.Timeout | null = null;
 
-  constructor(ctx: FleetRunContext, target: RunLogTarget, job: FleetJob) {
+  constructor(ctx: FleetRunContext, target: RunLogTarget, job: ExecutionSpec) {
     this.#ctx = ctx;
     this.#t = target;
     this.#job = job;
@@ -85,12 +133,12 @@ class Execution {
 
   async run(): Promise<void> {
     const { jobId } = this.#t;
-    const sessionId = this.#job.request.sessionId;
+    const sessionId = this.#job.sessionId;
     try {
       await appendQueued(this.#t, 0);
       this.#stopControl = this.#ctx.tail.follow(this.#ctx.keys.runControl(jobId), '0-0', (entries) => this.#onControl(entries));
       try {
-        this.#run = this.#ctx.runner.start(this.#job.request);
+        this.#run = this.#job.start();
       } catch (err) {
         await endWithError(this.#ctx, this.#t, { error: err, retentionMs: this.#job.retentionMs, sessionId });
         return;
@@ -101,6 +149,10 @@ class Execution {
       for await (const event of this.#run.events) this.#push(event);
       await this.#flush();
       if (this.#endedElsewhere) return;
+      if (this.#abortedWith) {
+        await endWithError(this.#ctx, this.#t, { error: this.#abortedWith, retentionMs: this.#job.retentionMs, sessionId });
+        return;
+      }
       const end = this.#tracker.afterStream() ?? { status: 'internal_error', code: null, message: 'the run ended without an exit report', cpuMs: null, wallMs: null };
       const runEnd: RunEnd = { status: end.status, code: end.code, message: end.message };
       await finishRun(this.#t, { end: runEnd, finishedAt: (this.#ctx.now ?? Date.now)(), retentionMs: this.#job.retentionMs, sessionId, cpuMs: end.cpuMs, wallMs: end.wallMs });
@@ -110,7 +162,24 @@ class Execution {
       await endWithError(this.#ctx, this.#t, { error: err, retentionMs: this.#job.retentionMs, sessionId }).catch(() => undefined);
     } finally {
       this.#stopControl();
+      if (this.#affinity) {
+        clearInterval(this.#affinity);
+        // The VM stays here SESSION_IDLE_MS after its last run: so does the room's affinity.
+        await this.#claimSession().catch(() => undefined);
+      }
     }
+  }
+
+  /** The room's VM lives here: its next runs (and terminal sessions) should come here too. */
+  async #claimSession(): Promise<void> {
+    const sessionId = this.#job.sessionId;
+    if (sessionId !== undefined) await this.#t.redis.set(this.#t.keys.session(sessionId), this.#ctx.hostId, 'PX', this.#ctx.sessionTtlMs);
+  }
+
+  abort(error: CodeCellError): void {
+    this.#abortedWith ??= error;
+    if (this.#run) this.#kill();
+    else this.#pendingKill = true;
   }
 
   #push(event: RunEvent): void {
@@ -144,9 +213,11 @@ class Execution {
   async #markRunning(): Promise<void> {
     const { redis, keys, jobId } = this.#t;
     await evalScript(redis, { script: FLEET_SCRIPTS.moveState, keys: [keys.runMeta(jobId)], args: ['starting', 'running', this.#ctx.hostId] });
-    const sessionId = this.#job.request.sessionId;
-    // The room's VM lives here now: its next runs should come here too.
-    if (sessionId !== undefined) await redis.set(keys.session(sessionId), this.#ctx.hostId, 'PX', this.#ctx.sessionTtlMs);
+    await this.#claimSession();
+    if (this.#job.sessionId !== undefined && this.#affinity === null) {
+      this.#affinity = setInterval(() => void this.#claimSession().catch(() => undefined), Math.max(1_000, this.#ctx.sessionTtlMs / 2));
+      this.#affinity.unref();
+    }
   }
 
   #onControl(entries: readonly StreamEntry[]): boolean {

@@ -144,6 +144,7 @@ export async function createSandbox(config: SandboxConfig, logger: Logger, overr
   const runtimeVersions = Object.fromEntries(runtimes.runtimes.map((r) => [r.id, r.version]));
   const runner: HostRunner = {
     start: (request) => runs.start(request),
+    startTerminal: (request) => runs.startTerminal(request),
     runtimes: () => runtimeVersions,
     stats: () => {
       const p = pool.stats();

@@ -17,6 +17,7 @@ import { killRun, relayRun } from '../relay.js';
 import { RetainedRuns } from '../RetainedRuns.js';
 import { Run } from '../Run.js';
 import { RunQueue } from '../RunQueue.js';
+import { LocalTerminals } from './LocalTerminals.js';
 import { SandboxSlots } from './SandboxSlots.js';
 
 export { DEFAULT_SANDBOX_SLOTS, SLOTS_REFRESH_MS } from './SandboxSlots.js';
@@ -46,7 +47,7 @@ export interface LocalRunsOptions {
 type Defaults = Required<Omit<LocalRunsOptions, 'sandbox' | 'logger' | 'slots'>>;
 
 /** Queue, logs and control of runs in this process. Dispose it to abort everything. */
-export class LocalRuns implements RunBackend, RunQueuePort, RunLogPort, RunControlPort, TerminalPort {
+export class LocalRuns implements RunBackend, RunQueuePort, RunLogPort, RunControlPort {
   readonly #o: Defaults & LocalRunsOptions;
   readonly #runs = new Map<string, Run>();
   readonly #queue = new RunQueue();
@@ -57,6 +58,7 @@ export class LocalRuns implements RunBackend, RunQueuePort, RunLogPort, RunContr
   readonly #sent = new Map<Run, () => void>();
   readonly #retained: RetainedRuns;
   readonly #slots: SandboxSlots;
+  readonly #rooms: LocalTerminals;
   #disposed = false;
 
   constructor(options: LocalRunsOptions) {
@@ -77,6 +79,7 @@ export class LocalRuns implements RunBackend, RunQueuePort, RunLogPort, RunContr
       maxReplayBytes: this.#o.maxRetainedReplayBytes,
       onForget: (jobId) => this.#runs.delete(jobId),
     });
+    this.#rooms = new LocalTerminals({ start: (o) => this.#startTerminal(o), logger: options.logger });
   }
 
   get queue(): RunQueuePort {
@@ -89,7 +92,7 @@ export class LocalRuns implements RunBackend, RunQueuePort, RunLogPort, RunContr
     return this;
   }
   get terminals(): TerminalPort {
-    return this;
+    return this.#rooms;
   }
 
   /** Runs the sandbox executes at once, as last learned. */
@@ -177,7 +180,7 @@ export class LocalRuns implements RunBackend, RunQueuePort, RunLogPort, RunContr
 
   // ---- terminal sessions ----
 
-  start({ facts, request }: { readonly facts: RunFacts; readonly request: TerminalRequest }): Run {
+  #startTerminal({ facts, request }: { readonly facts: RunFacts; readonly request: TerminalRequest }): Run {
     if (this.#disposed) throw new CodeCellError('sandbox_unavailable', 'the gateway is shutting down; try again in a moment');
     const run = new Run({ facts, replayBytes: this.#o.replayBytes, logger: this.#o.logger });
     run.attachRequest(request);

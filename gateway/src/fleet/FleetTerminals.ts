@@ -1,0 +1,160 @@
+/**
+ * The rooms' terminal sessions in a fleet (REDIS_URL): the room's session of
+ * each program is an entry of the room's `roomTerminals` hash, which any
+ * gateway reads, so two members on two gateways share one shell. Opening
+ * claims the entry atomically (an entry whose run finished or expired is
+ * free again, and so is one whose host is gone) and queues the session on
+ * the host that holds the room's VM (session affinity), in that host's
+ * terminal queue, which takes no run slot.
+ * Every opening appends to the room's changes stream; gateways with
+ * watchers of the room tail it, one tail per room.
+ * @module
+ */
+import type { Redis } from 'ioredis';
+import { FLEET_SCRIPTS, RUN_META, roomTerminalEntrySchema } from '@codecell/protocol';
+import type { FleetKeys, OpenTerminal, TerminalRequest } from '@codecell/protocol';
+import { evalScript } from '@codecell/redis-kit';
+import type { StreamTail } from '@codecell/redis-kit';
+import type { Logger } from '@codecell/server-kit';
+import type { OpenedTerminal, RunFacts, RunLogPort, TerminalPort } from '../runs/ports.js';
+import type { RedisRunQueue } from './RedisRunQueue.js';
+import { UNFINISHED_RUN_TTL_MS } from './RedisRunLog.js';
+
+/** Options of {@link FleetTerminals}. */
+export interface FleetTerminalsOptions {
+  readonly redis: Redis;
+  readonly keys: FleetKeys;
+  readonly tail: StreamTail;
+  readonly log: RunLogPort;
+  readonly queue: RedisRunQueue;
+  readonly logger: Logger;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** How long a claimed session not yet queued on a host counts as open (the claiming gateway may have died in between), ms; `claimTerminal` says the same. */
+export const CLAIM_UNQUEUED_MS = 60_000;
+
+/** Terminal sessions shared through Redis. */
+export class FleetTerminals implements TerminalPort {
+  readonly #o: FleetTerminalsOptions;
+  /** Rooms watched by this gateway: their watchers and how to stop tailing. */
+  readonly #watched = new Map<string, { readonly watchers: Set<() => void>; readonly stop: () => void }>();
+
+  constructor(options: FleetTerminalsOptions) {
+    this.#o = options;
+  }
+
+  async open({ facts, request }: { readonly facts: RunFacts; readonly request: TerminalRequest }): Promise<OpenedTerminal> {
+    const { log, queue } = this.#o;
+    const mine: OpenTerminal = { program: request.program, jobId: facts.jobId, startedBy: facts.startedBy };
+    // The log first: a claimed entry always names a run whose state says whether it is open.
+    await log.open(facts);
+    let holder: OpenTerminal;
+    try {
+      holder = await this.#claim(request.sessionId, mine);
+    } catch (err) {
+      await log.discard(facts.jobId).catch(() => undefined);
+      throw err;
+    }
+    if (holder.jobId !== facts.jobId) {
+      await log.discard(facts.jobId);
+      return { session: holder, started: false };
+    }
+    try {
+      const hostId = await queue.enqueueTerminal({ facts, request });
+      this.#o.logger.debug('terminal session queued', { jobId: facts.jobId, hostId, roomId: request.sessionId, program: request.program });
+    } catch (err) {
+      await this.#release(request.sessionId, mine).catch(() => undefined);
+      await log.discard(facts.jobId).catch(() => undefined);
+      throw err;
+    }
+    return { session: mine, started: true };
+  }
+
+  async list(roomId: string): Promise<OpenTerminal[]> {
+    const { redis, keys } = this.#o;
+    const raw = await redis.hgetall(keys.roomTerminals(roomId));
+    const entries: OpenTerminal[] = [];
+    for (const json of Object.values(raw)) {
+      const entry = parseEntry(json);
+      if (entry) entries.push(entry);
+    }
+    if (entries.length === 0) return [];
+    const open = await Promise.all(entries.map((e) => this.#isOpen(e.jobId)));
+    // An entry that is not open stays until the next opening replaces it.
+    return entries.filter((_, i) => open[i]).sort((a, b) => a.program.localeCompare(b.program));
+  }
+
+  /** As `claimTerminal` decides: the run unfinished, on a registered host (or claimed under a minute ago and not queued yet). */
+  async #isOpen(jobId: string): Promise<boolean> {
+    const { redis, keys } = this.#o;
+    const [state, hostId, submittedAt] = await redis.hmget(keys.runMeta(jobId), RUN_META.state, RUN_META.hostId, RUN_META.submittedAt);
+    if (state === null || state === undefined || state === 'finished') return false;
+    if (hostId !== null && hostId !== undefined) return (await redis.exists(keys.host(hostId))) === 1;
+    return this.#now() - Number(submittedAt ?? 0) < CLAIM_UNQUEUED_MS;
+  }
+
+  #now(): number {
+    return (this.#o.now ?? Date.now)();
+  }
+
+  watch(roomId: string, onChange: () => void): () => void {
+    let room = this.#watched.get(roomId);
+    if (!room) {
+      const watchers = new Set<() => void>();
+      const stop = this.#o.tail.follow(this.#o.keys.roomTerminalChanges(roomId), '0-0', () => {
+        for (const w of [...watchers]) w();
+        return true;
+      });
+      room = { watchers, stop };
+      this.#watched.set(roomId, room);
+    }
+    const watched = room;
+    const w = (): void => {
+      try {
+        onChange();
+      } catch (err) {
+        this.#o.logger.warn('a terminals watcher failed', { roomId, error: String(err) });
+      }
+    };
+    watched.watchers.add(w);
+    return () => {
+      watched.watchers.delete(w);
+      if (watched.watchers.size > 0 || this.#watched.get(roomId) !== watched) return;
+      watched.stop();
+      this.#watched.delete(roomId);
+    };
+  }
+
+  /** Stops tailing every room. */
+  dispose(): void {
+    for (const room of this.#watched.values()) room.stop();
+    this.#watched.clear();
+  }
+
+  /** The entry that holds the program now: `mine`, or an open one of another run. */
+  async #claim(roomId: string, mine: OpenTerminal): Promise<OpenTerminal> {
+    const { redis, keys } = this.#o;
+    const held = await evalScript(redis, {
+      script: FLEET_SCRIPTS.claimTerminal,
+      keys: [keys.roomTerminals(roomId), keys.roomTerminalChanges(roomId)],
+      args: [mine.program, JSON.stringify(mine), keys.runMeta(''), String(UNFINISHED_RUN_TTL_MS), keys.host(''), String(this.#now())],
+    });
+    return (typeof held === 'string' ? parseEntry(held) : null) ?? mine;
+  }
+
+  async #release(roomId: string, mine: OpenTerminal): Promise<void> {
+    const { redis, keys } = this.#o;
+    await evalScript(redis, { script: FLEET_SCRIPTS.releaseTerminal, keys: [keys.roomTerminals(roomId), keys.roomTerminalChanges(roomId)], args: [mine.program, mine.jobId] });
+  }
+}
+
+function parseEntry(json: string): OpenTerminal | null {
+  try {
+    const parsed = roomTerminalEntrySchema.safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
