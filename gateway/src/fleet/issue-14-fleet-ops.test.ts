@@ -1,10 +1,13 @@
 /**
  * Issue 14, operations of a fleet on a real Redis (fake VMs): a host drains
  * (finishes its runs, hands its waiting runs to others), restarting Redis
- * mid-load loses no accepted run (BullMQ's persistence, append-only file),
+ * mid-load loses no accepted run (BullMQ's persistence, append-only file;
+ * a job whose fetch reply was lost is taken again),
  * and QUOTA_CONCURRENT_RUNS holds across gateways.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from 'bullmq';
+import { fleetKeys } from '@codecell/protocol';
 import { silentLogger } from '@codecell/server-kit';
 import { startTestRedis } from '@codecell/server-kit/test';
 import type { TestRedis } from '@codecell/server-kit/test';
@@ -102,6 +105,33 @@ describe('issue 14: fleet operations', () => {
     }
     expect(accepted).toHaveLength(24);
   }, 60_000);
+
+  it('a run whose fetch reply Redis lost (taken, locked by nobody) is taken again and runs, once', async () => {
+    await using f = new FleetHarness(redis.url);
+    const a = f.gateway();
+    const h = await f.host({ capacity: 1, hostId: 'h1', lockMs: 600 });
+    const busy = await a.runs.submit(runInput('busy'));
+    const first = await h.runner.nth(0);
+    const orphan = await a.runs.submit(runInput('orphan'));
+    // What a restart can leave: the host's fetch ran in Redis, its reply was lost, ioredis sent the fetch
+    // again and got the next job. The first job is active under a lock nobody renews.
+    const keys = fleetKeys(f.prefix);
+    const stray = new Worker(keys.hostQueue('h1'), null, { connection: a.fleet.redis, prefix: keys.bullPrefix, lockDuration: 300, autorun: false });
+    const taken = await stray.getNextJob('lost-reply');
+    expect(taken?.id).toBe(orphan.jobId);
+    await stray.close(true);
+    first.start();
+    first.exit('ok');
+    const second = await h.runner.nth(1, 15_000);
+    expect(second.request.source).toBe('orphan');
+    second.start();
+    second.exit('ok');
+    expect((await (await watch(a.runs, orphan.jobId)).ended).at(-1)).toMatchObject({ type: 'end', status: 'ok' });
+    expect((await (await watch(a.runs, busy.jobId)).ended).at(-1)).toMatchObject({ status: 'ok' });
+    // Taken again once its lock lapsed, it is not started a second time.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(h.runner.runs).toHaveLength(2);
+  }, 30_000);
 
   it('a host and a gateway still stop (drain, leave) while Redis is away', async () => {
     const own = await startTestRedis();

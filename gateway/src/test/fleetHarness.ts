@@ -91,7 +91,7 @@ export class FleetHarness implements AsyncDisposable {
   }
 
   async host(
-    o: { capacity?: number; auto?: { delayMs: number }; hostId?: string; runtimes?: Partial<Record<RuntimeId, string>>; redisStepMs?: number; refuseTerminals?: Error; sessionTtlMs?: number } = {},
+    o: { capacity?: number; auto?: { delayMs: number }; hostId?: string; runtimes?: Partial<Record<RuntimeId, string>>; redisStepMs?: number; refuseTerminals?: Error; sessionTtlMs?: number; lockMs?: number } = {},
   ): Promise<TestHost> {
     const runner = new FakeHostRunner({
       capacity: o.capacity ?? 1,
@@ -106,6 +106,7 @@ export class FleetHarness implements AsyncDisposable {
       runner,
       logger,
       sessionTtlMs: o.sessionTtlMs ?? 60_000,
+      ...(o.lockMs === undefined ? {} : { lockMs: o.lockMs }),
       ...(o.redisStepMs === undefined ? {} : { redisStepMs: o.redisStepMs }),
     });
     const h = { host, runner };

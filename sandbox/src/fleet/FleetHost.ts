@@ -27,6 +27,14 @@ import type { HostRunner } from './ports.js';
  */
 export const TERMINAL_CONCURRENCY = 256;
 
+/**
+ * How long a job this host took stays locked without a renewal, ms. A job
+ * left locked by nobody (the reply of the fetch that took it was lost when
+ * Redis restarted, and ioredis sent the fetch again) is taken again once its
+ * lock lapsed: within about 1.5 times this.
+ */
+export const JOB_LOCK_MS = 10_000;
+
 /** Longest wait for the worker to stop when leaving, ms. */
 export const LEAVE_TIMEOUT_MS = 3_000;
 /** Longest wait for one Redis step of drain or leave (Redis may be away), ms. */
@@ -46,6 +54,8 @@ export interface FleetHostOptions {
   readonly sessionTtlMs: number;
   /** @default HOST_HEARTBEAT_MS */
   readonly heartbeatMs?: number;
+  /** How long a taken job stays locked without renewal (the worker renews it at half), ms; a job whose lock lapsed is taken again. @default JOB_LOCK_MS */
+  readonly lockMs?: number;
   /** Longest wait for one Redis step of drain or leave, ms (the worker gets 1.5 times this to stop). @default REDIS_STEP_TIMEOUT_MS */
   readonly redisStepMs?: number;
 }
@@ -126,8 +136,11 @@ export class FleetHost {
         prefix: this.#keys.bullPrefix,
         concurrency,
         autorun: false,
-        // A run must never execute twice: a job whose lock lapsed (Redis away for long) fails instead of running again.
-        maxStalledCount: 0,
+        lockDuration: o.lockMs ?? JOB_LOCK_MS,
+        stalledInterval: (o.lockMs ?? JOB_LOCK_MS) / 2,
+        // A job whose lock lapsed goes back in line once: taken when Redis restarted, it may never have started.
+        // It never runs twice: a host starts a run only by moving its state from `queued` (executeFleetJob).
+        maxStalledCount: 1,
         removeOnComplete: { count: 0 },
         removeOnFail: { count: 0 },
       },
