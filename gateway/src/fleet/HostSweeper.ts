@@ -14,6 +14,7 @@ import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CodeCellError, HOST_HEARTBEAT_MS, HOST_TTL_MS, fleetJobSchema, fleetTerminalJobSchema } from '@codecell/protocol';
 import type { FleetKeys, HostRecord } from '@codecell/protocol';
+import { withRedisLock } from '@codecell/redis-kit';
 import type { Logger } from '@codecell/server-kit';
 import type { RunLogPort } from '../runs/ports.js';
 import type { HostDirectory } from './HostDirectory.js';
@@ -84,14 +85,7 @@ export class HostSweeper {
   }
 
   async #withLock(hostId: string, fn: () => Promise<void>): Promise<void> {
-    const { redis, keys, owner } = this.#o;
-    const key = keys.sweepLock(hostId);
-    if ((await redis.set(key, owner, 'PX', SWEEP_LOCK_MS, 'NX')) !== 'OK') return;
-    try {
-      await fn();
-    } finally {
-      await redis.del(key);
-    }
+    await withRedisLock(this.#o.redis, { key: this.#o.keys.sweepLock(hostId), ttlMs: SWEEP_LOCK_MS, token: this.#o.owner }, fn);
   }
 
   async #sweepDead(hostId: string, live: readonly HostRecord[]): Promise<void> {

@@ -10,10 +10,10 @@
  * restarted under the same GATEWAY_ID adopts what its earlier process left.
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { GATEWAY_HEARTBEAT_MS } from '@codecell/protocol';
 import type { FleetKeys } from '@codecell/protocol';
+import { withRedisLock } from '@codecell/redis-kit';
 import type { Logger } from '@codecell/server-kit';
 import type { GatewayPresence } from './GatewayPresence.js';
 
@@ -45,7 +45,6 @@ const ADOPT_LOCK_MS = 60_000;
 
 export class OrphanAdopter {
   readonly #o: OrphanAdopterOptions;
-  readonly #token = randomBytes(9).toString('base64url');
   #timer: NodeJS.Timeout | null = null;
   #sweeping: Promise<void> | null = null;
   #disposed = false;
@@ -91,14 +90,12 @@ export class OrphanAdopter {
       if (!this.#o.runs.isFollowing(jobId)) await this.#adopt(jobId);
     }
     // Under the lock another gateway takes to adopt this id's runs (it may think this one gone while it restarts).
-    if (!this.#ownChecked && (await this.#lock(gatewayId))) {
-      try {
+    if (!this.#ownChecked) {
+      await this.#withLock(gatewayId, async () => {
         // Runs submitted now are in the set a moment before this process follows them: only those from before it began are adopted.
         for (const jobId of await redis.smembers(own)) if (!this.#o.runs.isFollowing(jobId)) await this.#adopt(jobId, this.#startedAt);
         this.#ownChecked = true;
-      } finally {
-        await this.#unlock(gatewayId);
-      }
+      });
     }
     const live = new Set((await this.#o.presence.list()).map((g) => g.gatewayId));
     for (const gone of await redis.smembers(keys.followers)) {
@@ -109,8 +106,7 @@ export class OrphanAdopter {
 
   async #adoptAllOf(gone: string): Promise<void> {
     const { redis, keys, gatewayId } = this.#o;
-    if (!(await this.#lock(gone))) return;
-    try {
+    await this.#withLock(gone, async () => {
       const from = keys.followed(gone);
       const jobIds = await redis.smembers(from);
       let adopted = 0;
@@ -123,19 +119,12 @@ export class OrphanAdopter {
       if (jobIds.length > 0) this.#o.logger.info('adopted the runs of a gateway that is gone', { gone, runs: adopted });
       // Nothing left to adopt: it leaves the list (it comes back if a gateway under that id opens runs again).
       if ((await redis.scard(from)) === 0) await redis.srem(keys.followers, gone);
-    } finally {
-      await this.#unlock(gone);
-    }
+    });
   }
 
-  /** Takes the lock on adopting `id`'s runs; false when another gateway holds it. */
-  async #lock(id: string): Promise<boolean> {
-    return (await this.#o.redis.set(this.#o.keys.adoptLock(id), this.#token, 'PX', ADOPT_LOCK_MS, 'NX')) === 'OK';
-  }
-
-  async #unlock(id: string): Promise<void> {
-    const lock = this.#o.keys.adoptLock(id);
-    if ((await this.#o.redis.get(lock)) === this.#token) await this.#o.redis.del(lock);
+  /** Runs `fn` holding the lock on adopting `id`'s runs; nothing when another gateway holds it. */
+  async #withLock(id: string, fn: () => Promise<void>): Promise<void> {
+    await withRedisLock(this.#o.redis, { key: this.#o.keys.adoptLock(id), ttlMs: ADOPT_LOCK_MS, token: this.#o.gatewayId }, fn);
   }
 
   /** Follows one run; one that is gone (expired) leaves the set. */

@@ -9,3 +9,5 @@ export { StreamTail, TAIL_BLOCK_MS, toFields } from './StreamTail.js';
 export type { StreamEntry, OnEntries, StreamTailOptions } from './StreamTail.js';
 export { EventWriter, appendQueued, finishRun, parseLogEntry } from './runLog.js';
 export type { RunEnd, RunLogTarget, FinishRun } from './runLog.js';
+export { withRedisLock } from './lock.js';
+export type { RedisLockOptions } from './lock.js';
