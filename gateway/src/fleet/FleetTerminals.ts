@@ -32,7 +32,11 @@ export interface FleetTerminalsOptions {
   readonly now?: () => number;
 }
 
-/** How long a claimed session not yet queued on a host counts as open (the claiming gateway may have died in between), ms; `claimTerminal` says the same. */
+/**
+ * How long a session no host took yet counts as open, ms: hosts take sessions
+ * at once, so an older one was lost (its gateway died before queueing it, its
+ * host before taking it); `claimTerminal` says the same.
+ */
 export const CLAIM_UNQUEUED_MS = 60_000;
 
 /** Terminal sessions shared through Redis. */
@@ -86,13 +90,13 @@ export class FleetTerminals implements TerminalPort {
     return entries.filter((_, i) => open[i]).sort((a, b) => a.program.localeCompare(b.program));
   }
 
-  /** As `claimTerminal` decides: the run unfinished, on a registered host (or claimed under a minute ago and not queued yet). */
+  /** As `claimTerminal` decides: taken by a registered host, or still queued and claimed under a minute ago (a host takes a session at once). */
   async #isOpen(jobId: string): Promise<boolean> {
     const { redis, keys } = this.#o;
     const [state, hostId, submittedAt] = await redis.hmget(keys.runMeta(jobId), RUN_META.state, RUN_META.hostId, RUN_META.submittedAt);
-    if (state === null || state === undefined || state === 'finished') return false;
-    if (hostId !== null && hostId !== undefined) return (await redis.exists(keys.host(hostId))) === 1;
-    return this.#now() - Number(submittedAt ?? 0) < CLAIM_UNQUEUED_MS;
+    if (state === 'queued') return this.#now() - Number(submittedAt ?? 0) < CLAIM_UNQUEUED_MS;
+    if (state === null || state === undefined || state === 'finished' || hostId === null || hostId === undefined) return false;
+    return (await redis.exists(keys.host(hostId))) === 1;
   }
 
   #now(): number {

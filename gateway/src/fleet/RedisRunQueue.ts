@@ -10,9 +10,9 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { CodeCellError, FLEET_PROTOCOL_VERSION, RUN_META } from '@codecell/protocol';
+import { CodeCellError, FLEET_PROTOCOL_VERSION, FLEET_SCRIPTS, RUN_META } from '@codecell/protocol';
 import type { FleetJob, FleetKeys, FleetTerminalJob, HostRecord, TerminalRequest } from '@codecell/protocol';
-import { appendQueued } from '@codecell/redis-kit';
+import { appendQueued, evalScript } from '@codecell/redis-kit';
 import type { Logger } from '@codecell/server-kit';
 import type { Enqueued, QueuedRun, RunFacts, RunQueuePort } from '../runs/ports.js';
 import { requestBytes } from '../runs/runRequest.js';
@@ -101,7 +101,6 @@ export class RedisRunQueue implements RunQueuePort {
     await redis.hset(keys.runMeta(facts.jobId), RUN_META.hostId, host.hostId);
     const job: FleetTerminalJob = { v: FLEET_PROTOCOL_VERSION, terminal: request, replayBytes: this.#o.replayBytes, retentionMs: this.#o.retentionMs };
     await this.queueOf(host.hostId, 'terminal').add('terminal', job, { jobId: facts.jobId, removeOnComplete: true, removeOnFail: true });
-    await redis.set(keys.session(request.sessionId), host.hostId, 'PX', SESSION_AFFINITY_TTL_MS);
     return host.hostId;
   }
 
@@ -124,7 +123,6 @@ export class RedisRunQueue implements RunQueuePort {
     const host = open[i] as HostRecord;
     const position = Math.max(0, 1 - (loads[i]?.free ?? 0));
     await this.#add(host.hostId, { facts, request }, position);
-    if (facts.sessionId !== undefined) await this.#o.redis.set(this.#o.keys.session(facts.sessionId), host.hostId, 'PX', SESSION_AFFINITY_TTL_MS);
     // The run core records the run in its room at once: its request is in Redis already.
     return { position, sent: Promise.resolve() };
   }
@@ -149,16 +147,26 @@ export class RedisRunQueue implements RunQueuePort {
     this.#waiting.set(jobId, { hostId, position });
   }
 
-  /** The room's host when it lives and takes runs, else the host with the most free slots. */
+  /**
+   * The room's host when it lives and takes runs, else the host with the most
+   * free slots, which then holds the room (unless another gateway gave the
+   * room a host a moment ago: that one, if it is open).
+   */
   async #choose(open: readonly HostRecord[], loads: readonly HostLoad[], sessionId: string | undefined): Promise<number> {
-    if (sessionId !== undefined) {
-      const held = await this.#o.redis.get(this.#o.keys.session(sessionId));
-      const i = open.findIndex((h) => h.hostId === held);
-      if (i >= 0) return i;
-    }
     let best = 0;
     for (let i = 1; i < open.length; i++) if ((loads[i]?.free ?? 0) > (loads[best]?.free ?? 0)) best = i;
-    return best;
+    if (sessionId === undefined) return best;
+    const { redis, keys } = this.#o;
+    const key = keys.session(sessionId);
+    const held = await redis.get(key);
+    const i = open.findIndex((h) => h.hostId === held);
+    if (i >= 0) {
+      await redis.pexpire(key, SESSION_AFFINITY_TTL_MS);
+      return i;
+    }
+    const holder = await evalScript(redis, { script: FLEET_SCRIPTS.claimSession, keys: [key], args: [held ?? '', (open[best] as HostRecord).hostId, SESSION_AFFINITY_TTL_MS] });
+    const j = open.findIndex((h) => h.hostId === holder);
+    return j >= 0 ? j : best;
   }
 
   async cancel(jobId: string): Promise<boolean> {

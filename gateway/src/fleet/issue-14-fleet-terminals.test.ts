@@ -185,4 +185,19 @@ describe('issue 14: terminal sessions in a fleet', () => {
     await h1.runner.nth(0);
     expect(h2.runner.runs).toHaveLength(0);
   }, 20_000);
+  it('a session no host took (its gateway or host died first) does not hold the program', async () => {
+    await using f = new FleetHarness(redis.url);
+    const a = f.gateway();
+    const h = await f.host({ hostId: 'h1' });
+    const { redis: r, keys } = a.fleet;
+    // Left behind: claimed and queued on a live host long ago, never taken.
+    const ghost = 'ghostghostghost1';
+    await r.hset(keys.runMeta(ghost), { state: 'queued', hostId: 'h1', submittedAt: String(Date.now() - 30 * 60_000), terminal: '1', tty: '1', sessionId: 'room', startedBy: '', owner: '', seq: '0', stdinPending: '0' });
+    await r.hset(keys.roomTerminals('room'), 'bash', JSON.stringify({ program: 'bash', jobId: ghost, startedBy: null }));
+    expect(await a.terminals.list('room')).toEqual([]);
+    const shell = await a.terminals.open({ roomId: 'room', program: 'bash', size, owner: ada });
+    expect(shell.jobId).not.toBe(ghost);
+    await h.runner.nthTerminal(0);
+  });
+
 });

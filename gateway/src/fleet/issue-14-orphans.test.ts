@@ -121,4 +121,21 @@ describe('issue 14: runs of a gateway that is gone', () => {
     expect(b.terminalsEnded).toEqual([{ jobId: shell.jobId, cpuMs: 5 }]);
     expect(b.ended).toEqual([]);
   });
+  it('a shell followed twice (adopted from a gateway that only stalled) is charged once', async () => {
+    await using f = new FleetHarness(redis.url);
+    const a = f.gateway();
+    const b = f.gateway();
+    const h = await f.host();
+    const shell = await a.terminals.open({ roomId: 'room', program: 'bash', size: { cols: 80, rows: 24 }, owner: { key: 'user:cy', userId: 'cy', displayName: 'Cy' } });
+    const term = await h.runner.nthTerminal(0);
+    term.start();
+    // A stops reporting (it looks gone) but still follows the shell; B adopts it.
+    await a.fleet.presence.dispose();
+    await b.fleet.adopter?.sweep();
+    await eventually(() => b.runs.isFollowing(shell.jobId), 'B follows the shell');
+    term.exit('ok');
+    await eventually(() => b.terminalsEnded.length === 1, 'B charged the shell');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(a.terminalsEnded).toEqual([]);
+  });
 });

@@ -72,11 +72,17 @@ export class RoomTerminals {
       w = created;
     }
     const watched = w;
+    // Listening before the first read: a room dropped meanwhile (its last other follower left) is not left with it.
+    let told = false;
+    const own: TerminalsListener = (open) => {
+      told = true;
+      listener(open);
+    };
+    watched.listeners.add(own);
     await this.#refresh(roomId, watched);
-    watched.listeners.add(listener);
-    this.#tellOne(roomId, listener, watched.open);
+    if (!told) this.#tellOne(roomId, own, watched.open);
     return () => {
-      watched.listeners.delete(listener);
+      watched.listeners.delete(own);
       if (watched.listeners.size > 0 || this.#rooms.get(roomId) !== watched) return;
       this.#rooms.delete(roomId);
       watched.stopWatch();
@@ -115,7 +121,11 @@ export class RoomTerminals {
       stop();
       w.ends.delete(jobId);
     }
-    for (const t of open) if (!w.ends.has(t.jobId)) await this.#followEnd(roomId, w, t.jobId);
+    for (const t of open) {
+      // Dropped meanwhile (nobody follows it): nothing more to follow.
+      if (this.#rooms.get(roomId) !== w) return;
+      if (!w.ends.has(t.jobId)) await this.#followEnd(roomId, w, t.jobId);
+    }
     w.open = open;
     const told = JSON.stringify(open);
     if (told === w.told) return;
@@ -137,7 +147,11 @@ export class RoomTerminals {
     w.ends.set(jobId, () => (ended = true));
     const sub = await this.#o.runs.subscribe(jobId, { send: (m) => (m.type === 'end' ? onEnd() : undefined) });
     if (!sub || sub.replay.at(-1)?.type === 'end') return onEnd();
-    if (ended || w.ends.get(jobId) === undefined) return sub.unsubscribe();
+    // Ended, or no longer followed (the room was dropped, the session left its list) while subscribing.
+    if (ended || w.ends.get(jobId) === undefined || this.#rooms.get(roomId) !== w) {
+      ended = true;
+      return sub.unsubscribe();
+    }
     w.ends.set(jobId, () => {
       ended = true;
       sub.unsubscribe();

@@ -194,6 +194,7 @@ export class RunFollower {
     });
     if (f.terminal) {
       this.#tellTerminal(f, false);
+      if (!held) return;
       try {
         this.#o.onTerminalEnd?.({ jobId: f.facts.jobId, owner: f.facts.owner, cpuMs: f.cpuMs });
       } catch (err) {

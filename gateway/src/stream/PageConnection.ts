@@ -57,6 +57,9 @@ export class PageConnection {
   readonly #outbox: SocketOutbox;
   readonly #watches = new Map<string, Watch>();
   readonly #follows = new Map<string, () => void>();
+  /** The latest follow asked for per room: one that a revoke or a newer ask overtook while it started is undone. */
+  readonly #followAsks = new Map<string, number>();
+  #asks = 0;
   #session: PageSession | null = null;
   #queue: Promise<void>;
   #closed = false;
@@ -96,6 +99,7 @@ export class PageConnection {
     }
     this.#follows.get(roomId)?.();
     this.#follows.delete(roomId);
+    this.#followAsks.delete(roomId);
   }
 
   /** Drops every subscription (the socket closed or is closing). Safe to call twice. */
@@ -199,8 +203,12 @@ export class PageConnection {
 
   async #follow(session: PageSession, roomId: string): Promise<void> {
     this.#follows.get(roomId)?.();
-    const unfollow = await session.followTerminals(roomId, (open) => this.#send({ type: 'terminals', roomId, open }));
-    if (this.#closed) return unfollow();
+    this.#follows.delete(roomId);
+    const ask = ++this.#asks;
+    this.#followAsks.set(roomId, ask);
+    const current = (): boolean => this.#followAsks.get(roomId) === ask;
+    const unfollow = await session.followTerminals(roomId, (open) => (current() ? this.#send({ type: 'terminals', roomId, open }) : undefined));
+    if (this.#closed || !current()) return unfollow();
     this.#follows.set(roomId, unfollow);
   }
 

@@ -129,11 +129,29 @@ return 'ok'`,
    * Drops expired tokens, then adds this one unless `limit` are there. Returns {1 | 0, count}.
    */
   /**
+   * KEYS: a room's `session` key. ARGV: the holder the gateway saw (`''`: none), the host it
+   * chose, TTL ms. Gives the room to the chosen host if the holder is still the one seen (two
+   * gateways placing the room's first runs at once agree on one host). Returns the holder after.
+   */
+  claimSession: `
+local cur = redis.call('GET', KEYS[1])
+if (cur or '') == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return ARGV[2]
+end
+return cur`,
+  /** KEYS: a room's `session` key. ARGV: host id, TTL ms. Extends the room's affinity if it names this host, or nobody. */
+  extendSession: `
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`,
+  /**
    * KEYS: the room's terminals hash, its changes stream. ARGV: program, the new entry's JSON, the
    * prefix of run meta keys (`<prefix>:run:`), TTL ms, the prefix of host keys (`<prefix>:host:`),
    * now (epoch ms). Claims the room's terminal session of `program` for the new entry unless the
-   * entry there is still open: its run unfinished, and its host registered (or, not queued on a
-   * host yet, claimed less than a minute ago). Meta and host keys are read by name: one Redis, not a
+   * entry there is still open: its run taken by a host that is registered, or still `queued` and
+   * claimed less than a minute ago (hosts take sessions at once: an older one was lost). Meta and host keys are read by name: one Redis, not a
    * cluster. Returns the entry that holds the program now: the new one, or the open one (run twice,
    * it finds its own entry, which is open).
    */
@@ -143,12 +161,11 @@ if cur then
   local ok, e = pcall(cjson.decode, cur)
   if ok and type(e) == 'table' and type(e.jobId) == 'string' then
     local m = redis.call('HMGET', ARGV[3] .. e.jobId, 'state', 'hostId', 'submittedAt')
-    if m[1] and m[1] ~= 'finished' then
-      if m[2] then
-        if redis.call('EXISTS', ARGV[5] .. m[2]) == 1 then return cur end
-      elseif tonumber(ARGV[6]) - (tonumber(m[3]) or 0) < 60000 then
-        return cur
-      end
+    local young = tonumber(ARGV[6]) - (tonumber(m[3]) or 0) < 60000
+    if m[1] == 'queued' then
+      if young then return cur end
+    elseif m[1] and m[1] ~= 'finished' and m[2] and redis.call('EXISTS', ARGV[5] .. m[2]) == 1 then
+      return cur
     end
   end
 end

@@ -53,4 +53,25 @@ describe('issue 14: fleet scripts are idempotent', () => {
     expect(await redis.hget(keys.runMeta('j'), 'stdinPending')).toBe('1');
     await closeRedis(redis);
   });
+  it("a room's host: the first gateway to place it wins; a host extends only its own room, and takes a room it started a run of", async () => {
+    const redis = connectRedis({ url: server.url, name: 'test' });
+    const keys = fleetKeys(`t${randomBytes(4).toString('hex')}`);
+    const key = keys.session('room');
+    const claim = (seen: string, host: string) => evalScript(redis, { script: FLEET_SCRIPTS.claimSession, keys: [key], args: [seen, host, 60_000] });
+    const extend = (host: string) => evalScript(redis, { script: FLEET_SCRIPTS.extendSession, keys: [key], args: [host, 60_000] });
+    // Two gateways saw no host and chose differently: both get h1.
+    expect(await claim('', 'h1')).toBe('h1');
+    expect(await claim('', 'h2')).toBe('h1');
+    // h1 died: a gateway that saw h1 moves the room; one that still saw nobody does not.
+    expect(await claim('h1', 'h2')).toBe('h2');
+    expect(await claim('', 'h3')).toBe('h2');
+    // A session of the room still on h1 does not take it back by extending.
+    expect(await extend('h1')).toBe(0);
+    expect(await extend('h2')).toBe(1);
+    expect(await redis.get(key)).toBe('h2');
+    await redis.del(key);
+    expect(await extend('h1')).toBe(1);
+    expect(await redis.get(key)).toBe('h1');
+    await closeRedis(redis);
+  });
 });

@@ -170,10 +170,19 @@ class Execution implements ExecutionHandle {
     }
   }
 
-  /** The room's VM lives here: its next runs (and terminal sessions) should come here too. */
-  async #claimSession(): Promise<void> {
+  /**
+   * The room's VM lives here: its next runs (and terminal sessions) should
+   * come here too. Once started here the room is this host's; afterwards
+   * (while it runs, and SESSION_IDLE_MS after) the affinity is only
+   * extended, if no other host took the room meanwhile (two of its sessions
+   * on two hosts would otherwise take it from each other in turn).
+   */
+  async #claimSession(o: { readonly extend: boolean } = { extend: true }): Promise<void> {
     const sessionId = this.#job.sessionId;
-    if (sessionId !== undefined) await this.#t.redis.set(this.#t.keys.session(sessionId), this.#ctx.hostId, 'PX', this.#ctx.sessionTtlMs);
+    if (sessionId === undefined) return;
+    const key = this.#t.keys.session(sessionId);
+    if (!o.extend) await this.#t.redis.set(key, this.#ctx.hostId, 'PX', this.#ctx.sessionTtlMs);
+    else await evalScript(this.#t.redis, { script: FLEET_SCRIPTS.extendSession, keys: [key], args: [this.#ctx.hostId, this.#ctx.sessionTtlMs] });
   }
 
   abort(error: CodeCellError): void {
@@ -213,7 +222,7 @@ class Execution implements ExecutionHandle {
   async #markRunning(): Promise<void> {
     const { redis, keys, jobId } = this.#t;
     await evalScript(redis, { script: FLEET_SCRIPTS.moveState, keys: [keys.runMeta(jobId)], args: ['starting', 'running', this.#ctx.hostId] });
-    await this.#claimSession();
+    await this.#claimSession({ extend: false });
     if (this.#job.sessionId !== undefined && this.#affinity === null) {
       this.#affinity = setInterval(() => void this.#claimSession().catch(() => undefined), Math.max(1_000, this.#ctx.sessionTtlMs / 2));
       this.#affinity.unref();
