@@ -46,6 +46,14 @@ export interface RunRecorderOptions {
 /** How long a room stays open after its last run ended (see {@link RunRecorderOptions.lingerMs}). */
 export const ROOM_LINGER_MS = 5_000;
 
+/**
+ * How long a run's `queued` or `running` record waits for the next one, so
+ * that a run's records of a moment are written in one transaction (a short
+ * run's queued, running and final status: one), ms. A final status is written
+ * at once, with what waits.
+ */
+export const RECORD_COALESCE_MS = 20;
+
 interface RoomState {
   /** Writes to this room, one after another. */
   tail: Promise<void>;
@@ -54,10 +62,15 @@ interface RoomState {
   readonly live: Set<string>;
   /** Releases the room once it has lingered (its last run ended). */
   linger: NodeJS.Timeout | null;
+  /** The latest record of each run not written yet (a record is the run's whole row). */
+  readonly pending: Map<string, RunUpdate>;
+  /** Writes `pending` when it has waited RECORD_COALESCE_MS. */
+  flushTimer: NodeJS.Timeout | null;
 }
 
 /**
- * Records run updates in their rooms, in order per room. A room stays open
+ * Records run updates in their rooms, in order per room (a run's updates of a
+ * moment in one write, see {@link RECORD_COALESCE_MS}). A room stays open
  * while it has unfinished runs and is released a while after the last one
  * ended (`lingerMs`).
  */
@@ -83,30 +96,51 @@ export class RunRecorder {
       return;
     }
     const { roomId, record } = update;
-    let room = this.#rooms.get(roomId);
-    if (!room) {
-      room = { tail: Promise.resolve(), handle: null, live: new Set(), linger: null };
-      this.#rooms.set(roomId, room);
-    }
+    const room = this.#room(roomId);
     stopLinger(room);
     // Marked synchronously so a room loading meanwhile does not take this run for a stale one.
-    if (isFinalRunStatus(record.status)) room.live.delete(record.jobId);
+    const final = isFinalRunStatus(record.status);
+    if (final) room.live.delete(record.jobId);
     else room.live.add(record.jobId);
-    const state = room;
+    room.pending.set(record.jobId, update);
+    if (final) return this.#flush(roomId, room);
+    if (room.flushTimer !== null) return;
+    room.flushTimer = setTimeout(() => this.#flush(roomId, room), RECORD_COALESCE_MS);
+    room.flushTimer.unref();
+  };
+
+  #room(roomId: string): RoomState {
+    let room = this.#rooms.get(roomId);
+    if (!room) {
+      room = { tail: Promise.resolve(), handle: null, live: new Set(), linger: null, pending: new Map(), flushTimer: null };
+      this.#rooms.set(roomId, room);
+    }
+    return room;
+  }
+
+  /** Writes the room's waiting records, after its earlier writes. */
+  #flush(roomId: string, room: RoomState): void {
+    if (room.flushTimer !== null) clearTimeout(room.flushTimer);
+    room.flushTimer = null;
+    if (room.pending.size === 0) return;
+    const updates = [...room.pending.values()];
+    room.pending.clear();
     // Yield to I/O first: the room write (a Yjs transaction and a synchronous
     // SQLite commit) must not sit between runCode and its reply, or between
     // a run's events and the subscribers they are relayed to.
-    state.tail = state.tail
+    room.tail = room.tail
       .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      .then(() => this.#write(roomId, state, update))
-      .catch((err: unknown) => this.#o.logger.error('could not record a run in its room', { roomId, jobId: record.jobId, error: String(err) }));
-  };
+      .then(() => this.#write(roomId, room, updates))
+      .catch((err: unknown) => this.#o.logger.error('could not record runs in their room', { roomId, jobIds: updates.map((u) => u.record.jobId), error: String(err) }));
+  }
 
   /** The `onRunFile` hook: puts the file into the room, after the run's earlier updates. Never throws. */
   readonly onRunFile = ({ roomId, jobId, file }: RunFile): void => {
     const state = this.#rooms.get(roomId);
     // A run's files come between its `running` and final updates, so its room is open or opening.
     if (!state || this.#disposed) return;
+    // After the run's records so far.
+    this.#flush(roomId, state);
     state.tail = state.tail
       .then(async () => {
         const handle = (state.handle ??= await this.#o.openRoom(roomId));
@@ -123,12 +157,8 @@ export class RunRecorder {
    */
   readonly onTerminal = ({ roomId, jobId, live }: { readonly roomId: string; readonly jobId: string; readonly live: boolean }): void => {
     if (this.#disposed) return;
-    let room = this.#rooms.get(roomId);
-    if (!room) {
-      if (!live) return;
-      room = { tail: Promise.resolve(), handle: null, live: new Set(), linger: null };
-      this.#rooms.set(roomId, room);
-    }
+    if (!live && !this.#rooms.has(roomId)) return;
+    const room = this.#room(roomId);
     if (live) {
       stopLinger(room);
       room.live.add(jobId);
@@ -141,6 +171,7 @@ export class RunRecorder {
 
   /** Waits for pending writes and releases every room. Safe to call twice. */
   async dispose(): Promise<void> {
+    for (const [roomId, room] of this.#rooms) this.#flush(roomId, room);
     this.#disposed = true;
     for (const room of this.#rooms.values()) stopLinger(room);
     await Promise.all([...this.#rooms.values()].map((r) => r.tail));
@@ -167,9 +198,11 @@ export class RunRecorder {
     }
   }
 
-  async #write(roomId: string, room: RoomState, { record }: RunUpdate): Promise<void> {
+  async #write(roomId: string, room: RoomState, updates: readonly RunUpdate[]): Promise<void> {
     room.handle ??= await this.#o.openRoom(roomId);
-    await room.handle.transact((doc) => upsertRunRecord(doc, record));
+    await room.handle.transact((doc) => {
+      for (const { record } of updates) upsertRunRecord(doc, record);
+    });
     await this.#release(roomId, room);
   }
 
