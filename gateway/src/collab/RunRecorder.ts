@@ -47,10 +47,10 @@ export interface RunRecorderOptions {
 export const ROOM_LINGER_MS = 5_000;
 
 /**
- * How long a run's `queued` or `running` record waits for the next one, so
- * that a run's records of a moment are written in one transaction (a short
- * run's queued, running and final status: one), ms. A final status is written
- * at once, with what waits.
+ * How long a run's `queued` record waits for the next one (`running`, when a
+ * host takes it at once), so that both are written in one transaction, ms.
+ * A `running` or final record is written at once, with what waits: while the
+ * program starts, not when its first output comes back.
  */
 export const RECORD_COALESCE_MS = 20;
 
@@ -103,7 +103,8 @@ export class RunRecorder {
     if (final) room.live.delete(record.jobId);
     else room.live.add(record.jobId);
     room.pending.set(record.jobId, update);
-    if (final) return this.#flush(roomId, room);
+    // Running (its VM began) or ended: written now, while the program works; only a wait in line waits for more.
+    if (final || record.status === 'running') return this.#flush(roomId, room);
     if (room.flushTimer !== null) return;
     room.flushTimer = setTimeout(() => this.#flush(roomId, room), RECORD_COALESCE_MS);
     room.flushTimer.unref();
