@@ -6,7 +6,7 @@
  * @module
  */
 import type { Redis } from 'ioredis';
-import { GATEWAY_PROTOCOL_VERSION, RUN_META, fileEventSchema, fleetRunStateSchema } from '@codecell/protocol';
+import { GATEWAY_PROTOCOL_VERSION, RUN_META, UNFINISHED_RUN_TTL_MS, fileEventSchema, fleetRunStateSchema } from '@codecell/protocol';
 import type { FileEvent, FleetKeys, RunEvent, StreamMessage } from '@codecell/protocol';
 import { finishRun, parseLogEntry, toFields } from '@codecell/redis-kit';
 import type { StreamEntry, StreamTail } from '@codecell/redis-kit';
@@ -15,8 +15,7 @@ import type { RunEnd, RunFacts, RunInfo, RunLogPort, RunSubscriber, RunSubscript
 import type { RunOwner } from '../runs/types.js';
 import { compareStreamIds } from './streamIds.js';
 
-/** How long the facts of a run that never ends are kept (a gateway and its host died), ms. */
-export const UNFINISHED_RUN_TTL_MS = 24 * 3_600_000;
+export { UNFINISHED_RUN_TTL_MS } from '@codecell/protocol';
 
 /** Options of {@link RedisRunLog}. */
 export interface RedisRunLogOptions {

@@ -171,16 +171,23 @@ describe('issue 14: terminal sessions in a fleet', () => {
     expect(await a.fleet.redis.smembers(a.fleet.keys.roomRuns('room'))).toEqual([]);
     expect(await a.fleet.redis.hlen(a.fleet.keys.roomTerminals('room'))).toBe(0);
   });
-  it("a shell open longer than the room's session TTL keeps the room's runs on its host", async () => {
+  it("a shell open longer than the room's session TTL keeps the room's runs on its host, and its facts past a day", async () => {
     await using f = new FleetHarness(redis.url);
     const a = f.gateway();
     const h1 = await f.host({ hostId: 'h1', capacity: 1, sessionTtlMs: 1_000 });
-    await a.terminals.open({ roomId: 'room', program: 'bash', size, owner: ada });
+    const shell = await a.terminals.open({ roomId: 'room', program: 'bash', size, owner: ada });
     (await h1.runner.nthTerminal(0)).start();
     const h2 = await f.host({ hostId: 'h2', capacity: 8, auto: { delayMs: 5 } });
     await eventually(async () => (await a.fleet.hosts.hosts(true)).live.length === 2, 'h2 registered');
+    // As if a day had passed: the shell's facts and its entry in the room are about to expire.
+    const { redis: rd, keys } = a.fleet;
+    await rd.pexpire(keys.runMeta(shell.jobId), 1_500);
+    await rd.pexpire(keys.roomTerminals('room'), 1_500);
     // Past the TTL the shell still holds the room's VM on h1: the room's run goes there, not to the freer h2.
     await new Promise((r) => setTimeout(r, 2_500));
+    expect(await rd.pttl(keys.runMeta(shell.jobId))).toBeGreaterThan(3_600_000);
+    expect(await rd.pttl(keys.roomTerminals('room'))).toBeGreaterThan(3_600_000);
+    expect((await a.terminals.list('room')).map((t) => t.jobId)).toEqual([shell.jobId]);
     await a.runs.submit(runInput('print(1)', { roomId: 'room' }));
     await h1.runner.nth(0);
     expect(h2.runner.runs).toHaveLength(0);

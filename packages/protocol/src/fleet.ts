@@ -26,6 +26,13 @@ export const GATEWAY_HEARTBEAT_MS = 5_000;
 /** A gateway entry older than this is left out of health reports (and swept), ms. */
 export const GATEWAY_TTL_MS = 15_000;
 
+/**
+ * How long the facts of a run that has not ended are kept, ms: its host
+ * refreshes them while it runs (a shell may stay open for days); a run whose
+ * gateway and host both died goes after this.
+ */
+export const UNFINISHED_RUN_TTL_MS = 24 * 3_600_000;
+
 /** Every Redis key of a fleet, under one prefix. */
 export function fleetKeys(prefix: string) {
   return {

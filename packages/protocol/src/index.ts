@@ -329,6 +329,7 @@ export {
   HOST_TTL_MS,
   GATEWAY_HEARTBEAT_MS,
   GATEWAY_TTL_MS,
+  UNFINISHED_RUN_TTL_MS,
   RUN_META,
   fleetKeys,
   fleetRunStateSchema,

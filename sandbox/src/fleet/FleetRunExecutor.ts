@@ -10,7 +10,7 @@
  * @module
  */
 import type { Redis } from 'ioredis';
-import { CodeCellError, FLEET_SCRIPTS, RUN_META, RunEndTracker, controlEntrySchema, fleetJobSchema, fleetTerminalJobSchema, toCodeCellError } from '@codecell/protocol';
+import { CodeCellError, FLEET_SCRIPTS, RUN_META, RunEndTracker, UNFINISHED_RUN_TTL_MS, controlEntrySchema, fleetJobSchema, fleetTerminalJobSchema, toCodeCellError } from '@codecell/protocol';
 import type { ControlEntry, FleetKeys, RunEvent, TerminalSize } from '@codecell/protocol';
 import { EventWriter, appendQueued, evalScript, finishRun } from '@codecell/redis-kit';
 import type { RunEnd, RunLogTarget, StreamEntry, StreamTail } from '@codecell/redis-kit';
@@ -52,6 +52,8 @@ export interface FleetJobInput {
 /** What one execution starts and where it writes. */
 interface ExecutionSpec {
   readonly sessionId: string | undefined;
+  /** A terminal session (its room lists it). */
+  readonly terminal: boolean;
   readonly replayBytes: number;
   readonly retentionMs: number;
   readonly start: () => HostRun;
@@ -83,12 +85,12 @@ function specOf(ctx: FleetRunContext, job: FleetJobInput): ExecutionSpec | null 
     const parsed = fleetJobSchema.safeParse(job.data);
     if (!parsed.success) return null;
     const { request, replayBytes, retentionMs } = parsed.data;
-    return { sessionId: request.sessionId, replayBytes, retentionMs, start: () => ctx.runner.start(request) };
+    return { sessionId: request.sessionId, terminal: false, replayBytes, retentionMs, start: () => ctx.runner.start(request) };
   }
   const parsed = fleetTerminalJobSchema.safeParse(job.data);
   if (!parsed.success) return null;
   const { terminal, replayBytes, retentionMs } = parsed.data;
-  return { sessionId: terminal.sessionId, replayBytes, retentionMs, start: () => ctx.runner.startTerminal(terminal) };
+  return { sessionId: terminal.sessionId, terminal: true, replayBytes, retentionMs, start: () => ctx.runner.startTerminal(terminal) };
 }
 
 async function endWithError(ctx: FleetRunContext, target: RunLogTarget, o: { error: unknown; retentionMs: number; sessionId?: string | undefined }): Promise<void> {
@@ -121,8 +123,8 @@ class Execution implements ExecutionHandle {
   #buffer: RunEvent[] = [];
   #flushing: Promise<void> | null = null;
   #stopControl: () => void = () => undefined;
-  /** Keeps the room's affinity to this host while the run (a shell, for hours maybe) holds its VM. */
-  #affinity: NodeJS.Timeout | null = null;
+  /** While it runs (a shell, for days maybe): keeps its facts in Redis and the room's affinity to this host. */
+  #keepAlive: NodeJS.Timeout | null = null;
 
   constructor(ctx: FleetRunContext, target: RunLogTarget, job: ExecutionSpec) {
     this.#ctx = ctx;
@@ -162,12 +164,22 @@ class Execution implements ExecutionHandle {
       await endWithError(this.#ctx, this.#t, { error: err, retentionMs: this.#job.retentionMs, sessionId }).catch(() => undefined);
     } finally {
       this.#stopControl();
-      if (this.#affinity) {
-        clearInterval(this.#affinity);
+      if (this.#keepAlive) {
+        clearInterval(this.#keepAlive);
         // The VM stays here SESSION_IDLE_MS after its last run: so does the room's affinity.
         await this.#claimSession().catch(() => undefined);
       }
     }
+  }
+
+  /** One keep-alive tick: the run's facts (and a session's entry in its room) stay, and so does the room's affinity. */
+  async #refresh(): Promise<void> {
+    const { redis, keys, jobId } = this.#t;
+    const sessionId = this.#job.sessionId;
+    const multi = redis.multi().pexpire(keys.runMeta(jobId), UNFINISHED_RUN_TTL_MS);
+    if (this.#job.terminal && sessionId !== undefined) multi.pexpire(keys.roomTerminals(sessionId), UNFINISHED_RUN_TTL_MS);
+    await multi.exec();
+    await this.#claimSession();
   }
 
   /**
@@ -223,9 +235,9 @@ class Execution implements ExecutionHandle {
     const { redis, keys, jobId } = this.#t;
     await evalScript(redis, { script: FLEET_SCRIPTS.moveState, keys: [keys.runMeta(jobId)], args: ['starting', 'running', this.#ctx.hostId] });
     await this.#claimSession({ extend: false });
-    if (this.#job.sessionId !== undefined && this.#affinity === null) {
-      this.#affinity = setInterval(() => void this.#claimSession().catch(() => undefined), Math.max(1_000, this.#ctx.sessionTtlMs / 2));
-      this.#affinity.unref();
+    if (this.#keepAlive === null) {
+      this.#keepAlive = setInterval(() => void this.#refresh().catch(() => undefined), Math.max(1_000, this.#ctx.sessionTtlMs / 2));
+      this.#keepAlive.unref();
     }
   }
 
