@@ -11,7 +11,7 @@
  * @module
  */
 import type { Redis } from 'ioredis';
-import { FLEET_SCRIPTS, RUN_META, roomTerminalEntrySchema } from '@codecell/protocol';
+import { FLEET_SCRIPTS, roomTerminalEntrySchema } from '@codecell/protocol';
 import type { FleetKeys, OpenTerminal, TerminalRequest } from '@codecell/protocol';
 import { evalScript } from '@codecell/redis-kit';
 import type { StreamTail } from '@codecell/redis-kit';
@@ -35,7 +35,7 @@ export interface FleetTerminalsOptions {
 /**
  * How long a session no host took yet counts as open, ms: hosts take sessions
  * at once, so an older one was lost (its gateway died before queueing it, its
- * host before taking it); `claimTerminal` says the same.
+ * host before taking it). The scripts' `TERMINAL_OPEN` is told it.
  */
 export const CLAIM_UNQUEUED_MS = 60_000;
 
@@ -77,26 +77,16 @@ export class FleetTerminals implements TerminalPort {
   }
 
   async list(roomId: string): Promise<OpenTerminal[]> {
-    const { redis, keys } = this.#o;
-    const raw = await redis.hgetall(keys.roomTerminals(roomId));
-    const entries: OpenTerminal[] = [];
-    for (const json of Object.values(raw)) {
-      const entry = parseEntry(json);
-      if (entry) entries.push(entry);
-    }
-    if (entries.length === 0) return [];
-    const open = await Promise.all(entries.map((e) => this.#isOpen(e.jobId)));
+    const open = await evalScript(this.#o.redis, { script: FLEET_SCRIPTS.listTerminals, keys: [this.#o.keys.roomTerminals(roomId)], args: this.#openArgs() });
     // An entry that is not open stays until the next opening replaces it.
-    return entries.filter((_, i) => open[i]).sort((a, b) => a.program.localeCompare(b.program));
+    const entries = (Array.isArray(open) ? open : []).flatMap((json) => (typeof json === 'string' ? (parseEntry(json) ?? []) : []));
+    return entries.sort((a, b) => a.program.localeCompare(b.program));
   }
 
-  /** As `claimTerminal` decides: taken by a registered host, or still queued and claimed under a minute ago (a host takes a session at once). */
-  async #isOpen(jobId: string): Promise<boolean> {
-    const { redis, keys } = this.#o;
-    const [state, hostId, submittedAt] = await redis.hmget(keys.runMeta(jobId), RUN_META.state, RUN_META.hostId, RUN_META.submittedAt);
-    if (state === 'queued') return this.#now() - Number(submittedAt ?? 0) < CLAIM_UNQUEUED_MS;
-    if (state === null || state === undefined || state === 'finished' || hostId === null || hostId === undefined) return false;
-    return (await redis.exists(keys.host(hostId))) === 1;
+  /** What `TERMINAL_OPEN` reads (see fleetScripts.ts). */
+  #openArgs(): string[] {
+    const { keys } = this.#o;
+    return [keys.runMeta(''), keys.host(''), String(this.#now()), String(CLAIM_UNQUEUED_MS)];
   }
 
   #now(): number {
@@ -143,7 +133,7 @@ export class FleetTerminals implements TerminalPort {
     const held = await evalScript(redis, {
       script: FLEET_SCRIPTS.claimTerminal,
       keys: [keys.roomTerminals(roomId), keys.roomTerminalChanges(roomId)],
-      args: [mine.program, JSON.stringify(mine), keys.runMeta(''), String(UNFINISHED_RUN_TTL_MS), keys.host(''), String(this.#now())],
+      args: [mine.program, JSON.stringify(mine), String(UNFINISHED_RUN_TTL_MS), ...this.#openArgs()],
     });
     return (typeof held === 'string' ? parseEntry(held) : null) ?? mine;
   }

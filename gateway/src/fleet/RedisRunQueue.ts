@@ -94,9 +94,7 @@ export class RedisRunQueue implements RunQueuePort {
     if (bytes > this.#o.maxQueuedBytes) {
       throw new CodeCellError('capacity_exceeded', `the terminal session's files hold ${bytes} bytes (MAX_QUEUED_BYTES=${this.#o.maxQueuedBytes}); make the room's files smaller`);
     }
-    const open = (await this.#o.hosts.hosts()).live.filter((h) => !h.draining);
-    if (open.length === 0) throw new CodeCellError('sandbox_unavailable', 'no sandbox host is registered in Redis to open the terminal session on; start one with the same REDIS_URL and REDIS_PREFIX');
-    const loads = await Promise.all(open.map((h) => this.loadOf(h)));
+    const { open, loads } = await this.#openHosts();
     const host = open[await this.#choose(open, loads, request.sessionId)] as HostRecord;
     await redis.hset(keys.runMeta(facts.jobId), RUN_META.hostId, host.hostId);
     const job: FleetTerminalJob = { v: FLEET_PROTOCOL_VERSION, terminal: request, replayBytes: this.#o.replayBytes, retentionMs: this.#o.retentionMs };
@@ -109,12 +107,7 @@ export class RedisRunQueue implements RunQueuePort {
     if (bytes > this.#o.maxQueuedBytes) {
       throw new CodeCellError('capacity_exceeded', `the run holds ${bytes} bytes of files and stdin (MAX_QUEUED_BYTES=${this.#o.maxQueuedBytes}); make it smaller`);
     }
-    const { live } = await this.#o.hosts.hosts();
-    const open = live.filter((h) => !h.draining);
-    if (open.length === 0) {
-      throw new CodeCellError('sandbox_unavailable', `no sandbox host is registered in Redis (${live.length} draining); start one with the same REDIS_URL and REDIS_PREFIX`);
-    }
-    const loads = await Promise.all(open.map((h) => this.loadOf(h)));
+    const { open, loads } = await this.#openHosts();
     const total = loads.reduce((n, l) => n + l.waiting, 0);
     if (total >= this.#o.maxQueued && loads.every((l) => l.free <= 0)) {
       throw new CodeCellError('capacity_exceeded', `${total} runs are already waiting on ${open.length} sandbox hosts (MAX_QUEUED_RUNS=${this.#o.maxQueued}); try again when one finishes`);
@@ -125,6 +118,19 @@ export class RedisRunQueue implements RunQueuePort {
     await this.#add(host.hostId, { facts, request }, position);
     // The run core records the run in its room at once: its request is in Redis already.
     return { position, sent: Promise.resolve() };
+  }
+
+  /**
+   * The live hosts that take work, with their loads.
+   * @throws CodeCellError sandbox_unavailable (none)
+   */
+  async #openHosts(): Promise<{ open: HostRecord[]; loads: HostLoad[] }> {
+    const { live } = await this.#o.hosts.hosts();
+    const open = live.filter((h) => !h.draining);
+    if (open.length === 0) {
+      throw new CodeCellError('sandbox_unavailable', `no sandbox host is registered in Redis (${live.length} draining); start one with the same REDIS_URL and REDIS_PREFIX`);
+    }
+    return { open, loads: await Promise.all(open.map((h) => this.loadOf(h))) };
   }
 
   /** What a host has on hand: runs waiting in its queue, taken (BullMQ's own counts), and slots free for one more. */

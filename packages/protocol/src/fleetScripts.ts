@@ -5,6 +5,26 @@
  */
 
 /**
+ * Lua: `entryOpen(json, at)` says whether a room's terminal entry (its JSON)
+ * names a session that is still open: its run taken by a host that is
+ * registered, or still `queued` and claimed less than a while ago (hosts take
+ * sessions at once, so an older one was lost). It reads four arguments from
+ * ARGV[at] on: the prefix of run meta keys (`<prefix>:run:`), the prefix of
+ * host keys (`<prefix>:host:`), now (epoch ms), and how long a queued session
+ * counts as open (ms). Meta and host keys are read by name: one Redis, not a
+ * cluster.
+ */
+const TERMINAL_OPEN = `
+local function entryOpen(json, at)
+  local ok, e = pcall(cjson.decode, json)
+  if not ok or type(e) ~= 'table' or type(e.jobId) ~= 'string' then return false end
+  local m = redis.call('HMGET', ARGV[at] .. e.jobId, 'state', 'hostId', 'submittedAt')
+  if m[1] == 'queued' then return tonumber(ARGV[at + 2]) - (tonumber(m[3]) or 0) < tonumber(ARGV[at + 3]) end
+  if not m[1] or m[1] == 'finished' or not m[2] then return false end
+  return redis.call('EXISTS', ARGV[at + 1] .. m[2]) == 1
+end`;
+
+/**
  * Scripts run by both sides, so that a run's log has one order and one end
  * (nothing is appended after `end`, `seq` is counted in Redis, only the
  * latest `queued` is kept), stdin is checked and queued in one step, and
@@ -147,33 +167,27 @@ if cur and cur ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`,
   /**
-   * KEYS: the room's terminals hash, its changes stream. ARGV: program, the new entry's JSON, the
-   * prefix of run meta keys (`<prefix>:run:`), TTL ms, the prefix of host keys (`<prefix>:host:`),
-   * now (epoch ms). Claims the room's terminal session of `program` for the new entry unless the
-   * entry there is still open: its run taken by a host that is registered, or still `queued` and
-   * claimed less than a minute ago (hosts take sessions at once: an older one was lost). Meta and host keys are read by name: one Redis, not a
-   * cluster. Returns the entry that holds the program now: the new one, or the open one (run twice,
-   * it finds its own entry, which is open).
+   * KEYS: the room's terminals hash, its changes stream. ARGV: program, the new entry's JSON, TTL
+   * ms, then TERMINAL_OPEN's four from ARGV[4]. Claims the room's terminal session of
+   * `program` for the new entry unless the entry there is still open ({@link TERMINAL_OPEN}).
+   * Returns the entry that holds the program now: the new one, or the open one (run twice, it
+   * finds its own entry, which is open).
    */
-  claimTerminal: `
+  claimTerminal: `${TERMINAL_OPEN}
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur then
-  local ok, e = pcall(cjson.decode, cur)
-  if ok and type(e) == 'table' and type(e.jobId) == 'string' then
-    local m = redis.call('HMGET', ARGV[3] .. e.jobId, 'state', 'hostId', 'submittedAt')
-    local young = tonumber(ARGV[6]) - (tonumber(m[3]) or 0) < 60000
-    if m[1] == 'queued' then
-      if young then return cur end
-    elseif m[1] and m[1] ~= 'finished' and m[2] and redis.call('EXISTS', ARGV[5] .. m[2]) == 1 then
-      return cur
-    end
-  end
-end
+if cur and entryOpen(cur, 4) then return cur end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', '16', '*', 'p', ARGV[1])
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return ARGV[2]`,
+  /** KEYS: the room's terminals hash. ARGV: TERMINAL_OPEN's four. Returns the JSON entries that are open. */
+  listTerminals: `${TERMINAL_OPEN}
+local out = {}
+for _, json in ipairs(redis.call('HVALS', KEYS[1])) do
+  if entryOpen(json, 1) then table.insert(out, json) end
+end
+return out`,
   /** KEYS: the room's terminals hash, its changes stream. ARGV: program, jobId. Frees the program's entry if it is still that run's. */
   releaseTerminal: `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
