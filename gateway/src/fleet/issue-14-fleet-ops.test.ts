@@ -6,7 +6,7 @@
  * and QUOTA_CONCURRENT_RUNS holds across gateways.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { fleetKeys } from '@codecell/protocol';
 import { silentLogger } from '@codecell/server-kit';
 import { startTestRedis } from '@codecell/server-kit/test';
@@ -131,6 +131,37 @@ describe('issue 14: fleet operations', () => {
     // Taken again once its lock lapsed, it is not started a second time.
     await new Promise((r) => setTimeout(r, 1_500));
     expect(h.runner.runs).toHaveLength(2);
+  }, 30_000);
+
+  it('a job whose lock lapsed while its host still executes it is not started again, and stays active for the sweep', async () => {
+    await using f = new FleetHarness(redis.url);
+    const a = f.gateway();
+    const h = await f.host({ capacity: 4, hostId: 'h1', lockMs: 600 });
+    const long = await a.runs.submit(runInput('long'));
+    const running = await h.runner.nth(0);
+    running.start();
+    const starting = await a.runs.submit(runInput('starting'));
+    await h.runner.nth(1);
+    // What Redis away for longer than the lock leaves: the host could not renew its jobs' locks.
+    const keys = fleetKeys(f.prefix);
+    const jobKey = (jobId: string) => `${keys.bullPrefix}:${keys.hostQueue('h1')}:${jobId}`;
+    const redisClient = a.fleet.redis;
+    await redisClient.del(`${jobKey(long.jobId)}:lock`, `${jobKey(starting.jobId)}:lock`);
+    // The stalled check (every 300 ms here) puts both back in line; the host takes them again at once.
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(h.runner.runs.map((r) => r.request.source)).toEqual(['long', 'starting']);
+    const queue = new Queue(keys.hostQueue('h1'), { connection: redisClient, prefix: keys.bullPrefix });
+    try {
+      expect(await queue.getJobState(starting.jobId)).toBe('active');
+      expect(await queue.getJobState(long.jobId)).toBe('active');
+    } finally {
+      await queue.close();
+    }
+    // So when the host dies, the sweep ends both runs instead of leaving them for good.
+    const watching = await watch(a.runs, starting.jobId);
+    await h.host.halt();
+    expect((await watching.ended).at(-1)).toMatchObject({ type: 'end', status: 'sandbox_unavailable' });
+    expect((await (await watch(a.runs, long.jobId)).ended).at(-1)).toMatchObject({ type: 'end', status: 'sandbox_unavailable' });
   }, 30_000);
 
   it('a host and a gateway still stop (drain, leave) while Redis is away', async () => {

@@ -17,7 +17,7 @@ import type { FleetKeys, HostFleetHealth } from '@codecell/protocol';
 import { StreamTail, closeRedis, connectRedis, settleWithin } from '@codecell/redis-kit';
 import type { Logger } from '@codecell/server-kit';
 import { executeFleetJob } from './FleetRunExecutor.js';
-import type { ExecutionHandle } from './FleetRunExecutor.js';
+import type { ExecutionHandle, FleetJobInput, FleetRunContext } from './FleetRunExecutor.js';
 import { HostRegistration } from './HostRegistration.js';
 import type { HostRunner } from './ports.js';
 
@@ -75,6 +75,8 @@ export class FleetHost {
   /** Takes terminal sessions (shell, REPL), which hold no run slot. */
   readonly #terminalWorker: Worker;
   readonly #terminals = new Set<ExecutionHandle>();
+  /** The jobs (of either queue; ids are unique) this host is executing. */
+  readonly #executions = new Map<string, Promise<void>>();
   readonly #keys: FleetKeys;
   #active = 0;
   #workerClosed: Promise<void> | null = null;
@@ -114,21 +116,25 @@ export class FleetHost {
   /** A worker of one of this host's queues, `concurrency` jobs at once. */
   #newWorker(kind: 'run' | 'terminal', concurrency: number): Worker {
     const o = this.#o;
-    const ctx = { redis: this.#redis, keys: this.#keys, tail: this.#tail, runner: o.runner, logger: o.logger, hostId: this.hostId, sessionTtlMs: o.sessionTtlMs };
+    const ctx: FleetRunContext = { redis: this.#redis, keys: this.#keys, tail: this.#tail, runner: o.runner, logger: o.logger, hostId: this.hostId, sessionTtlMs: o.sessionTtlMs };
     const worker = new Worker(
       kind === 'run' ? this.#keys.hostQueue(this.hostId) : this.#keys.hostTerminalQueue(this.hostId),
       async (job) => {
-        if (kind === 'run') this.#active++;
+        const jobId = job.id ?? '';
+        // Handed out again while this host still executes it (its lock lapsed while Redis was away, and the
+        // stalled check put it back in line): wait for that execution instead of starting the job again.
+        // The job stays `active` meanwhile, so the sweep of this host, should it die, still finds it.
+        const inProgress = this.#executions.get(jobId);
+        if (inProgress) {
+          o.logger.info('a job this host is executing was handed out again (its lock lapsed); waiting for it', { kind, jobId });
+          return inProgress;
+        }
+        const execution = this.#execute(ctx, { jobId, data: job.data, kind });
+        this.#executions.set(jobId, execution);
         try {
-          await executeFleetJob(ctx, {
-            jobId: job.id ?? '',
-            data: job.data,
-            kind,
-            ...(kind === 'terminal' ? { onExecution: (e: ExecutionHandle) => this.#holdTerminal(e) } : {}),
-          });
+          await execution;
         } finally {
-          if (kind === 'run') this.#active--;
-          void this.#registration.beat().catch(() => undefined);
+          this.#executions.delete(jobId);
         }
       },
       {
@@ -148,6 +154,21 @@ export class FleetHost {
     worker.on('error', (err) => o.logger.debug('fleet worker error (retrying)', { kind, error: err.message }));
     worker.on('failed', (job, err) => o.logger.warn('fleet job failed', { kind, jobId: job?.id, error: err.message }));
     return worker;
+  }
+
+  /** Executes one job to its end (never throws). */
+  async #execute(ctx: FleetRunContext, job: Omit<FleetJobInput, 'onExecution'>): Promise<void> {
+    const { kind } = job;
+    if (kind === 'run') this.#active++;
+    try {
+      await executeFleetJob(ctx, {
+        ...job,
+        ...(kind === 'terminal' ? { onExecution: (e: ExecutionHandle) => this.#holdTerminal(e) } : {}),
+      });
+    } finally {
+      if (kind === 'run') this.#active--;
+      void this.#registration.beat().catch(() => undefined);
+    }
   }
 
   /** Keeps a terminal session in execution until it ends (drain ends those left). */
