@@ -50,6 +50,19 @@ describe('SandboxClient', () => {
     expect(fake?.requests[0]?.body).toEqual(body);
   });
 
+  it('sends every request under the base path of its address (a proxy in front of the sandbox)', async () => {
+    fake = await startFakeSandboxServer((_req, res) => {
+      startNdjson(res, 'job-p');
+      writeEvent(res, exit);
+      res.end();
+    });
+    client = new SandboxClient({ baseUrl: `${fake.url.replace('127.0.0.1', 'localhost')}/sbx/` });
+    const run = await client.run(body);
+    for await (const _ of run.events);
+    await expect(client.kill('job-p')).rejects.toMatchObject({ code: 'sandbox_unavailable' });
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /sbx/run', 'POST /sbx/run/job-p/kill']);
+  });
+
   it('keeps the code and message of the sandbox 4xx errors', async () => {
     const c = await setup((_req, res) => sendError(res, 413, { code: 'source_too_large', message: 'source is 2 MB; the limit is 1 MB (MAX_SOURCE_BYTES)' }));
     await expect(c.run(body)).rejects.toMatchObject({ code: 'source_too_large', message: 'source is 2 MB; the limit is 1 MB (MAX_SOURCE_BYTES)' });

@@ -8,6 +8,7 @@
  * @module
  */
 import { Agent, request } from 'node:http';
+import { Agent as TlsAgent, request as tlsRequest } from 'node:https';
 import { z } from 'zod';
 import type { IncomingMessage, RequestOptions } from 'node:http';
 import { CodeCellError, errorBodySchema, healthSchema, runtimeInfoSchema } from '@codecell/protocol';
@@ -72,6 +73,8 @@ export class SandboxClient implements SandboxApi {
   // closed by this side first (IDLE_SOCKET_MS, under the sandbox's 5 s), and a
   // request the sandbox dropped on a reused one is sent again (#send).
   readonly #agent: Agent;
+  /** Where requests go (parsed once: a URL per request costs more than the rest of it). */
+  readonly #target: Target;
   /** Streams whose `exit` was read: stopping them early no longer closes the connection. */
   readonly #pastExit = new WeakSet<IncomingMessage>();
 
@@ -80,7 +83,9 @@ export class SandboxClient implements SandboxApi {
     this.#timeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.#token = opts.token;
     this.#tokenFile = opts.tokenFile;
-    this.#agent = new Agent({ keepAlive: true, timeout: opts.idleSocketMs ?? IDLE_SOCKET_MS });
+    this.#target = targetOf(this.#base);
+    const keep = { keepAlive: true, timeout: opts.idleSocketMs ?? IDLE_SOCKET_MS };
+    this.#agent = this.#target.tls ? new TlsAgent(keep) : new Agent(keep);
   }
 
   /** The address shown in error messages. */
@@ -187,10 +192,6 @@ export class SandboxClient implements SandboxApi {
     return this.#fileToken;
   }
 
-  /** Where a request goes: a URL on TCP, or a path on the Unix socket. */
-  #target(path: string): string | RequestOptions {
-    return this.#base.startsWith('unix:') ? { socketPath: this.#base.slice('unix:'.length), path, host: 'localhost' } : `${this.#base}${path}`;
-  }
 
   /**
    * One request. On a reused connection the sandbox may have dropped (it
@@ -202,18 +203,16 @@ export class SandboxClient implements SandboxApi {
    */
   #send(o: SendOptions, token: string | undefined, retried = false): Promise<IncomingMessage> {
     const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const handshake = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
     const payload = o.body === undefined ? undefined : JSON.stringify(o.body);
     const headers: Record<string, string | number> = token === undefined ? {} : { authorization: `Bearer ${token}` };
     if (payload !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const target = this.#target(o.path);
-      const options: RequestOptions = { method: o.method, agent: this.#agent, headers };
-      const req = typeof target === 'string' ? request(target, options) : request({ ...target, ...options });
+      const send = this.#target.tls ? tlsRequest : request;
+      const req = send({ ...this.#target.options, path: this.#target.prefix + o.path, method: o.method, agent: this.#agent, headers });
       // A streamed run lives as long as the caller's signal; short calls also time out.
       // Not given to request(): its listener would outlive the exchange and destroy
       // the connection after it went back to the pool, under someone else's request.
-      const stop = o.handshakeOnly ? o.signal : handshake;
+      const stop = o.handshakeOnly ? o.signal : o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
       let response: IncomingMessage | null = null;
       const onStop = (): void => {
         const err = Object.assign(new Error('the request to the sandbox was aborted'), { name: 'AbortError', cause: stop?.reason as unknown });
@@ -320,6 +319,25 @@ interface SendOptions {
   readonly handshakeOnly?: boolean;
   /** Told once the request was handed to the operating system. */
   readonly onSent?: (() => void) | undefined;
+}
+
+/** Where requests go, parsed once (a URL per request costs more than the rest of it). */
+interface Target {
+  /** Host and port on TCP, or a Unix socket's path. */
+  readonly options: RequestOptions;
+  /** The base URL's path, which every request's path starts with. */
+  readonly prefix: string;
+  /** An https:// base (a TLS proxy in front of a sandbox elsewhere). */
+  readonly tls: boolean;
+}
+
+/** Where requests to `base` (`http(s)://host:port[/path]` or `unix:/path`) go. */
+function targetOf(base: string): Target {
+  if (base.startsWith('unix:')) return { options: { socketPath: base.slice('unix:'.length), host: 'localhost' }, prefix: '', tls: false };
+  const url = new URL(base);
+  const tls = url.protocol === 'https:';
+  const port = url.port === '' ? (tls ? 443 : 80) : Number(url.port);
+  return { options: { hostname: url.hostname.replace(/^\[|\]$/g, ''), port }, prefix: url.pathname.replace(/\/+$/, ''), tls };
 }
 
 /** The peer closed or reset the connection (before answering, when told by `#send`). */

@@ -135,6 +135,10 @@ export class PageConnection {
       switch (msg.type) {
         case 'run': {
           const out = await session.submit(msg.input);
+          // The run's request to the sandbox is written on a later tick of this
+          // one: it goes first, the answer and the watch after (issue 12's
+          // first-output budget; the run's log replays what comes meanwhile).
+          await afterThisTick();
           this.#send({ type: 'accepted', ref: msg.ref, ...out });
           return await this.#watch(session, out.jobId);
         }
@@ -229,6 +233,11 @@ export class PageConnection {
   #refuse(about: { ref: string | null; jobId: string | null }, code: ErrorCode, message: string): void {
     this.#send({ type: 'refused', ...about, code: errorCodeSchema.catch('internal_error').parse(code), message });
   }
+}
+
+/** Resolves once the writes this tick queued (ticks, then I/O) are done. */
+function afterThisTick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function rawText(data: RawData): string {
