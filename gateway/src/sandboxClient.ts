@@ -192,7 +192,6 @@ export class SandboxClient implements SandboxApi {
     return this.#fileToken;
   }
 
-
   /**
    * One request. On a reused connection the sandbox may have dropped (it
    * restarted, or is draining and closed its idle connections) the request
