@@ -87,19 +87,21 @@ describe('issue 14: fleet operations', () => {
     await submitSome(18, 6);
     for (const { jobId, source } of accepted) {
       const w = await watch(b.runs, jobId);
+      let timer: NodeJS.Timeout | undefined;
       const all = await Promise.race([
         w.ended,
-        new Promise<never>((_, reject) =>
-          setTimeout(() => {
+        new Promise<never>((_, reject) => {
+          // Cleared once the run ended: a timer left behind would ask the closed Redis connection later.
+          timer = setTimeout(() => {
             void (async () => {
               const meta = await a.fleet.redis.hgetall(a.fleet.keys.runMeta(jobId));
               const log = await a.fleet.redis.xrange(a.fleet.keys.runLog(jobId), '-', '+');
               const states = await Promise.all(f.hosts.map(async (h) => [h.host.hostId, await a.fleet.runs.queue.queueOf(h.host.hostId).getJobState(jobId)]));
               reject(new Error(`${source} (${jobId}) did not end: meta ${JSON.stringify(meta)} log ${JSON.stringify(log)} bull ${JSON.stringify(states)} live ${JSON.stringify(w.live)} replay ${JSON.stringify(w.replay)}`));
             })();
-          }, 20_000),
-        ),
-      ]);
+          }, 20_000);
+        }),
+      ]).finally(() => clearTimeout(timer));
       expect(all.at(-1), source).toMatchObject({ type: 'end', status: 'ok' });
       expect(stdoutOf(all)).toBe(source);
     }
