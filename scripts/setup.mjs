@@ -37,6 +37,8 @@ const BROWSER_COMMANDS = { chromium: 'chromium' };
 /** Servers the fleet tests start for themselves (never as system services). */
 const SERVER_PACKAGES = [
   { pkg: 'redis-server', present: () => existsSync('/usr/bin/redis-server') },
+  // The TLS test makes a self-signed certificate with it (Debian has it almost always; a minimal image may not).
+  { pkg: 'openssl', present: () => has('openssl') },
   {
     pkg: 'postgresql',
     present: () => existsSync('/usr/lib/postgresql') && readdirSync('/usr/lib/postgresql').some((v) => existsSync(join('/usr/lib/postgresql', v, 'bin', 'initdb'))),

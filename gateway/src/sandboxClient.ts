@@ -1,21 +1,24 @@
 /**
- * The gateway's one typed client of the sandbox service (HTTP, node:http, over
- * TCP or a Unix socket). Every call carries the sandbox's secret as
- * `Authorization: Bearer`. `POST /run` is streamed as NDJSON, one parsed
- * RunEvent per line. Transport failures, and the sandbox refusing the gateway
- * (401/403), become CodeCellError('sandbox_unavailable'); the sandbox's other
- * 4xx errors keep their code and message.
+ * The gateway's one typed client of the sandbox service: HTTP over TCP or a Unix
+ * socket, or HTTPS (the system's CAs and NODE_EXTRA_CA_CERTS) for an https://
+ * address. Every call carries the sandbox's secret as `Authorization: Bearer`.
+ * `POST /run` is streamed as NDJSON, one parsed RunEvent per line. Transport
+ * failures, and the sandbox refusing the gateway (401/403), become
+ * CodeCellError('sandbox_unavailable'); the sandbox's other 4xx errors keep
+ * their code and message.
  * @module
  */
 import { Agent, request } from 'node:http';
 import { Agent as TlsAgent, request as tlsRequest } from 'node:https';
 import { z } from 'zod';
-import type { IncomingMessage, RequestOptions } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { CodeCellError, errorBodySchema, healthSchema, runtimeInfoSchema } from '@codecell/protocol';
 import type { Health, RunRequest, StdinRequest, TerminalRequest, TerminalSize } from '@codecell/protocol';
 import { SecretFileError, readSecretFile } from '@codecell/server-kit';
 import type { SandboxApi, SandboxRunHandle, SandboxRuntime } from './runs/ports.js';
 import { describe, readRunEvents, safeJson } from './sandboxEvents.js';
+import { targetOf } from './sandboxTarget.js';
+import type { Target } from './sandboxTarget.js';
 
 export { MAX_EVENT_LINE_BYTES } from './sandboxEvents.js';
 
@@ -318,25 +321,6 @@ interface SendOptions {
   readonly handshakeOnly?: boolean;
   /** Told once the request was handed to the operating system. */
   readonly onSent?: (() => void) | undefined;
-}
-
-/** Where requests go, parsed once (a URL per request costs more than the rest of it). */
-interface Target {
-  /** Host and port on TCP, or a Unix socket's path. */
-  readonly options: RequestOptions;
-  /** The base URL's path, which every request's path starts with. */
-  readonly prefix: string;
-  /** An https:// base (a TLS proxy in front of a sandbox elsewhere). */
-  readonly tls: boolean;
-}
-
-/** Where requests to `base` (`http(s)://host:port[/path]` or `unix:/path`) go. */
-function targetOf(base: string): Target {
-  if (base.startsWith('unix:')) return { options: { socketPath: base.slice('unix:'.length), host: 'localhost' }, prefix: '', tls: false };
-  const url = new URL(base);
-  const tls = url.protocol === 'https:';
-  const port = url.port === '' ? (tls ? 443 : 80) : Number(url.port);
-  return { options: { hostname: url.hostname.replace(/^\[|\]$/g, ''), port }, prefix: url.pathname.replace(/\/+$/, ''), tls };
 }
 
 /** The peer closed or reset the connection (before answering, when told by `#send`). */
