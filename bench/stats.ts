@@ -39,3 +39,37 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly (s
   const line = (cells: readonly (string | number)[]): string => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
+
+/** A small seeded PRNG (mulberry32), so a report's interval does not change when it is recomputed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Paired bootstrap of `p50(b) - p50(a)`: runs `a[i]` and `b[i]` were taken in turns, so one resample draws
+ * the pair i (both sides share whatever the host was doing then). Returns the estimate and its 95% interval.
+ * @throws Error when the two sides differ in length or are empty
+ */
+export function p50DifferenceCi(a: readonly number[], b: readonly number[], o: { resamples?: number; seed?: number } = {}): { diff: number; lo: number; hi: number } {
+  const { resamples = 2000, seed = 1 } = o;
+  if (a.length !== b.length || a.length === 0) throw new Error(`paired samples must be non-empty and of one length (got ${a.length} and ${b.length})`);
+  const random = seeded(seed);
+  const diffs: number[] = [];
+  const ra = new Array<number>(a.length);
+  const rb = new Array<number>(b.length);
+  for (let r = 0; r < resamples; r++) {
+    for (let i = 0; i < a.length; i++) {
+      const k = Math.floor(random() * a.length);
+      ra[i] = a[k] as number;
+      rb[i] = b[k] as number;
+    }
+    diffs.push(percentile(rb, 50) - percentile(ra, 50));
+  }
+  return { diff: percentile(b, 50) - percentile(a, 50), lo: percentile(diffs, 2.5), hi: percentile(diffs, 97.5) };
+}
