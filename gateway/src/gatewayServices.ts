@@ -202,6 +202,7 @@ export async function buildServices(o: { config: GatewayConfig; logger: Logger; 
     queueDepth: () => backend.queue.depth(),
     collabConnections: () => collab.connectionCount,
     streamSockets: () => streams.connectionCount,
+    inProgress: () => runs.inProgress(),
     ...(fleet ? { peers: () => fleet.peers() } : {}),
   });
   metricsRef = metrics;

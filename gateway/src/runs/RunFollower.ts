@@ -143,6 +143,13 @@ export class RunFollower {
     for (const m of [...f.subscription.replay, ...early]) this.#onMessage(f, m);
   }
 
+  /** Runs (queued or running) and terminal sessions this gateway follows that have not ended. */
+  counts(): { runs: number; terminals: number } {
+    let terminals = 0;
+    for (const f of this.#followed.values()) if (f.terminal) terminals++;
+    return { runs: this.#followed.size - terminals, terminals };
+  }
+
   isFollowing(jobId: string): boolean {
     return this.#followed.has(jobId);
   }

@@ -183,6 +183,11 @@ export class RunManager {
     await Promise.allSettled(jobIds.map((jobId) => this.stop({ jobId })));
   }
 
+  /** Runs and terminal sessions this gateway submitted (or adopted) that have not ended (its metrics). */
+  inProgress(): { runs: number; terminals: number } {
+    return this.#follower.counts();
+  }
+
   /** True while a run this gateway submitted has not ended. */
   isFollowing(jobId: string): boolean {
     return this.#follower.isFollowing(jobId);
