@@ -65,12 +65,9 @@ export class FleetRuns implements RunBackend {
     this.terminals = new FleetTerminals({ redis, keys, tail: o.tail, log: this.log, queue: this.queue, logger, ...(o.now ? { now: o.now } : {}) });
     this.#sweeper = new HostSweeper({ redis, keys, hosts: o.hosts, queue: this.queue, log: this.log, logger, owner: o.gatewayId });
     this.#sweeper.start();
-    // After Redis restarts, registrations may have lapsed meanwhile: give hosts a heartbeat or two to come back.
-    let connected = redis.status === 'ready';
-    redis.on('ready', () => {
-      if (connected) this.#sweeper.holdOff();
-      connected = true;
-    });
+    // Registrations may have lapsed while Redis was away though their hosts live: give hosts a heartbeat or two to
+    // come back. The first connection too: a gateway started during the outage cannot tell (nor can one after it).
+    redis.on('ready', () => this.#sweeper.holdOff());
   }
 
   /** Sweeps dead and draining hosts now (tests; otherwise every heartbeat). */

@@ -3,9 +3,10 @@
  * each program is an entry of the room's `roomTerminals` hash, which any
  * gateway reads, so two members on two gateways share one shell. Opening
  * claims the entry atomically (an entry whose run finished or expired is
- * free again, and so is one whose host is gone) and queues the session on
- * the host that holds the room's VM (session affinity), in that host's
- * terminal queue, which takes no run slot.
+ * free again, and so is one whose host left the fleet; a host whose
+ * registration lapsed while Redis restarted still holds it) and queues the
+ * session on the host that holds the room's VM (session affinity), in that
+ * host's terminal queue, which takes no run slot.
  * Every opening appends to the room's changes stream; gateways with
  * watchers of the room tail it, one tail per room.
  * @module
@@ -86,7 +87,7 @@ export class FleetTerminals implements TerminalPort {
   /** What `TERMINAL_OPEN` reads (see fleetScripts.ts). */
   #openArgs(): string[] {
     const { keys } = this.#o;
-    return [keys.runMeta(''), keys.host(''), String(this.#now()), String(CLAIM_UNQUEUED_MS)];
+    return [keys.runMeta(''), keys.host(''), String(this.#now()), String(CLAIM_UNQUEUED_MS), keys.hosts];
   }
 
   #now(): number {

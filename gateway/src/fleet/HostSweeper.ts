@@ -58,9 +58,9 @@ export class HostSweeper {
   }
 
   /**
-   * Declares no host dead for HOST_TTL_MS: called when the connection to
-   * Redis is (re)established, because registrations may have expired while
-   * Redis was away although their hosts are alive.
+   * Declares no host dead for HOST_TTL_MS: called whenever the connection to
+   * Redis is established (the first time too), because registrations may
+   * have expired while Redis was away although their hosts are alive.
    */
   holdOff(): void {
     this.#quietUntil = Date.now() + HOST_TTL_MS;

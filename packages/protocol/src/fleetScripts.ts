@@ -6,13 +6,17 @@
 
 /**
  * Lua: `entryOpen(json, at)` says whether a room's terminal entry (its JSON)
- * names a session that is still open: its run taken by a host that is
- * registered, or still `queued` and claimed less than a while ago (hosts take
- * sessions at once, so an older one was lost). It reads four arguments from
- * ARGV[at] on: the prefix of run meta keys (`<prefix>:run:`), the prefix of
- * host keys (`<prefix>:host:`), now (epoch ms), and how long a queued session
- * counts as open (ms). Meta and host keys are read by name: one Redis, not a
- * cluster.
+ * names a session that is still open: its run taken by a host that is still
+ * in the fleet, or still `queued` and claimed less than a while ago (hosts take
+ * sessions at once, so an older one was lost). A host is in the fleet while
+ * it is registered or still in the `hosts` set: a registration also lapses
+ * while Redis is away (restarted for longer than HOST_TTL_MS) though its host
+ * lives, and until the host is back it looks like a dead one; a dead host
+ * leaves the set only once a gateway's sweep ended its sessions. It reads five
+ * arguments from ARGV[at] on: the prefix of run meta keys (`<prefix>:run:`),
+ * the prefix of host keys (`<prefix>:host:`), now (epoch ms), how long a
+ * queued session counts as open (ms), and the `hosts` set's key. Those keys
+ * are read by name: one Redis, not a cluster.
  */
 const TERMINAL_OPEN = `
 local function entryOpen(json, at)
@@ -21,7 +25,7 @@ local function entryOpen(json, at)
   local m = redis.call('HMGET', ARGV[at] .. e.jobId, 'state', 'hostId', 'submittedAt')
   if m[1] == 'queued' then return tonumber(ARGV[at + 2]) - (tonumber(m[3]) or 0) < tonumber(ARGV[at + 3]) end
   if not m[1] or m[1] == 'finished' or not m[2] then return false end
-  return redis.call('EXISTS', ARGV[at + 1] .. m[2]) == 1
+  return redis.call('EXISTS', ARGV[at + 1] .. m[2]) == 1 or redis.call('SISMEMBER', ARGV[at + 4], m[2]) == 1
 end`;
 
 /**
@@ -168,7 +172,7 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`,
   /**
    * KEYS: the room's terminals hash, its changes stream. ARGV: program, the new entry's JSON, TTL
-   * ms, then TERMINAL_OPEN's four from ARGV[4]. Claims the room's terminal session of
+   * ms, then TERMINAL_OPEN's five from ARGV[4]. Claims the room's terminal session of
    * `program` for the new entry unless the entry there is still open ({@link TERMINAL_OPEN}).
    * Returns the entry that holds the program now: the new one, or the open one (run twice, it
    * finds its own entry, which is open).
@@ -181,7 +185,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', '16', '*', 'p', ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return ARGV[2]`,
-  /** KEYS: the room's terminals hash. ARGV: TERMINAL_OPEN's four. Returns the JSON entries that are open. */
+  /** KEYS: the room's terminals hash. ARGV: TERMINAL_OPEN's five. Returns the JSON entries that are open. */
   listTerminals: `${TERMINAL_OPEN}
 local out = {}
 for _, json in ipairs(redis.call('HVALS', KEYS[1])) do
