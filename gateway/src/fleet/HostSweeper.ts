@@ -80,8 +80,17 @@ export class HostSweeper {
 
   async #pass(): Promise<void> {
     const { live, dead } = await this.#o.hosts.hosts(true);
-    if (Date.now() >= this.#quietUntil) for (const hostId of dead) await this.#withLock(hostId, () => this.#sweepDead(hostId, live));
-    for (const h of live.filter((x) => x.draining)) await this.#withLock(h.hostId, () => this.#moveWaiting(h.hostId, live));
+    if (Date.now() >= this.#quietUntil) for (const hostId of dead) await this.#each(hostId, () => this.#sweepDead(hostId, live));
+    for (const h of live.filter((x) => x.draining)) await this.#each(h.hostId, () => this.#moveWaiting(h.hostId, live));
+  }
+
+  /** One host's part of a pass: a host whose sweep fails (tried again next pass) does not hold up the others. */
+  async #each(hostId: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await this.#withLock(hostId, fn);
+    } catch (err) {
+      this.#o.logger.warn('sweeping a sandbox host failed; the next pass tries again', { hostId, error: String(err) });
+    }
   }
 
   async #withLock(hostId: string, fn: () => Promise<void>): Promise<void> {
