@@ -33,33 +33,65 @@ export async function startBareRelay(sandbox: { url: string; token: string }): P
     });
     void exited.then(() => reject(new Error('the bare relay exited before listening')));
   });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
   const ws = new WebSocket(url);
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
   let onMessage: ((text: string, at: number) => void) | null = null;
+  let onClose: ((why: string) => void) | null = null;
   ws.on('message', (data: Buffer) => onMessage?.(data.toString('utf8'), performance.now()));
+  ws.on('close', (code) => onClose?.(`the bare relay closed the socket (${code})`));
+  ws.on('error', (err) => onClose?.(`the socket to the bare relay failed: ${err.message}`));
   return {
     run: (body) =>
       new Promise<number>((resolve, reject) => {
         const t0 = performance.now();
         let first = NaN;
-        const timer = setTimeout(() => reject(new Error('no answer through the bare relay in 30 s')), 30_000);
-        onMessage = (text, at) => {
-          if (Number.isNaN(first) && text.includes('"type":"stdout"')) first = at - t0;
-          if (text !== '') return;
+        let buffered = '';
+        const done = (err: Error | null): void => {
           clearTimeout(timer);
-          onMessage = null;
-          if (Number.isNaN(first)) reject(new Error('the run through the bare relay printed nothing'));
+          onMessage = onClose = null;
+          if (err) reject(err);
+          else if (Number.isNaN(first)) reject(new Error('the run through the bare relay printed nothing'));
           else resolve(first);
+        };
+        const timer = setTimeout(() => done(new Error('no answer through the bare relay in 30 s')), 30_000);
+        onClose = (why) => done(new Error(why));
+        onMessage = (text, at) => {
+          if (text === '') return done(null);
+          // The answer's NDJSON, split wherever the chunks fell: the first stdout line counts when it is whole.
+          buffered += text;
+          let nl: number;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl);
+            buffered = buffered.slice(nl + 1);
+            let type: unknown;
+            try {
+              type = (JSON.parse(line) as { type?: unknown }).type;
+            } catch {
+              return done(new Error(`the sandbox sent a line that is not JSON: ${line.slice(0, 100)}`));
+            }
+            if (Number.isNaN(first) && type === 'stdout') first = at - t0;
+          }
         };
         ws.send(JSON.stringify(body));
       }),
     stop: async () => {
+      onClose = null;
       ws.terminate();
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
+      await stop();
     },
   };
 }

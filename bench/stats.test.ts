@@ -13,6 +13,14 @@ describe('p50DifferenceCi', () => {
     expect(hi).toBeLessThan(3);
   });
 
+  it('resamples pairs together: a constant shift under a wide spread has no width at all', () => {
+    // Unpaired resampling of the same data would give an interval ms wide: each side's median moves alone.
+    const a = Array.from({ length: 200 }, (_, i) => 10 + ((i * 7919) % 200) / 5);
+    const b = a.map((v) => v + 2);
+    const { diff, lo, hi } = p50DifferenceCi(a, b);
+    for (const v of [diff, lo, hi]) expect(v).toBeCloseTo(2, 9);
+  });
+
   it('gives no interval at all for identical samples', () => {
     const a = [5, 6, 7, 8];
     expect(p50DifferenceCi(a, a)).toEqual({ diff: 0, lo: 0, hi: 0 });
