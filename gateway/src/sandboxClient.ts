@@ -1,6 +1,6 @@
 /**
  * The gateway's one typed client of the sandbox service: HTTP over TCP or a Unix
- * socket, or HTTPS (the system's CAs and NODE_EXTRA_CA_CERTS) for an https://
+ * socket, or HTTPS (Node's CA list and NODE_EXTRA_CA_CERTS) for an https://
  * address. Every call carries the sandbox's secret as `Authorization: Bearer`.
  * `POST /run` is streamed as NDJSON, one parsed RunEvent per line. Transport
  * failures, and the sandbox refusing the gateway (401/403), become

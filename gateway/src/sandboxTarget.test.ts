@@ -50,15 +50,22 @@ describe('an https:// SANDBOX_ADDR', () => {
     }
   });
 
-  it('trusts a private CA given by NODE_EXTRA_CA_CERTS (a separate process: Node reads it at start)', async () => {
+  it('trusts a private CA given by NODE_EXTRA_CA_CERTS (a separate process: Node reads it at start), for the name it certifies only', async () => {
+    // The certificate names localhost: the same server by its address must be refused.
+    const byAddress = url.replace('//localhost:', '//127.0.0.1:');
     const script = `import { SandboxClient } from ${JSON.stringify(new URL('./sandboxClient.ts', import.meta.url).pathname)};
-      const c = new SandboxClient({ baseUrl: ${JSON.stringify(url)}, token: 'secret' });
-      try { console.log(JSON.stringify(await c.runtimes())); } finally { c.dispose(); }`;
+      const tryIt = async (baseUrl) => {
+        const c = new SandboxClient({ baseUrl, token: 'secret' });
+        try { return await c.runtimes(); } catch (err) { return { code: err.code, message: err.message }; } finally { c.dispose(); }
+      };
+      console.log(JSON.stringify([await tryIt(${JSON.stringify(url)}), await tryIt(${JSON.stringify(byAddress)})]));`;
     const out = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') }, timeout: 20_000 },
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') }, timeout: 40_000 },
         (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
     });
-    expect(JSON.parse(out)).toEqual([{ id: 'py', version: '3.11.2' }]);
+    const [trusted, wrongName] = JSON.parse(out) as [unknown, unknown];
+    expect(trusted).toEqual([{ id: 'py', version: '3.11.2' }]);
+    expect(wrongName).toMatchObject({ code: 'sandbox_unavailable', message: expect.stringMatching(/ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate/) as string });
     expect(paths).toEqual(['GET /sbx/runtimes Bearer secret']);
-  }, 30_000);
+  }, 60_000);
 });

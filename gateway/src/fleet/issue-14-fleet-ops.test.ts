@@ -98,7 +98,7 @@ describe('issue 14: fleet operations', () => {
               const log = await a.fleet.redis.xrange(a.fleet.keys.runLog(jobId), '-', '+');
               const states = await Promise.all(f.hosts.map(async (h) => [h.host.hostId, await a.fleet.runs.queue.queueOf(h.host.hostId).getJobState(jobId)]));
               reject(new Error(`${source} (${jobId}) did not end: meta ${JSON.stringify(meta)} log ${JSON.stringify(log)} bull ${JSON.stringify(states)} live ${JSON.stringify(w.live)} replay ${JSON.stringify(w.replay)}`));
-            })();
+            })().catch(reject);
           }, 20_000);
         }),
       ]).finally(() => clearTimeout(timer));

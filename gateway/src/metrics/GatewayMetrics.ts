@@ -52,8 +52,8 @@ export class GatewayMetrics {
     new Gauge({ name: 'codecell_stream_sockets', help: 'Open /stream sockets', registers: [r], collect() { this.set(s.streamSockets()); } });
     if (s.inProgress) {
       const inProgress = s.inProgress;
-      new Gauge({ name: 'codecell_runs_in_progress', help: 'Runs this gateway submitted that have not ended (queued or running)', registers: [r], collect() { this.set(inProgress().runs); } });
-      new Gauge({ name: 'codecell_terminal_sessions', help: 'Terminal sessions this gateway opened that are still open (a fleet: sum over its gateways)', registers: [r], collect() { this.set(inProgress().terminals); } });
+      new Gauge({ name: 'codecell_runs_in_progress', help: 'Runs this gateway submitted (or adopted from a gateway gone) that have not ended, queued or running', registers: [r], collect() { this.set(inProgress().runs); } });
+      new Gauge({ name: 'codecell_terminal_sessions', help: 'Terminal sessions this gateway opened (or adopted) that are still open (a fleet: sum over its gateways)', registers: [r], collect() { this.set(inProgress().terminals); } });
     }
     if (s.peers) {
       const peers = s.peers;
