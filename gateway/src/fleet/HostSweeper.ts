@@ -37,6 +37,8 @@ export interface HostSweeperOptions {
   readonly owner: string;
   /** @default HOST_HEARTBEAT_MS */
   readonly intervalMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
 }
 
 /** Sweeps dead and draining hosts. */
@@ -60,10 +62,18 @@ export class HostSweeper {
   /**
    * Declares no host dead for HOST_TTL_MS: called whenever the connection to
    * Redis is established (the first time too), because registrations may
-   * have expired while Redis was away although their hosts are alive.
+   * have expired while Redis was away although their hosts are alive. A
+   * hold-off under way is not extended: a connection that keeps dropping
+   * (a proxy closing it) must not put off every sweep for as long as it does.
    */
   holdOff(): void {
-    this.#quietUntil = Date.now() + HOST_TTL_MS;
+    const now = this.#now();
+    if (now < this.#quietUntil) return;
+    this.#quietUntil = now + HOST_TTL_MS;
+  }
+
+  #now(): number {
+    return (this.#o.now ?? Date.now)();
   }
 
   /** One pass (at most one at a time); never throws. */
@@ -80,7 +90,7 @@ export class HostSweeper {
 
   async #pass(): Promise<void> {
     const { live, dead } = await this.#o.hosts.hosts(true);
-    if (Date.now() >= this.#quietUntil) for (const hostId of dead) await this.#each(hostId, () => this.#sweepDead(hostId, live));
+    if (this.#now() >= this.#quietUntil) for (const hostId of dead) await this.#each(hostId, () => this.#sweepDead(hostId, live));
     for (const h of live.filter((x) => x.draining)) await this.#each(h.hostId, () => this.#moveWaiting(h.hostId, live));
   }
 
