@@ -171,8 +171,6 @@ export const gatewayBench: BenchSuite = {
         }
         if ((i + 1) % 50 === 0) log(`${i + 1}/${RUNS}`);
       }
-      agent.destroy();
-      await relay.stop();
       log('keystrokes');
       const keys = summarize(await keystrokes(page, KEYSTROKES));
       const d = summarize(direct);

@@ -34,7 +34,7 @@ const APT_COMMANDS = {
   'apt-get': 'apt',
 };
 const BROWSER_COMMANDS = { chromium: 'chromium' };
-/** Servers the fleet tests start for themselves (never as system services). */
+/** What only the tests need: the servers the fleet tests start for themselves (never as system services), and tools. */
 const SERVER_PACKAGES = [
   { pkg: 'redis-server', present: () => existsSync('/usr/bin/redis-server') },
   // The TLS test makes a self-signed certificate with it (Debian has it almost always; a minimal image may not).

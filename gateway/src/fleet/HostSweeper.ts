@@ -94,17 +94,13 @@ export class HostSweeper {
     for (const h of live.filter((x) => x.draining)) await this.#each(h.hostId, () => this.#moveWaiting(h.hostId, live));
   }
 
-  /** One host's part of a pass: a host whose sweep fails (tried again next pass) does not hold up the others. */
+  /** One host's part of a pass, under its sweep lock: a host whose sweep fails (tried again next pass) does not hold up the others. */
   async #each(hostId: string, fn: () => Promise<void>): Promise<void> {
     try {
-      await this.#withLock(hostId, fn);
+      await withRedisLock(this.#o.redis, { key: this.#o.keys.sweepLock(hostId), ttlMs: SWEEP_LOCK_MS, token: this.#o.owner }, fn);
     } catch (err) {
       this.#o.logger.warn('sweeping a sandbox host failed; the next pass tries again', { hostId, error: String(err) });
     }
-  }
-
-  async #withLock(hostId: string, fn: () => Promise<void>): Promise<void> {
-    await withRedisLock(this.#o.redis, { key: this.#o.keys.sweepLock(hostId), ttlMs: SWEEP_LOCK_MS, token: this.#o.owner }, fn);
   }
 
   async #sweepDead(hostId: string, live: readonly HostRecord[]): Promise<void> {

@@ -3,8 +3,8 @@
  * depth, runs by how they ended, run latency (submit to end), time to the
  * first output, runs and terminal sessions in progress, open collab and
  * stream sockets, and in fleet mode the live sandbox hosts and their free
- * slots. Gauges are read when scraped. One
- * registry per gateway (tests run several in one process).
+ * slots. Gauges are read when scraped. One registry per gateway (tests run
+ * several in one process).
  * @module
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -21,7 +21,7 @@ export interface GatewayMetricsSources {
   readonly collabConnections: () => number;
   readonly streamSockets: () => number;
   /** Runs (queued or running) and terminal sessions this gateway follows that have not ended. */
-  readonly inProgress?: () => { runs: number; terminals: number };
+  readonly inProgress: () => { runs: number; terminals: number };
   /** Fleet mode: the peers (hosts and their capacity). */
   readonly peers?: () => Promise<FleetPeers>;
 }
@@ -50,11 +50,8 @@ export class GatewayMetrics {
     });
     new Gauge({ name: 'codecell_collab_connections', help: 'Open /collab connections', registers: [r], collect() { this.set(s.collabConnections()); } });
     new Gauge({ name: 'codecell_stream_sockets', help: 'Open /stream sockets', registers: [r], collect() { this.set(s.streamSockets()); } });
-    if (s.inProgress) {
-      const inProgress = s.inProgress;
-      new Gauge({ name: 'codecell_runs_in_progress', help: 'Runs this gateway submitted (or adopted from a gateway gone) that have not ended, queued or running', registers: [r], collect() { this.set(inProgress().runs); } });
-      new Gauge({ name: 'codecell_terminal_sessions', help: 'Terminal sessions this gateway opened (or adopted) that are still open (a fleet: sum over its gateways)', registers: [r], collect() { this.set(inProgress().terminals); } });
-    }
+    new Gauge({ name: 'codecell_runs_in_progress', help: 'Runs this gateway submitted (or adopted from a gateway gone) that have not ended, queued or running', registers: [r], collect() { this.set(s.inProgress().runs); } });
+    new Gauge({ name: 'codecell_terminal_sessions', help: 'Terminal sessions this gateway opened (or adopted) that are still open (a fleet: sum over its gateways)', registers: [r], collect() { this.set(s.inProgress().terminals); } });
     if (s.peers) {
       const peers = s.peers;
       let last: Promise<FleetPeers> | null = null;
