@@ -61,22 +61,27 @@ export class PageConnection {
   readonly #followAsks = new Map<string, number>();
   #asks = 0;
   #session: PageSession | null = null;
+  /** The last message's handling (the session's start before the first): the next one goes after it. */
   #queue: Promise<void>;
+  /** Messages (and the session's start) not yet handled: with none, the next is handled at once. */
+  #pending = 1;
   #closed = false;
 
   constructor(options: PageConnectionOptions) {
     this.#o = options;
     this.#outbox = new SocketOutbox({ ws: options.ws, maxBufferedBytes: options.maxBufferedBytes, ...(options.socket ? { socket: options.socket } : {}) });
-    this.#queue = options.session.then(
-      (s) => {
-        this.#session = s;
-        this.#send({ type: 'ready', protocolVersion: GATEWAY_PROTOCOL_VERSION });
-      },
-      (err: unknown) => {
-        const e = toCodeCellError(err);
-        this.#o.close(ERROR_CODE_TABLE[e.code].ws, `${e.code}: ${e.message}`.slice(0, 120));
-      },
-    );
+    this.#queue = options.session
+      .then(
+        (s) => {
+          this.#session = s;
+          this.#send({ type: 'ready', protocolVersion: GATEWAY_PROTOCOL_VERSION });
+        },
+        (err: unknown) => {
+          const e = toCodeCellError(err);
+          this.#o.close(ERROR_CODE_TABLE[e.code].ws, `${e.code}: ${e.message}`.slice(0, 120));
+        },
+      )
+      .finally(() => this.#pending--);
     options.ws.on('message', (data: RawData, isBinary: boolean) => this.#onMessage(data, isBinary));
   }
 
@@ -124,7 +129,12 @@ export class PageConnection {
     } catch {
       return this.#refuse({ ref: null, jobId: null }, 'bad_json', 'messages on /stream are JSON text frames (see streamClientMessageSchema)');
     }
-    this.#queue = this.#queue.then(() => this.#handle(msg)).catch((err: unknown) => this.#o.logger.error('page socket message failed', { error: String(err) }));
+    // In order: after the one before, or at once when nothing waits (a run's
+    // request then leaves in this tick, issue 12's first-output budget).
+    const handled = this.#pending++ === 0 ? this.#handle(msg) : this.#queue.then(() => this.#handle(msg));
+    this.#queue = handled
+      .catch((err: unknown) => this.#o.logger.error('page socket message failed', { error: String(err) }))
+      .finally(() => this.#pending--);
   }
 
   async #handle(msg: StreamClientMessage): Promise<void> {
