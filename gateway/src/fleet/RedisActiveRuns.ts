@@ -6,11 +6,11 @@
  * {@link ACTIVE_TOKEN_TTL_MS} instead of blocking their user for good.
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { FLEET_SCRIPTS } from '@codecell/protocol';
 import type { FleetKeys } from '@codecell/protocol';
 import { evalScript } from '@codecell/redis-kit';
+import { randomId } from '@codecell/server-kit';
 import type { Logger } from '@codecell/server-kit';
 import type { ActiveRuns } from '../quotas/ActiveRuns.js';
 
@@ -42,7 +42,7 @@ export class RedisActiveRuns implements ActiveRuns {
   }
 
   async tryAcquire(o: { key: string; limit: number }): Promise<{ ok: boolean; used: number }> {
-    const token = randomBytes(9).toString('base64url');
+    const token = randomId(9);
     const now = this.#now();
     const r = (await evalScript(this.#o.redis, { script: FLEET_SCRIPTS.acquireActive, keys: [this.#o.keys.activeRuns(o.key)], args: [now, o.limit, token, now + ACTIVE_TOKEN_TTL_MS] })) as [number, number];
     if (r[0] === 1) this.#held.set(o.key, [...(this.#held.get(o.key) ?? []), token]);

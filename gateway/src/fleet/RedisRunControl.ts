@@ -6,11 +6,11 @@
  * waiting) and the append are one Lua script.
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { CodeCellError, FLEET_SCRIPTS } from '@codecell/protocol';
 import type { ControlEntry, FleetKeys, StdinRequest, TerminalSize } from '@codecell/protocol';
 import { evalScript } from '@codecell/redis-kit';
+import { randomId } from '@codecell/server-kit';
 import { MAX_PENDING_STDIN_BYTES } from '../runs/ports.js';
 import type { RunControlPort } from '../runs/ports.js';
 import { UNFINISHED_RUN_TTL_MS } from './RedisRunLog.js';
@@ -36,7 +36,7 @@ export class RedisRunControl implements RunControlPort {
     const entry: ControlEntry = { op: 'stdin', data: chunk.data, eof };
     const max = this.#o.maxPendingStdinBytes ?? MAX_PENDING_STDIN_BYTES;
     // The id makes the script idempotent: resent after Redis came back, the chunk is not queued twice.
-    const chunkId = randomBytes(9).toString('base64url');
+    const chunkId = randomId(9);
     const r = await this.#run(FLEET_SCRIPTS.sendStdin, jobId, [JSON.stringify(entry), Buffer.byteLength(chunk.data), eof ? '1' : '0', max, UNFINISHED_RUN_TTL_MS, chunkId]);
     if (r === 'ok') return;
     if (r.startsWith('payload_too_large:')) {

@@ -10,9 +10,9 @@
  * WebSocket or tRPC.
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import { CodeCellError } from '@codecell/protocol';
 import type { OpenTerminal, RunCodeOutput, SendStdinInput, StopRunInput, TerminalRequest, TerminalSize } from '@codecell/protocol';
+import { randomId } from '@codecell/server-kit';
 import type { Logger } from '@codecell/server-kit';
 import type { RunBackend, RunFacts, RunInfo, RunStats, RunSubscriber, RunSubscription } from './ports.js';
 import type { Run } from './Run.js';
@@ -34,7 +34,7 @@ export interface RunManagerOptions extends FollowHooks {
   readonly defaults: RunDefaults;
   /** The most a run may ask for (MAX_RUN_TIMEOUT_MS, MAX_MEM_MB, MAX_VCPUS); beyond: limit_exceeded. @default no check */
   readonly maxima?: RunMaxima;
-  /** Makes gateway job ids. @default 16 random base64url characters */
+  /** Makes gateway job ids. @default 16 random base64url characters (server-kit's randomId) */
   readonly newJobId?: () => string;
   /** Clock, epoch ms. @default Date.now */
   readonly now?: () => number;
@@ -210,7 +210,7 @@ export class RunManager {
   }
 
   #facts(o: Pick<RunFacts, 'sessionId' | 'startedBy' | 'owner' | 'terminal'>): RunFacts {
-    return { jobId: (this.#o.newJobId ?? (() => randomBytes(12).toString('base64url')))(), ...o, submittedAt: this.#now() };
+    return { jobId: (this.#o.newJobId ?? randomId)(), ...o, submittedAt: this.#now() };
   }
 
   #now(): number {

@@ -9,3 +9,4 @@ export { EnvFileError, describeEnvFile, loadEnvFile, loadServiceEnvFile } from '
 export type { EnvFileResult, ServiceEnvFileOptions } from './envFile.js';
 export { MIN_SECRET_LENGTH, SecretFileError, ensureSecretFile, readSecretFile, secretsEqual } from './secretFile.js';
 export type { SecretFileProblem } from './secretFile.js';
+export { MAX_RANDOM_ID_BYTES, randomId } from './randomId.js';

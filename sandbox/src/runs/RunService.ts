@@ -6,11 +6,11 @@
  * beside their session's runs, at most {@link MAX_TERMINALS_PER_SESSION} each.
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import { CodeCellError } from '@codecell/protocol';
 import type { RunRequest, TerminalRequest } from '@codecell/protocol';
 import type { SandboxConfig } from '../config.js';
 import type { SessionManager } from '../pool/SessionManager.js';
+import { randomId } from '@codecell/server-kit';
 import type { Logger } from '@codecell/server-kit';
 import { RunJob } from './RunJob.js';
 import { planRun } from './runPlan.js';
@@ -95,7 +95,7 @@ export class RunService {
   }
 
   private register(plan: RunPlan): RunJob {
-    const jobId = `j${randomBytes(9).toString('base64url')}`;
+    const jobId = `j${randomId(9)}`;
     const job: RunJob = new RunJob(jobId, plan, () => {
       const t = setTimeout(() => this.jobs.delete(jobId), FINISHED_JOB_RETENTION_MS);
       t.unref();
