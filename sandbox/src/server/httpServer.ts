@@ -48,6 +48,7 @@ const JOB_ROUTE = /^\/run\/([A-Za-z0-9_-]{1,64})\/(stdin|kill|resize)$/;
 const MAX_SMALL_BODY_BYTES = 64 * 1024;
 
 async function handle(o: SandboxHttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const receivedAt = performance.now();
   const url = new URL(req.url ?? '/', 'http://sandbox');
   const path = url.pathname.replace(/\/+$/, '') || '/';
   // Who is calling comes first: nothing is read, parsed or run for anyone but the gateway.
@@ -72,12 +73,12 @@ async function handle(o: SandboxHttpOptions, req: IncomingMessage, res: ServerRe
     if (req.method !== 'POST') throw methodNotAllowed(req, 'POST');
     const body = parseJsonBody(await readBody(req, o.maxRunBodyBytes), runRequestSchema);
     const job = o.runs.start(body);
-    return streamRun(job, res);
+    return streamRun(job, res, { logger: o.logger, receivedAt });
   }
   if (path === '/terminal') {
     if (req.method !== 'POST') throw methodNotAllowed(req, 'POST');
     const body = parseJsonBody(await readBody(req, MAX_SMALL_BODY_BYTES), terminalRequestSchema);
-    return streamRun(o.runs.startTerminal(body), res);
+    return streamRun(o.runs.startTerminal(body), res, { logger: o.logger, receivedAt });
   }
   const m = JOB_ROUTE.exec(path);
   if (m) {
@@ -104,8 +105,15 @@ function methodNotAllowed(req: IncomingMessage, allowed: string): CodeCellError 
   return new CodeCellError('method_not_allowed', `${req.method ?? ''} is not allowed here; use ${allowed}`);
 }
 
-/** Writes run events as NDJSON, merging adjacent output chunks, with backpressure. */
-async function streamRun(job: RunJob, res: ServerResponse): Promise<void> {
+/**
+ * Writes run events as NDJSON, merging adjacent output chunks, with
+ * backpressure. Once the stream ends it logs (at debug) how long after the
+ * request arrived the run's first output was written: the sandbox's own time
+ * to first output, which the gateway bench takes out of each run (`afterMs`,
+ * from `receivedAt`, performance.now()). Logged at the end, not as the output
+ * goes: the line must not reach a reader of the log while it times the output.
+ */
+async function streamRun(job: RunJob, res: ServerResponse, o: { logger: Logger; receivedAt: number }): Promise<void> {
   res.writeHead(200, {
     'Content-Type': 'application/x-ndjson; charset=utf-8',
     'Cache-Control': 'no-store',
@@ -114,6 +122,7 @@ async function streamRun(job: RunJob, res: ServerResponse): Promise<void> {
   });
   res.flushHeaders();
   let clientGone = false;
+  let firstOutputMs: number | null = null;
   res.on('close', () => {
     if (job.state !== 'finished') {
       clientGone = true;
@@ -131,9 +140,11 @@ async function streamRun(job: RunJob, res: ServerResponse): Promise<void> {
     for (let ev = job.events.tryShift(); ev; ev = job.events.tryShift()) batch.push(ev);
     if (clientGone) continue;
     const ok = res.write(mergeOutput(batch).map((e) => `${JSON.stringify(e)}\n`).join(''));
+    if (firstOutputMs === null && batch.some((e) => e.type === 'stdout' || e.type === 'stderr')) firstOutputMs = performance.now() - o.receivedAt;
     if (!ok) await new Promise<void>((r) => (res.once('drain', r), res.once('close', r)));
   }
   if (!clientGone) res.end();
+  if (firstOutputMs !== null) o.logger.debug('first output', { jobId: job.jobId, afterMs: Math.round(firstOutputMs * 1000) / 1000 });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
