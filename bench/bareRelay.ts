@@ -12,8 +12,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** A started relay, with one client socket open to it. */
 export interface BareRelay {
-  /** Sends `body` as one run; resolves with ms until a message with its first stdout event arrived, once the answer ended. */
-  run(body: object): Promise<number>;
+  /** Sends `body` as one run; once the answer ended, resolves with ms until a message with its first stdout event arrived, and the sandbox's job id (its `start` event's). */
+  run(body: object): Promise<{ first: number; jobId: string }>;
   stop(): Promise<void>;
 }
 
@@ -56,16 +56,17 @@ export async function startBareRelay(sandbox: { url: string; token: string }): P
   ws.on('error', (err) => onClose?.(`the socket to the bare relay failed: ${err.message}`));
   return {
     run: (body) =>
-      new Promise<number>((resolve, reject) => {
+      new Promise<{ first: number; jobId: string }>((resolve, reject) => {
         const t0 = performance.now();
         let first = NaN;
+        let jobId = '';
         let buffered = '';
         const done = (err: Error | null): void => {
           clearTimeout(timer);
           onMessage = onClose = null;
           if (err) reject(err);
           else if (Number.isNaN(first)) reject(new Error('the run through the bare relay printed nothing'));
-          else resolve(first);
+          else resolve({ first, jobId });
         };
         const timer = setTimeout(() => done(new Error('no answer through the bare relay in 30 s')), 30_000);
         onClose = (why) => done(new Error(why));
@@ -77,13 +78,14 @@ export async function startBareRelay(sandbox: { url: string; token: string }): P
           while ((nl = buffered.indexOf('\n')) >= 0) {
             const line = buffered.slice(0, nl);
             buffered = buffered.slice(nl + 1);
-            let type: unknown;
+            let event: { type?: unknown; jobId?: unknown };
             try {
-              type = (JSON.parse(line) as { type?: unknown }).type;
+              event = JSON.parse(line) as { type?: unknown; jobId?: unknown };
             } catch {
               return done(new Error(`the sandbox sent a line that is not JSON: ${line.slice(0, 100)}`));
             }
-            if (Number.isNaN(first) && type === 'stdout') first = at - t0;
+            if (event.type === 'start' && typeof event.jobId === 'string') jobId = event.jobId;
+            if (Number.isNaN(first) && event.type === 'stdout') first = at - t0;
           }
         };
         ws.send(JSON.stringify(body));

@@ -67,8 +67,8 @@ export interface SandboxTarget {
   readonly token: string;
 }
 
-/** One `POST /run` as the gateway sends it, timing the first stdout byte and the exit event. */
-export function timedRun(sandbox: SandboxTarget, agent: Agent, body: object): Promise<Timed & { status: string }> {
+/** One `POST /run` as the gateway sends it, timing the first stdout byte and the exit event; `jobId` is the sandbox's. */
+export function timedRun(sandbox: SandboxTarget, agent: Agent, body: object): Promise<Timed & { status: string; jobId: string }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
@@ -84,7 +84,7 @@ export function timedRun(sandbox: SandboxTarget, agent: Agent, body: object): Pr
           const ev = JSON.parse(buf.slice(0, nl)) as { type: string; status?: string; message?: string };
           buf = buf.slice(nl + 1);
           if (ev.type === 'stdout' && Number.isNaN(firstByteMs)) firstByteMs = performance.now() - t0;
-          if (ev.type === 'exit') resolve({ firstByteMs, exitMs: performance.now() - t0, status: ev.status ?? '?' });
+          if (ev.type === 'exit') resolve({ firstByteMs, exitMs: performance.now() - t0, status: ev.status ?? '?', jobId: String(res.headers['x-job-id'] ?? '') });
           if (ev.type === 'error' && !ev.message?.includes('VM')) reject(new Error(ev.message));
         }
       });

@@ -28,8 +28,8 @@ export interface GatewayChild {
 }
 
 /** Sandbox + gateway; `sandboxEnv` and `gatewayEnv` override their defaults. */
-export async function startStack(o: { sandboxEnv?: Record<string, string>; gatewayEnv?: Record<string, string> } = {}): Promise<Stack> {
-  const sandbox = await startSandbox({ env: { LOG_LEVEL: 'error', ...o.sandboxEnv } });
+export async function startStack(o: { sandboxEnv?: Record<string, string>; gatewayEnv?: Record<string, string>; onSandboxStderr?: (text: string) => void } = {}): Promise<Stack> {
+  const sandbox = await startSandbox({ env: { LOG_LEVEL: 'error', ...o.sandboxEnv }, ...(o.onSandboxStderr ? { onStderr: o.onSandboxStderr } : {}) });
   try {
     const gw = await startGateway({ sandboxAddr: `127.0.0.1:${sandbox.port}`, env: o.gatewayEnv ?? {} });
     const stop = async (): Promise<void> => {

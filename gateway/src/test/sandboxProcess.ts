@@ -55,7 +55,7 @@ export async function freePort(): Promise<number> {
  * `socket`, and waits for `ready: true`. It writes its token file (the
  * default one unless `env` names SANDBOX_TOKEN_FILE) before it listens.
  */
-export async function startSandbox(o: { port?: number; socket?: string; readyTimeoutMs?: number; env?: Record<string, string> } = {}): Promise<SandboxProcess> {
+export async function startSandbox(o: { port?: number; socket?: string; readyTimeoutMs?: number; env?: Record<string, string>; onStderr?: (text: string) => void } = {}): Promise<SandboxProcess> {
   const port = o.port ?? (await freePort());
   // Our own run directory (snapshot memory, sockets), removed whatever happens to the process.
   const runDir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'gw-test-sandbox-'));
@@ -75,7 +75,10 @@ export async function startSandbox(o: { port?: number; socket?: string; readyTim
   });
   let tail = '';
   child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (s: string) => (tail = (tail + s).slice(-4000)));
+  child.stderr?.on('data', (s: string) => {
+    tail = (tail + s).slice(-4000);
+    o.onStderr?.(s);
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = o.socket === undefined ? `http://127.0.0.1:${port}` : `unix:${o.socket}`;
   const stop = async (graceMs = 20_000): Promise<void> => {
