@@ -35,6 +35,17 @@ function verdict(own: { diff: number; lo: number; hi: number }): string {
   return own.diff <= 2 ? 'met at the p50; the interval reaches past 2 ms' : '**not met** at the p50; the interval reaches below 2 ms';
 }
 
+/**
+ * The per-run verdict, which assumes the gateway's work meanwhile does not slow the sandbox's own part: what the
+ * check of that (`slowed`) cannot exclude is added to the upper end before the target is called met outright.
+ */
+function perRunVerdict(own: { diff: number; lo: number; hi: number }, slowed: { hi: number }): string {
+  const upper = own.hi + Math.max(0, slowed.hi);
+  if (upper <= 2) return 'met';
+  if (own.diff > 2) return verdict(own);
+  return `met at the p50; with a slowdown of the sandbox's part that the row below cannot exclude (up to ${ms(slowed.hi)} ms), up to ${ms(upper)} ms`;
+}
+
 /** Starts a run on the page socket; resolves with ms until `accepted` and until its first stdout arrived there, and the sandbox's job id. */
 async function pageRun(p: PageClient, ref: string): Promise<{ accepted: number; first: number; stdout: string; sandboxJobId: string }> {
   // What came before is not needed: each wait then looks at this run's messages only.
@@ -239,7 +250,7 @@ export const gatewayBench: BenchSuite = {
         ]),
         '',
         table(['target', 'measured', 'verdict'], [
-          ['gateway (page socket) adds ≤ 2 ms p50 to the time to first stdout (issue 12), over the sandbox answering the same request, each run less the sandbox\'s own time', `${ms(summarize(addedPage).p50)} − ${ms(summarize(addedDirect).p50)} = ${ci(ownAdded)}`, verdict(ownAdded)],
+          ['gateway (page socket) adds ≤ 2 ms p50 to the time to first stdout (issue 12), over the sandbox answering the same request, each run less the sandbox\'s own time', `${ms(summarize(addedPage).p50)} − ${ms(summarize(addedDirect).p50)} = ${ci(ownAdded)}`, perRunVerdict(ownAdded, slowed)],
           ['(what any process in between costs here) a bare relay adds, the same way', `${ms(summarize(addedRelay).p50)} − ${ms(summarize(addedDirect).p50)} = ${ci(floorAdded)}`, '(the floor)'],
           ['(the gateway\'s own work) the page socket over the bare relay, the same way', `${ms(summarize(addedPage).p50)} − ${ms(summarize(addedRelay).p50)} = ${ci(workAdded)}`, ''],
           ['(what the per-run rows leave out) the sandbox\'s own time to first output, page runs − direct runs: the cost of the gateway\'s work meanwhile to the sandbox and VM on these 2 cores', `${ms(summarize(ownTime(jobsOf.page)).p50)} − ${ms(summarize(ownTime(jobsOf.direct)).p50)} = ${ci(slowed)}`, slowed.lo > 0 ? '**counts against the target**' : 'none measurable'],
