@@ -6,15 +6,16 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { randomId } from '@codecell/server-kit';
 
 /** A new random token: `prefix` + 43 base64url characters (256 bits). */
 export function newToken(prefix = ''): string {
   return `${prefix}${randomBytes(32).toString('base64url')}`;
 }
 
-/** A short random id for rows (96 bits). */
+/** A short random id for rows (96 bits; not a secret, so from server-kit's pool). */
 export function newId(): string {
-  return randomBytes(12).toString('base64url');
+  return randomId(12);
 }
 
 /** What the store keeps of a token. */
